@@ -1,0 +1,84 @@
+// Command gatehouse-connector is the on-premises Gatehouse connector. It
+// dials out to the gateway and never listens on any port.
+//
+//	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...]
+//
+// The first run enrolls with a one-time token (from 'gatehouse token
+// create') and stores a key and certificate in DIR; every later run uses
+// only DIR.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gatehouse/gatehouse/connector"
+)
+
+var version = "dev"
+
+func main() {
+	if err := run(); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gatehouse-connector:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := flag.NewFlagSet("gatehouse-connector", flag.ContinueOnError)
+	stateDir := fs.String("state", "", "directory for the connector's key, certificate and pinned gateway CA (required)")
+	token := fs.String("token", os.Getenv("GATEHOUSE_TOKEN"), "one-time enrollment token, for the first run (or $GATEHOUSE_TOKEN)")
+	gateways := fs.String("gateway", "", "comma-separated gateway tunnel addresses, overriding those in the token")
+	sessions := fs.Int("sessions", 2, "tunnels per gateway address")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println("gatehouse-connector", version)
+		return nil
+	}
+	if *stateDir == "" {
+		return errors.New("--state DIR is required")
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	var addrs []string
+	if *gateways != "" {
+		addrs = strings.Split(*gateways, ",")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := connector.LoadState(*stateDir)
+	switch {
+	case err == nil && *token != "":
+		logger.Warn("already enrolled; ignoring the token (delete the state directory to enroll again)",
+			"connector", st.ConnectorID, "state", *stateDir)
+	case errors.Is(err, connector.ErrNotEnrolled) && *token != "":
+		if st, err = connector.Enroll(ctx, *token, *stateDir, addrs, version); err != nil {
+			return err
+		}
+		logger.Info("enrolled", "connector", st.ConnectorID, "group", st.Group, "state", *stateDir)
+	case err != nil:
+		return err
+	}
+	if len(addrs) > 0 {
+		st.Gateways = addrs
+	}
+	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version})
+	return c.Run(ctx)
+}

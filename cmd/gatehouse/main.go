@@ -1,0 +1,91 @@
+// Command gatehouse is the Gatehouse gateway and its operator commands.
+//
+//	gatehouse serve        [--config FILE]              run the gateway
+//	gatehouse token create [--config FILE] --group NAME [--ttl 1h]
+//	gatehouse connectors   [--config FILE]              list enrolled connectors
+//	gatehouse config check FILE                         validate a config file
+//	gatehouse version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: gatehouse COMMAND [flags]
+
+commands:
+  serve          run the gateway
+  token create   create a one-time connector enrollment token
+  connectors     list enrolled connectors and their status
+  config check   validate a config file
+  version        print the version
+
+Every command takes --config FILE (default gatehouse.yaml); run
+'gatehouse COMMAND -h' for its flags.
+`
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		os.Exit(1)
+	}
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "token":
+		if len(rest) == 0 || rest[0] != "create" {
+			return usageError("did you mean 'gatehouse token create --group NAME'?")
+		}
+		return tokenCreate(ctx, rest[1:], stdout, stderr)
+	case "connectors":
+		return connectors(ctx, rest, stdout, stderr)
+	case "config":
+		if len(rest) == 0 || rest[0] != "check" {
+			return usageError("did you mean 'gatehouse config check FILE'?")
+		}
+		return configCheck(rest[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "gatehouse", version)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError(fmt.Sprintf("unknown command %q", cmd))
+	}
+}
+
+func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := fs.String("config", "gatehouse.yaml", "gateway config file")
+	return fs, cfg
+}

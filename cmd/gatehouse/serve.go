@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/gateway"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, cfgPath := newFlags("serve", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, stderr)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version})
+	if err != nil {
+		return err
+	}
+	if err := gw.Listen(); err != nil {
+		return err
+	}
+	if f := gw.DevCAFile(); f != "" {
+		logger.Warn("tls.mode is self-signed: for development only; clients must trust the development CA", "ca_file", f)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go config.NewWatcher(cfg.Path, logger).Run(ctx, hup, gw.Apply)
+	return gw.Serve(ctx)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+

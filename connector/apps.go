@@ -1,0 +1,138 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// app is one backend as a session knows it.
+type app struct {
+	cfg  tunnel.AppConfig
+	base *url.URL
+	rt   *http.Transport
+}
+
+// appTable is one session's view of the gateway's config, replaced whole.
+type appTable struct {
+	version uint64
+	apps    map[string]*app
+	changed chan struct{} // closed when a newer table replaces this one
+}
+
+// transports shares backend connection pools across a connector's
+// sessions: one *http.Transport per app, rebuilt when its config changes.
+type transports struct {
+	mu sync.Mutex
+	m  map[string]*app
+}
+
+func (t *transports) get(c tunnel.AppConfig) (*app, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a, ok := t.m[c.Name]; ok && reflect.DeepEqual(a.cfg, c) {
+		return a, nil
+	}
+	a, err := newApp(c)
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := t.m[c.Name]; ok {
+		old.rt.CloseIdleConnections()
+	}
+	if t.m == nil {
+		t.m = map[string]*app{}
+	}
+	t.m[c.Name] = a
+	return a, nil
+}
+
+func newApp(c tunnel.AppConfig) (*app, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("app %q: backend URL %q is not an absolute http(s) URL", c.Name, c.URL)
+	}
+	tc, err := backendTLS(c)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", c.Name, err)
+	}
+	rt := &http.Transport{
+		Proxy:                 nil, // backends are on the local network: ignore HTTP_PROXY
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tc,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConnsPerHost:   512, // sized for the concurrency a connector serves
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: time.Duration(c.TimeoutMillis) * time.Millisecond,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // pass Accept-Encoding and bodies through untouched
+		WriteBufferSize:       64 << 10,
+		ReadBufferSize:        64 << 10,
+	}
+	return &app{cfg: c, base: u, rt: rt}, nil
+}
+
+// backendTLS trusts the app's CA bundle (or the system roots) and, with a
+// pin, also requires the leaf's SHA-256. A pin alone accepts a
+// self-signed backend certificate: the pin is the identity.
+func backendTLS(c tunnel.AppConfig) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
+	if len(c.CAPEM) > 0 {
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(c.CAPEM) {
+			return nil, errors.New("backend CA bundle holds no certificate")
+		}
+	}
+	if c.PinSHA256 == "" {
+		return tc, nil
+	}
+	want, err := hex.DecodeString(c.PinSHA256)
+	if err != nil || len(want) != sha256.Size {
+		return nil, errors.New("backend pin is not 64 hex characters")
+	}
+	tc.InsecureSkipVerify = len(c.CAPEM) == 0 // chain checked by the pin alone
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("backend sent no certificate")
+		}
+		got := sha256.Sum256(cs.PeerCertificates[0].Raw)
+		if !bytes.Equal(got[:], want) {
+			return fmt.Errorf("backend certificate sha256 %x does not match the pinned %x", got, want)
+		}
+		return nil
+	}
+	return tc, nil
+}
+
+// lookup returns the app for a request routed with config version v,
+// waiting up to wait for this session's config to catch up.
+func (s *session) lookup(ctx context.Context, name string, v uint64, wait time.Duration) *app {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		t := s.apps.Load()
+		if t.version >= v {
+			return t.apps[name]
+		}
+		select {
+		case <-t.changed:
+		case <-timer.C:
+			return t.apps[name]
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}

@@ -1,0 +1,143 @@
+// Package connector is the on-premises side of Gatehouse. It dials out to
+// the gateway over TLS, keeps yamux sessions open (several per gateway
+// address, reconnecting with backoff and jitter), and relays each request
+// stream to the internal app's backend. It never listens on any port.
+package connector
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Options configure a connector.
+type Options struct {
+	// Sessions is the number of tunnels per gateway address (default 2):
+	// more than one lets two cores encrypt in parallel.
+	Sessions int
+	Logger   *slog.Logger
+	Version  string
+	// Dial opens the TCP connection to a gateway; tests wrap it to add
+	// latency. Default: net.Dialer with a 10 s timeout.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Connector serves an enrolled state.
+type Connector struct {
+	state      *State
+	opts       Options
+	log        *slog.Logger
+	hostname   string
+	transports transports
+
+	mu  sync.Mutex
+	ups int // sessions currently ready
+}
+
+// New returns a connector for an enrolled state.
+func New(state *State, opts Options) *Connector {
+	if opts.Sessions <= 0 {
+		opts.Sessions = 2
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 15 * time.Second}
+		opts.Dial = d.DialContext
+	}
+	h, _ := os.Hostname()
+	return &Connector{state: state, opts: opts, hostname: h,
+		log: opts.Logger.With("connector", state.ConnectorID, "group", state.Group)}
+}
+
+func (c *Connector) dial(ctx context.Context, addr string) (net.Conn, error) {
+	return c.opts.Dial(ctx, "tcp", addr)
+}
+
+// Ready reports how many sessions the gateway currently accepts traffic on.
+func (c *Connector) Ready() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ups
+}
+
+// Run keeps the sessions up until ctx is done or the gateway says this
+// connector is gone for good (then the error says what to do).
+func (c *Connector) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, addr := range c.state.Gateways {
+		for n := range c.opts.Sessions {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := c.supervise(ctx, addr, n); err != nil {
+					cancel(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// Backoff between reconnects: exponential with full jitter, reset after a
+// session that stayed up.
+const (
+	backoffMin = 250 * time.Millisecond
+	backoffMax = 30 * time.Second
+	stableFor  = 30 * time.Second
+)
+
+func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
+	log := c.log.With("gateway", addr, "session", n)
+	backoff := backoffMin
+	for ctx.Err() == nil {
+		s := &session{c: c, addr: addr, n: n, log: log}
+		start := time.Now()
+		wasUp := false
+		err := s.run(ctx, func() {
+			wasUp = true
+			c.setUp(+1)
+			log.Info("tunnel ready")
+		})
+		if wasUp {
+			c.setUp(-1)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			log.Error("connector stopped", "error", err)
+			return err
+		}
+		if time.Since(start) > stableFor {
+			backoff = backoffMin
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		log.Warn("tunnel down; reconnecting", "error", err, "retry_in", wait.Round(time.Millisecond).String())
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, backoffMax)
+	}
+	return nil
+}
+
+func (c *Connector) setUp(d int) {
+	c.mu.Lock()
+	c.ups += d
+	c.mu.Unlock()
+}

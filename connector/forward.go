@@ -1,0 +1,185 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// Time limits on a request stream.
+const (
+	headerTimeout = 30 * time.Second // to read the request head from the gateway
+	configWait    = 5 * time.Second  // for a config as new as the request's
+	finWait       = 30 * time.Minute // for the gateway to finish reading the response
+)
+
+// serveStream relays one request from the gateway to the app's backend
+// and the response back.
+func (s *session) serveStream(ctx context.Context, stream net.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lim := &tunnel.HeaderLimit{R: stream, N: 1 << 20}
+	br := bufio.NewReaderSize(lim, 32<<10)
+	bw := bufio.NewWriterSize(stream, 64<<10)
+	defer s.finish(stream, br)
+
+	_ = stream.SetReadDeadline(time.Now().Add(headerTimeout))
+	var hdr tunnel.RequestHeader
+	if err := tunnel.ReadFrame(br, &hdr); err != nil {
+		s.log.Warn("tunnel stream: bad request header", "error", err)
+		return
+	}
+	log := s.log.With("request_id", hdr.RequestID, "app", hdr.App)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		log.Warn("tunnel stream: malformed request", "error", err)
+		writeError(bw, http.StatusBadRequest, tunnel.ErrCodeBadRequest, "malformed request on the tunnel")
+		return
+	}
+	lim.Unlimit()
+	_ = stream.SetReadDeadline(time.Time{})
+
+	a := s.lookup(ctx, hdr.App, hdr.ConfigVersion, configWait)
+	if a == nil {
+		log.Warn("request for an app this connector does not know")
+		writeError(bw, http.StatusBadGateway, tunnel.ErrCodeUnknownApp, fmt.Sprintf("connector has no app %q", hdr.App))
+		return
+	}
+	out := outbound(ctx, req, a)
+	resp, err := a.rt.RoundTrip(out)
+	if err != nil {
+		code := tunnel.ErrCodeBackend
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			code = tunnel.ErrCodeTimeout
+		}
+		log.Warn("backend request failed", "error", err)
+		writeError(bw, http.StatusBadGateway, code, err.Error())
+		return
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		s.upgrade(resp, stream, br, bw, log)
+		return
+	}
+	if err := writeResponse(bw, resp); err != nil {
+		cancel()
+		log.Debug("relaying response", "error", err)
+	}
+}
+
+// finish waits for the gateway to close its side, then closes ours. The
+// gateway closes first because yamux resets a stream whose peer is slow to
+// close, and a reset discards data the gateway has not yet read.
+func (s *session) finish(stream net.Conn, br *bufio.Reader) {
+	_ = stream.SetReadDeadline(time.Now().Add(finWait))
+	_, _ = io.CopyN(io.Discard, br, 1<<20) // unread request body, then EOF
+	stream.Close()
+}
+
+// outbound turns the tunnelled request into one for the backend.
+func outbound(ctx context.Context, req *http.Request, a *app) *http.Request {
+	out := req.WithContext(ctx)
+	out.RequestURI = ""
+	u := *a.base
+	u.Path = joinPath(a.base.Path, req.URL.Path)
+	u.RawPath = ""
+	u.RawQuery = req.URL.RawQuery
+	out.URL = &u
+	if !a.cfg.PreserveHost {
+		out.Host = a.base.Host
+	}
+	if out.Header.Get("User-Agent") == "" {
+		out.Header["User-Agent"] = nil // do not add Go's default
+	}
+	return out
+}
+
+func joinPath(base, p string) string {
+	if base == "" || base == "/" {
+		return p
+	}
+	return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
+}
+
+// writeResponse writes resp in HTTP/1.1 framing, always delimited
+// (Content-Length or chunked, never until-EOF), flushing after every body
+// read so streams such as Server-Sent Events pass at once while a small
+// response still leaves in one write with its head.
+func writeResponse(bw *bufio.Writer, resp *http.Response) error {
+	resp.ProtoMajor, resp.ProtoMinor = 1, 1
+	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
+		resp.TransferEncoding = []string{"chunked"}
+	}
+	resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw}
+	// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
+	// inside Read, which must not happen while Read fills bw's buffer.
+	err := resp.Write(writerOnly{bw})
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+type writerOnly struct{ io.Writer }
+
+func hasChunked(te []string) bool {
+	return len(te) > 0 && te[0] == "chunked"
+}
+
+// flushingBody flushes what was written so far before each read after the
+// first.
+type flushingBody struct {
+	io.ReadCloser
+	bw    *bufio.Writer
+	reads int
+}
+
+func (f *flushingBody) Read(p []byte) (int, error) {
+	if f.reads > 0 && f.bw.Buffered() > 0 {
+		if err := f.bw.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	f.reads++
+	return f.ReadCloser.Read(p)
+}
+
+// writeError answers on the connector's behalf; the gateway reads the
+// ErrorHeader code and shows its own error page.
+func writeError(bw *bufio.Writer, status int, code, detail string) {
+	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n%s: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s",
+		status, http.StatusText(status), tunnel.ErrorHeader, code, len(detail), detail)
+	_ = bw.Flush()
+}
+
+// upgrade relays a 101 Switching Protocols answer and then raw bytes both
+// ways until either side closes.
+func (s *session) upgrade(resp *http.Response, stream net.Conn, br *bufio.Reader, bw *bufio.Writer, log interface{ Debug(string, ...any) }) {
+	backend, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		writeError(bw, http.StatusBadGateway, tunnel.ErrCodeBackend, "backend upgrade body is not writable")
+		return
+	}
+	defer backend.Close()
+	resp.Body = http.NoBody
+	if err := resp.Write(bw); err != nil || bw.Flush() != nil {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(backend, br); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(stream, backend); done <- struct{}{} }()
+	<-done
+	backend.Close()
+	stream.Close()
+	<-done
+	log.Debug("upgraded connection closed")
+}

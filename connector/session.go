@@ -1,0 +1,182 @@
+package connector
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/tunnel"
+	"github.com/hashicorp/yamux"
+)
+
+// session is one yamux tunnel to one gateway address.
+type session struct {
+	c    *Connector
+	addr string
+	n    int
+	log  *slog.Logger
+
+	apps     atomic.Pointer[appTable]
+	inflight atomic.Int64
+}
+
+// fatalError ends the connector: retrying cannot help.
+type fatalError struct{ msg string }
+
+func (e *fatalError) Error() string { return e.msg }
+
+// run dials, serves until the tunnel breaks, and returns why. up is called
+// once the gateway has the session ready for traffic.
+func (s *session) run(ctx context.Context, up func()) error {
+	s.apps.Store(&appTable{changed: make(chan struct{})})
+	raw, err := s.c.dial(ctx, s.addr)
+	if err != nil {
+		return fmt.Errorf("dialing gateway %s: %w", s.addr, err)
+	}
+	conn := tls.Client(raw, s.c.state.tunnelTLS())
+	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = conn.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		raw.Close()
+		return fmt.Errorf("TLS with gateway %s: %w", s.addr, err)
+	}
+	mux, err := yamux.Client(tunnel.NewBatchConn(conn), tunnel.MuxConfig(s.log))
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	defer mux.Close()
+	go func() {
+		select {
+		case <-ctx.Done():
+			mux.Close()
+		case <-mux.CloseChan():
+		}
+	}()
+
+	control, err := mux.OpenStream()
+	if err != nil {
+		return fmt.Errorf("opening control stream: %w", err)
+	}
+	var wmu sync.Mutex
+	send := func(m tunnel.Message) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return tunnel.WriteFrame(control, m)
+	}
+	hello := tunnel.Hello{Version: s.c.opts.Version, Hostname: s.c.hostname, Session: s.n}
+	if err := send(tunnel.Message{Type: tunnel.MsgHello, Hello: &hello}); err != nil {
+		return fmt.Errorf("sending hello: %w", err)
+	}
+
+	ctrlErr := make(chan error, 1)
+	go func() { ctrlErr <- s.control(ctx, control, send, up) }()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		stream, err := mux.AcceptStream()
+		if err != nil {
+			select {
+			case err := <-ctrlErr:
+				return err
+			case <-time.After(time.Second):
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("tunnel to %s closed: %w", s.addr, err)
+		}
+		wg.Add(1)
+		s.inflight.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.inflight.Add(-1)
+			s.serveStream(ctx, stream)
+		}()
+	}
+}
+
+// control reads the gateway's control messages, applies configs, and
+// sends heartbeats. It returns when the control stream ends.
+func (s *session) control(ctx context.Context, control net.Conn, send func(tunnel.Message) error, up func()) error {
+	beat := make(chan time.Duration, 1)
+	go func() {
+		interval := <-beat
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case d := <-beat:
+				t.Reset(d)
+			case <-t.C:
+				hb := tunnel.Heartbeat{InFlight: int(s.inflight.Load())}
+				if send(tunnel.Message{Type: tunnel.MsgHeartbeat, Heartbeat: &hb}) != nil {
+					return
+				}
+			}
+		}
+	}()
+	defer control.Close()
+	first := true
+	for {
+		var m tunnel.Message
+		if err := tunnel.ReadFrame(control, &m); err != nil {
+			return fmt.Errorf("control stream: %w", err)
+		}
+		switch {
+		case m.Type == tunnel.MsgError && m.Error != nil:
+			if m.Error.Fatal {
+				return &fatalError{"gateway: " + m.Error.Message}
+			}
+			return errors.New("gateway: " + m.Error.Message)
+		case m.Type == tunnel.MsgConfig && m.Config != nil:
+			if err := s.apply(m.Config); err != nil {
+				s.log.Error("config from gateway not applied", "error", err)
+				continue
+			}
+			if err := send(tunnel.Message{Type: tunnel.MsgReady, Ready: &tunnel.Ready{ConfigVersion: m.Config.Version}}); err != nil {
+				return err
+			}
+			d := time.Duration(m.Config.HeartbeatMillis) * time.Millisecond
+			if d <= 0 {
+				d = 10 * time.Second
+			}
+			select {
+			case beat <- d:
+			default:
+			}
+			if first {
+				first = false
+				up()
+			}
+		default:
+			s.log.Debug("ignoring control message", "type", m.Type)
+		}
+	}
+}
+
+// apply builds a new app table and swaps it in.
+func (s *session) apply(c *tunnel.Config) error {
+	t := &appTable{version: c.Version, apps: make(map[string]*app, len(c.Apps)), changed: make(chan struct{})}
+	for _, ac := range c.Apps {
+		a, err := s.c.transports.get(ac)
+		if err != nil {
+			return err
+		}
+		t.apps[ac.Name] = a
+	}
+	old := s.apps.Swap(t)
+	close(old.changed)
+	s.log.Info("config applied", "config_version", c.Version, "apps", len(t.apps))
+	return nil
+}

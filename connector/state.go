@@ -1,0 +1,108 @@
+package connector
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// State is what a connector keeps on disk: its key and certificate, the
+// pinned gateway CA, and where the gateway is. Nothing else survives a
+// restart; the app config comes from the gateway each time.
+type State struct {
+	ConnectorID string   `json:"connector_id"`
+	Group       string   `json:"group"`
+	Gateways    []string `json:"gateways"`
+
+	cert tls.Certificate
+	ca   *x509.CertPool
+}
+
+const (
+	stateFile = "connector.json"
+	keyFile   = "key.pem"
+	certFile  = "cert.pem"
+	caFile    = "gateway-ca.pem"
+)
+
+// ErrNotEnrolled means the state directory holds no enrollment yet.
+var ErrNotEnrolled = errors.New("connector is not enrolled")
+
+// LoadState reads an enrolled connector's state from dir.
+func LoadState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s (run once with --token)", ErrNotEnrolled, dir, stateFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading connector state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	s.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile))
+	if err != nil {
+		return nil, fmt.Errorf("loading connector certificate from %s: %w", dir, err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, caFile))
+	if err != nil {
+		return nil, fmt.Errorf("loading pinned gateway CA: %w", err)
+	}
+	s.ca = x509.NewCertPool()
+	if !s.ca.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%s holds no certificate", filepath.Join(dir, caFile))
+	}
+	return &s, nil
+}
+
+// save writes the state atomically enough for a one-time step: files
+// first, connector.json (which marks enrollment done) last.
+func (s *State) save(dir string, keyPEM, certPEM, caPEM []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	js, _ := json.MarshalIndent(s, "", "  ")
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode fs.FileMode
+	}{
+		{keyFile, keyPEM, 0o600}, {certFile, certPEM, 0o644}, {caFile, caPEM, 0o644}, {stateFile, append(js, '\n'), 0o644},
+	} {
+		if err := writeFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte, mode fs.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// tunnelTLS is the client config for every tunnel: our certificate, and
+// only the pinned gateway CA as root.
+func (s *State) tunnelTLS() *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{s.cert},
+		RootCAs:      s.ca,
+		ServerName:   tunnel.ServerName,
+		NextProtos:   []string{tunnel.ProtoTunnel},
+	}
+}

@@ -1,0 +1,145 @@
+// Package config defines the gateway's configuration file: its types, a strict
+// loader that names file, line and key for every mistake, defaults, and a
+// watcher that reloads it on SIGHUP or when the file changes.
+//
+// Load (or Parse) decodes strictly, applies defaults, validates and
+// normalises; every problem is reported at once as an *Errors, one line per
+// problem in the form "file:line:col: key.path: message". A Watcher reloads
+// the file and hands each valid new config to a callback.
+//
+// A loaded *Config is immutable: callers build a new one and swap it in whole.
+package config
+
+import "time"
+
+// Config is one gateway's whole configuration, as read from its YAML file.
+type Config struct {
+	// Path is the absolute path of the file this config was read from (not a
+	// YAML key; set by the loader).
+	Path string `yaml:"-"`
+
+	// DataDir holds the SQLite store and development TLS material. Default
+	// "data". Like every path in the file, a relative path is resolved
+	// against the config file's directory; the loader stores it absolute.
+	DataDir string `yaml:"data_dir"`
+
+	Listen Listen `yaml:"listen"`
+	Tunnel Tunnel `yaml:"tunnel"`
+	TLS    TLS    `yaml:"tls"`
+	Store  Store  `yaml:"store"`
+	Log    Log    `yaml:"log"`
+
+	ConnectorGroups []ConnectorGroup `yaml:"connector_groups"`
+	Apps            []App            `yaml:"apps"`
+}
+
+// Listen says where the gateway accepts connections.
+type Listen struct {
+	// Public is the HTTPS address users reach, host:port, e.g. ":443".
+	// Default "127.0.0.1:8443".
+	Public string `yaml:"public"`
+	// Tunnel is the TLS address connectors dial, host:port, e.g. ":8444".
+	// Default "127.0.0.1:8444".
+	Tunnel string `yaml:"tunnel"`
+}
+
+// Tunnel configures the connector side of the gateway.
+type Tunnel struct {
+	// Advertise lists the host:port addresses written into enrollment
+	// tokens: where connectors dial this gateway. Defaults to Listen.Tunnel,
+	// so it must be set when Listen.Tunnel has no host (":8444") or an
+	// any-address host ("0.0.0.0:8444").
+	Advertise []string `yaml:"advertise"`
+	// HeartbeatInterval is how often connectors send a heartbeat. Default 10s.
+	HeartbeatInterval Duration `yaml:"heartbeat_interval"`
+	// InactiveAfter marks a connector inactive (no traffic) when no
+	// heartbeat arrived for this long. Default 30s; must exceed
+	// HeartbeatInterval.
+	InactiveAfter Duration `yaml:"inactive_after"`
+	// RemoveAfter deletes a connector that has been inactive this long;
+	// its certificate is refused from then on. Default 240h (10 days); must
+	// exceed InactiveAfter.
+	RemoveAfter Duration `yaml:"remove_after"`
+}
+
+// TLS configures the public listener's certificates.
+type TLS struct {
+	// Mode is "self-signed" (the default; development: a local CA in DataDir
+	// issues a certificate per app host) or "files" (CertFile and KeyFile,
+	// PEM files that must exist and form a pair; used only in this mode).
+	Mode     string `yaml:"mode"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Store selects the state store.
+type Store struct {
+	// Driver is "sqlite" (the default).
+	Driver string `yaml:"driver"`
+	// Path is the SQLite file. Default: DataDir/gatehouse.db. A relative
+	// path is resolved against the config file's directory, not DataDir.
+	Path string `yaml:"path"`
+}
+
+// Log configures the gateway's structured log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}
+
+// ConnectorGroup is a set of connectors that serve the same apps and back
+// each other up.
+type ConnectorGroup struct {
+	// Name is unique among groups: 1-63 lower-case letters, digits and "-",
+	// starting with a letter or digit.
+	Name string `yaml:"name"`
+}
+
+// App is one published internal web app.
+type App struct {
+	// Name identifies the app in logs, tokens and the tunnel protocol.
+	// Unique among apps, with the same syntax as ConnectorGroup.Name.
+	Name string `yaml:"name"`
+	// Host is the external host name users open, e.g. "hr.example.com":
+	// a DNS name without port, scheme or wildcard (not an IP address);
+	// the loader lower-cases it.
+	Host string `yaml:"host"`
+	// PathPrefix optionally narrows the app to a path below Host ("/" when
+	// empty). The loader drops a trailing slash ("/hr/" becomes "/hr").
+	// Each (Host, PathPrefix) pair belongs to one app.
+	PathPrefix string `yaml:"path_prefix"`
+	// Group is the connector group that reaches this app's backend.
+	Group   string  `yaml:"group"`
+	Backend Backend `yaml:"backend"`
+}
+
+// Backend says how a connector reaches the internal app.
+type Backend struct {
+	// URL is the internal base URL, http:// or https://, with a host and no
+	// credentials, query or fragment.
+	URL string `yaml:"url"`
+	// Timeout bounds the wait for the backend's response headers once the
+	// request has been sent; 0 means no limit. Bodies are never capped.
+	// Default 60s when the key is absent (an explicit 0 stays 0).
+	Timeout Duration `yaml:"timeout"`
+	// CAFile is a PEM bundle of CAs that sign an https:// backend's certificate.
+	// Its contents are sent to the connector (CA is set by the loader).
+	CAFile string `yaml:"ca_file"`
+	CA     []byte `yaml:"-"`
+	// PinSHA256 pins the backend's leaf certificate by the hex SHA-256 of
+	// its DER: 64 hex digits, colons allowed; the loader stores them in
+	// lower case without colons. Only for https:// backends.
+	PinSHA256 string `yaml:"pin_sha256"`
+	// ServerName overrides the TLS server name checked for an https:// backend.
+	ServerName string `yaml:"server_name"`
+	// PreserveHost sends the external Host header to the backend instead of
+	// the backend URL's host.
+	PreserveHost bool `yaml:"preserve_host"`
+}
+
+// Duration is a time.Duration written in YAML as "30s", "10m", "240h".
+// Negative durations are rejected.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

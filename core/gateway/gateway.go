@@ -1,0 +1,263 @@
+// Package gateway assembles one Gatehouse gateway node: the public HTTPS
+// listener (proxy), the tunnel listener (hub), the connector registry and
+// the store, all driven by an immutable config snapshot that Apply swaps
+// atomically.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/enroll"
+	"github.com/gatehouse/gatehouse/core/hub"
+	"github.com/gatehouse/gatehouse/core/pki"
+	"github.com/gatehouse/gatehouse/core/proxy"
+	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// Options are a gateway's dependencies.
+type Options struct {
+	Store   store.Store
+	Logger  *slog.Logger
+	Clock   registry.Clock // nil: the real clock
+	Version string
+}
+
+// Gateway is one gateway node.
+type Gateway struct {
+	opts     Options
+	log      *slog.Logger
+	snap     atomic.Pointer[snapshot]
+	versions atomic.Uint64
+	reg      *registry.Registry
+	hub      *hub.Hub
+	ca       *pki.CA
+	dev      *pki.DevIssuer
+	applyMu  sync.Mutex
+
+	publicLn, tunnelLn net.Listener
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// New prepares a gateway for cfg: it loads (or creates) the connector CA
+// and the development CA, and builds the first snapshot. It does not
+// listen yet.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error) {
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	g := &Gateway{opts: opts, log: opts.Logger}
+	s, err := buildSnapshot(cfg, g.versions.Add(1))
+	if err != nil {
+		return nil, err
+	}
+	g.snap.Store(s)
+	if g.ca, err = enroll.LoadOrCreateCA(ctx, opts.Store, opts.Clock.Now()); err != nil {
+		return nil, err
+	}
+	if cfg.TLS.Mode == "self-signed" {
+		if g.dev, err = pki.OpenDevIssuer(filepath.Join(cfg.DataDir, "dev-tls"), time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	g.reg = registry.New(opts.Clock, cfg.Tunnel.InactiveAfter.D())
+	tunnelCert, err := g.ca.IssueServer([]string{"gatehouse-tunnel"}, 365*24*time.Hour, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	g.hub = &hub.Hub{
+		Logger:   opts.Logger,
+		Store:    opts.Store,
+		Registry: g.reg,
+		Clock:    opts.Clock,
+		TLS:      hub.ServerTLS(tunnelCert, g.ca.Pool()),
+		Config:   func(group string) *tunnel.Config { return g.snap.Load().connectorConfig(group) },
+		Authority: &enroll.Authority{
+			Store: opts.Store, CA: g.ca, Now: opts.Clock.Now,
+			GroupExists: func(name string) bool {
+				_, ok := g.snap.Load().connectors[name]
+				return ok
+			},
+		},
+	}
+	return g, nil
+}
+
+// Listen binds the public and tunnel listeners.
+func (g *Gateway) Listen() error {
+	cfg := g.snap.Load().cfg
+	var err error
+	if g.publicLn, err = net.Listen("tcp", cfg.Listen.Public); err != nil {
+		return fmt.Errorf("listen.public %s: %w", cfg.Listen.Public, err)
+	}
+	if g.tunnelLn, err = net.Listen("tcp", cfg.Listen.Tunnel); err != nil {
+		g.publicLn.Close()
+		return fmt.Errorf("listen.tunnel %s: %w", cfg.Listen.Tunnel, err)
+	}
+	return nil
+}
+
+// PublicAddr and TunnelAddr are the bound addresses (after Listen).
+func (g *Gateway) PublicAddr() string { return g.publicLn.Addr().String() }
+func (g *Gateway) TunnelAddr() string { return g.tunnelLn.Addr().String() }
+
+// DevCAFile is the development CA clients must trust ("" unless self-signed).
+func (g *Gateway) DevCAFile() string {
+	if g.dev == nil {
+		return ""
+	}
+	return g.dev.CAFile()
+}
+
+// Registry exposes the live connectors (for status and tests).
+func (g *Gateway) Registry() *registry.Registry { return g.reg }
+
+// Serve runs until ctx is done, then shuts down: the public listener stops
+// accepting and in-flight requests get up to 10 s to finish.
+func (g *Gateway) Serve(ctx context.Context) error {
+	if g.publicLn == nil {
+		if err := g.Listen(); err != nil {
+			return err
+		}
+	}
+	handler := proxy.NewHandler(func() *proxy.Table { return g.snap.Load().table }, g.reg, g.log)
+	srv := proxy.Server(handler, g.log)
+	srv.TLSConfig = g.publicTLS()
+
+	errc := make(chan error, 3)
+	hctx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	go func() { errc <- g.hub.Serve(hctx, g.tunnelLn) }()
+	go func() {
+		if err := srv.ServeTLS(g.publicLn, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("public listener: %w", err)
+		}
+	}()
+	go g.sweepLoop(hctx)
+	g.log.Info("gateway serving", "public", g.PublicAddr(), "tunnel", g.TunnelAddr(),
+		"apps", len(g.snap.Load().cfg.Apps))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	stopHub()
+	return err
+}
+
+func (g *Gateway) publicTLS() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if c := g.snap.Load().cert; c != nil {
+				return c, nil
+			}
+			if g.dev != nil {
+				return g.dev.GetCertificate(hello)
+			}
+			return nil, errors.New("no certificate configured")
+		},
+	}
+}
+
+// Apply swaps in a new config. Listener addresses and the TLS mode need a
+// restart; everything else takes effect for the next request, and
+// connectors get their new app config at once.
+func (g *Gateway) Apply(cfg *config.Config) error {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	old := g.snap.Load().cfg
+	if cfg.Listen != old.Listen || cfg.TLS.Mode != old.TLS.Mode || cfg.Store != old.Store || cfg.DataDir != old.DataDir {
+		return errors.New("listen, tls.mode, store and data_dir changes need a restart; the running config keeps serving")
+	}
+	s, err := buildSnapshot(cfg, g.versions.Add(1))
+	if err != nil {
+		return err
+	}
+	g.snap.Store(s)
+	g.reg.SetInactiveAfter(cfg.Tunnel.InactiveAfter.D())
+	g.hub.PushConfig()
+	g.log.Info("config applied", "config_version", s.version, "apps", len(cfg.Apps))
+	return nil
+}
+
+func (g *Gateway) sweepLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(g.snap.Load().sweepEvery()):
+			g.Sweep(ctx)
+		}
+	}
+}
+
+// Sweep marks silent connectors inactive and removes connectors inactive
+// for longer than tunnel.remove_after (their certificates are refused from
+// then on). Tests call it after moving an injected clock.
+func (g *Gateway) Sweep(ctx context.Context) {
+	for _, id := range g.reg.Sweep() {
+		g.log.Warn("connector inactive: no heartbeat", "connector", id)
+	}
+	cfg := g.snap.Load().cfg
+	cutoff := g.opts.Clock.Now().Add(-cfg.Tunnel.RemoveAfter.D())
+	removed, err := g.opts.Store.RemoveConnectorsSeenBefore(ctx, cutoff)
+	if err != nil {
+		g.log.Error("removing stale connectors", "error", err)
+	}
+	for _, id := range removed {
+		g.log.Warn("connector removed: inactive too long", "connector", id, "remove_after", cfg.Tunnel.RemoveAfter.D().String())
+		g.reg.Evict(id)
+	}
+	if _, err := g.opts.Store.DeleteExpiredTokens(ctx, g.opts.Clock.Now()); err != nil {
+		g.log.Error("deleting expired tokens", "error", err)
+	}
+}
+
+// Advertise returns the tunnel addresses to put in tokens: the configured
+// ones, with a configured port 0 replaced by the bound port.
+func (g *Gateway) Advertise() []string {
+	cfg := g.snap.Load().cfg
+	out := slices.Clone(cfg.Tunnel.Advertise)
+	for i, a := range out {
+		if a == cfg.Listen.Tunnel && g.tunnelLn != nil {
+			if _, port, _ := net.SplitHostPort(a); port == "0" {
+				out[i] = g.TunnelAddr()
+			}
+		}
+	}
+	return out
+}
+
+// CreateToken creates an enrollment token for group (the CLI does the same
+// against the store directly).
+func (g *Gateway) CreateToken(ctx context.Context, group string, ttl time.Duration) (string, error) {
+	if _, ok := g.snap.Load().connectors[group]; !ok {
+		return "", fmt.Errorf("connector group %q is not in the config", group)
+	}
+	return enroll.CreateToken(ctx, g.opts.Store, g.ca, group, ttl, g.Advertise(), g.opts.Clock.Now())
+}

@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/proxy"
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// snapshot is everything derived from one config, built whole before it
+// is swapped in, never changed after.
+type snapshot struct {
+	cfg        *config.Config
+	version    uint64
+	table      *proxy.Table
+	connectors map[string]*tunnel.Config // by group
+	cert       *tls.Certificate          // tls.mode files
+}
+
+func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
+	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}}
+	routes := make([]proxy.Route, 0, len(cfg.Apps))
+	for _, g := range cfg.ConnectorGroups {
+		s.connectors[g.Name] = &tunnel.Config{
+			Version:         version,
+			HeartbeatMillis: cfg.Tunnel.HeartbeatInterval.D().Milliseconds(),
+			Apps:            []tunnel.AppConfig{},
+		}
+	}
+	for _, a := range cfg.Apps {
+		routes = append(routes, proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix})
+		cc := s.connectors[a.Group]
+		if cc == nil {
+			return nil, fmt.Errorf("app %q: connector group %q is not defined", a.Name, a.Group)
+		}
+		cc.Apps = append(cc.Apps, tunnel.AppConfig{
+			Name:          a.Name,
+			ExternalHost:  a.Host,
+			URL:           a.Backend.URL,
+			TimeoutMillis: a.Backend.Timeout.D().Milliseconds(),
+			CAPEM:         a.Backend.CA,
+			PinSHA256:     a.Backend.PinSHA256,
+			ServerName:    a.Backend.ServerName,
+			PreserveHost:  a.Backend.PreserveHost,
+		})
+	}
+	s.table = proxy.NewTable(version, routes)
+	if cfg.TLS.Mode == "files" {
+		c, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("loading tls.cert_file/key_file: %w", err)
+		}
+		s.cert = &c
+	}
+	return s, nil
+}
+
+// connectorConfig returns a group's config (an empty one for a group that
+// a reload removed: its connectors stay attached but serve nothing).
+func (s *snapshot) connectorConfig(group string) *tunnel.Config {
+	if c, ok := s.connectors[group]; ok {
+		return c
+	}
+	return &tunnel.Config{Version: s.version, HeartbeatMillis: s.cfg.Tunnel.HeartbeatInterval.D().Milliseconds(), Apps: []tunnel.AppConfig{}}
+}
+
+// sweepEvery is how often the gateway looks for silent connectors.
+func (s *snapshot) sweepEvery() time.Duration {
+	return min(s.cfg.Tunnel.HeartbeatInterval.D(), 10*time.Second)
+}

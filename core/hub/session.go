@@ -1,0 +1,137 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/tunnel"
+	"github.com/hashicorp/yamux"
+)
+
+// session is one connector tunnel and its control stream.
+type session struct {
+	id, group string
+	mux       *yamux.Session
+	log       *slog.Logger
+
+	wmu     sync.Mutex // serialises control writes
+	control net.Conn
+}
+
+func (s *session) send(m tunnel.Message) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = s.control.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	return tunnel.WriteFrame(s.control, m)
+}
+
+func (s *session) sendConfig(c *tunnel.Config) {
+	if err := s.send(tunnel.Message{Type: tunnel.MsgConfig, Config: c}); err != nil {
+		s.log.Warn("sending config to connector", "error", err)
+		s.mux.Close()
+	}
+}
+
+// refuse tells the connector why and closes the session.
+func (s *session) refuse(msg string, fatal bool) {
+	s.log.Warn("tunnel refused", "reason", msg)
+	_ = s.send(tunnel.Message{Type: tunnel.MsgError, Error: &tunnel.Error{Message: msg, Fatal: fatal}})
+	s.mux.Close()
+}
+
+func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string, log *slog.Logger) {
+	log = log.With("connector", id)
+	mux, err := muxServer(conn, h.Logger)
+	if err != nil {
+		log.Error("starting tunnel session", "error", err)
+		conn.Close()
+		return
+	}
+	defer mux.Close()
+	s := &session{id: id, mux: mux, log: log}
+
+	// The connector opens the control stream first and says hello.
+	actx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	control, err := mux.AcceptStreamWithContext(actx)
+	cancel()
+	if err != nil {
+		log.Warn("tunnel: no control stream", "error", err)
+		return
+	}
+	s.control = control
+	_ = control.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	var hello tunnel.Message
+	if err := tunnel.ReadFrame(control, &hello); err != nil || hello.Type != tunnel.MsgHello || hello.Hello == nil {
+		log.Warn("tunnel: expected hello", "error", err, "type", hello.Type)
+		return
+	}
+	rec, err := h.Store.GetConnector(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.refuse("this connector was removed from the gateway (inactive too long, or by an operator): enroll it again with a new token", true)
+		return
+	case err != nil:
+		log.Error("tunnel: looking up connector", "error", err)
+		s.refuse("the gateway could not look up this connector; it will be retried", false)
+		return
+	case rec.CertSerial != serial:
+		s.refuse("this certificate was replaced by a newer enrollment: enroll again with a new token", true)
+		return
+	}
+	s.group = rec.Group
+	s.log = log.With("group", rec.Group, "session", hello.Hello.Session)
+	remote := conn.RemoteAddr().String()
+	h.track(s, true)
+	defer h.track(s, false)
+	s.sendConfig(h.Config(s.group))
+
+	var detach func()
+	defer func() {
+		if detach != nil {
+			detach()
+			s.log.Info("connector session closed")
+		}
+	}()
+	for {
+		// A silent connector is marked inactive by the registry's sweep;
+		// a dead connection is noticed by yamux keepalives.
+		_ = control.SetReadDeadline(time.Time{})
+		var m tunnel.Message
+		if err := tunnel.ReadFrame(control, &m); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, yamux.ErrSessionShutdown) && !errors.Is(err, net.ErrClosed) {
+				s.log.Warn("tunnel: control stream failed", "error", err)
+			}
+			return
+		}
+		switch m.Type {
+		case tunnel.MsgReady:
+			if detach == nil {
+				detach = h.Registry.Attach(id, s.group, mux)
+				s.log.Info("connector session ready", "version", hello.Hello.Version)
+			}
+			h.touch(ctx, s, remote, hello.Hello.Version)
+		case tunnel.MsgHeartbeat:
+			if detach != nil {
+				h.Registry.Beat(id)
+			}
+			h.touch(ctx, s, remote, hello.Hello.Version)
+		default:
+			s.log.Warn("tunnel: unexpected control message", "type", m.Type)
+		}
+	}
+}
+
+func (h *Hub) touch(ctx context.Context, s *session, remote, version string) {
+	err := h.Store.TouchConnector(ctx, s.id, h.Clock.Now(), remote, version)
+	if errors.Is(err, store.ErrNotFound) {
+		s.refuse("this connector was removed from the gateway: enroll it again with a new token", true)
+	} else if err != nil {
+		s.log.Warn("recording heartbeat", "error", err)
+	}
+}

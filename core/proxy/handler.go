@@ -1,0 +1,129 @@
+// Package proxy is the public side of the gateway: it finds the app for
+// each request by Host and path prefix, cleans the request's headers, and
+// relays it through a connector tunnel with httputil.ReverseProxy over
+// Transport. Responses stream both ways without buffering; Upgrade
+// requests (WebSocket) become raw streams; failures become error pages
+// that carry a request id.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// Handler serves the public listener.
+type Handler struct {
+	table  func() *Table
+	logger *slog.Logger
+	rp     *httputil.ReverseProxy
+}
+
+// NewHandler returns a handler that routes with the table current at each
+// request and relays through dialer.
+func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger) *Handler {
+	h := &Handler{table: table, logger: logger}
+	h.rp = &httputil.ReverseProxy{
+		Director:       director,
+		Transport:      &Transport{Dialer: dialer, Logger: logger},
+		BufferPool:     bufferPool{},
+		ErrorHandler:   h.proxyError,
+		ModifyResponse: modifyResponse,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := newRequestID()
+	w.Header().Set("X-Request-Id", rid)
+	t := h.table()
+	route := t.Match(r.Host, r.URL.Path)
+	if route == nil {
+		p := pageUnknownHost
+		p.RequestID = rid
+		writePage(w, r, p)
+		return
+	}
+	stripSpoofable(r.Header)
+	r.Header.Set("X-Request-Id", rid)
+	r.Header.Set("X-Forwarded-Host", r.Host)
+	r.Header.Set("X-Forwarded-Proto", "https")
+	ctx := context.WithValue(r.Context(), routeKey{}, &routeInfo{route: route, version: t.Version, requestID: rid})
+	h.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// stripSpoofable removes headers that only Gatehouse may set: a client
+// must never be able to claim an identity or forge a tunnel answer.
+func stripSpoofable(h http.Header) {
+	for k := range h {
+		if strings.HasPrefix(k, "X-Gatehouse-") {
+			delete(h, k)
+		}
+	}
+}
+
+// director prepares the outbound request. The URL only has to be well
+// formed for http.Request.Write: the connector replaces it with the app's
+// backend URL. X-Forwarded-For is appended to by ReverseProxy itself.
+func director(r *http.Request) {
+	r.URL.Scheme = "http"
+	r.URL.Host = r.Host
+	r.Header.Del("Expect") // the connector's own transport handles 100-continue
+}
+
+// modifyResponse keeps the tunnel's error header from leaking.
+func modifyResponse(resp *http.Response) error {
+	resp.Header.Del(tunnel.ErrorHeader)
+	return nil
+}
+
+func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	ri, _ := r.Context().Value(routeKey{}).(*routeInfo)
+	p := pageBackend
+	var ce *connectorError
+	switch {
+	case errors.Is(err, registry.ErrNoConnector):
+		p = pageNoConnector
+	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeTimeout:
+		p = pageTimeout
+	case errors.Is(err, context.Canceled):
+		// the client went away; nobody reads the page
+	}
+	p.RequestID = ri.requestID
+	h.logger.Warn("request failed", "request_id", ri.requestID, "app", ri.route.App,
+		"status", p.Status, "error", err)
+	writePage(w, r, p)
+}
+
+// bufferPool gives ReverseProxy 64 KiB copy buffers.
+type bufferPool struct{}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *copyBufs.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { copyBufs.Put(&b) }
+
+// Server returns the public http.Server with safe limits: headers must
+// arrive within 10 s and fit in 64 KiB (431 otherwise); idle connections
+// close after 2 minutes; bodies have no deadline, so long uploads work.
+func Server(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+	}
+}

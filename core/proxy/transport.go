@@ -1,0 +1,200 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// Dialer opens a request stream to a connector of a group, avoiding the
+// connectors named in avoid. It returns the stream, the connector's id and
+// a func to call when the request is over. The registry implements it.
+type Dialer interface {
+	DialGroup(ctx context.Context, group string, avoid []string) (net.Conn, string, func(), error)
+}
+
+// maxAttempts bounds tries of a retryable request across connectors.
+const maxAttempts = 3
+
+// Transport is the http.RoundTripper that carries a request through a
+// connector tunnel: one yamux stream per request. A request that may be
+// repeated (GET, HEAD, OPTIONS without a body) and fails before any byte
+// of the response arrived is retried on another connector of the group.
+type Transport struct {
+	Dialer Dialer
+	Logger *slog.Logger
+}
+
+type routeKey struct{}
+
+// routeInfo travels in the request context from the handler to RoundTrip.
+type routeInfo struct {
+	route     *Route
+	version   uint64
+	requestID string
+}
+
+// connectorError is a failure the connector reported instead of a backend
+// answer (its ErrorHeader), or a tunnel failure before any response byte.
+type connectorError struct {
+	code      string // tunnel.ErrCode…, or "" for a tunnel failure
+	connector string
+	detail    string
+	retryable bool // nothing reached the backend, or it may be repeated
+}
+
+func (e *connectorError) Error() string {
+	return fmt.Sprintf("connector %s: %s %s", e.connector, e.code, e.detail)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ri, _ := req.Context().Value(routeKey{}).(*routeInfo)
+	if ri == nil {
+		return nil, errors.New("proxy: request has no route")
+	}
+	retry := retryable(req)
+	var avoid []string
+	for attempt := 1; ; attempt++ {
+		stream, conn, release, err := t.Dialer.DialGroup(req.Context(), ri.route.Group, avoid)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := exchange(req, stream, ri, release)
+		if err == nil {
+			return resp, nil
+		}
+		stream.Close()
+		release()
+		var ce *connectorError
+		if !errors.As(err, &ce) {
+			return nil, err
+		}
+		ce.connector = conn
+		if !retry || !ce.retryable || attempt == maxAttempts || req.Context().Err() != nil {
+			return nil, err
+		}
+		t.Logger.Warn("retrying request on another connector", "request_id", ri.requestID,
+			"app", ri.route.App, "connector", conn, "error", err)
+		avoid = append(avoid, conn)
+	}
+}
+
+func retryable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return req.Body == nil || req.Body == http.NoBody
+	}
+	return false
+}
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+
+// exchange sends req on stream and reads the response head.
+func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func()) (*http.Response, error) {
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(stream)
+	hdr := tunnel.RequestHeader{App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version}
+	if err := tunnel.WriteFrame(bw, hdr); err != nil {
+		bufPool.Put(bw)
+		return nil, err
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		err := req.Write(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		bw.Reset(nil)
+		bufPool.Put(bw)
+		if err != nil {
+			return nil, &connectorError{code: "tunnel_write", detail: err.Error(), retryable: true}
+		}
+	} else {
+		// Stream the body while the response is read: the backend may
+		// answer (413, 401) before it has read everything.
+		go func() {
+			err := req.Write(bw)
+			if err == nil {
+				err = bw.Flush()
+			}
+			bw.Reset(nil)
+			bufPool.Put(bw)
+			if err != nil {
+				stream.Close()
+			}
+		}()
+	}
+
+	lim := &tunnel.HeaderLimit{R: stream, N: 1 << 20}
+	cr := &countReader{r: lim}
+	br := bufio.NewReaderSize(cr, 32<<10)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, &connectorError{code: "tunnel_read", detail: err.Error(), retryable: cr.n == 0}
+	}
+	lim.Unlimit()
+	if code := resp.Header.Get(tunnel.ErrorHeader); code != "" {
+		detail, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		return nil, &connectorError{code: code, detail: string(detail),
+			retryable: code == tunnel.ErrCodeBackend || code == tunnel.ErrCodeUnknownApp}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		resp.Body = &upgradeBody{Reader: br, stream: stream, release: release}
+		return resp, nil
+	}
+	resp.Body = &streamBody{ReadCloser: resp.Body, stream: stream, release: release}
+	return resp, nil
+}
+
+// countReader counts bytes read, to tell whether any response byte came.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// streamBody closes the stream and releases the connector when the
+// response body is closed. The gateway always closes first: the connector
+// waits for this close before closing its side (see RATIONALE.md).
+type streamBody struct {
+	io.ReadCloser
+	stream  net.Conn
+	release func()
+	once    sync.Once
+}
+
+func (b *streamBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.stream.Close(); b.release() })
+	return err
+}
+
+// upgradeBody is the raw two-way stream after a 101 response; httputil.
+// ReverseProxy needs it to be an io.ReadWriteCloser.
+type upgradeBody struct {
+	*bufio.Reader
+	stream  net.Conn
+	release func()
+	once    sync.Once
+}
+
+func (b *upgradeBody) Write(p []byte) (int, error) { return b.stream.Write(p) }
+
+func (b *upgradeBody) Close() error {
+	b.once.Do(func() { b.stream.Close(); b.release() })
+	return nil
+}

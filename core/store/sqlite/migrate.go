@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are the schema's versions: migrations[i] takes the schema from
+// version i to i+1. Append new steps; never edit or reorder applied ones.
+var migrations = []string{
+	// 1: initial schema.
+	`CREATE TABLE ca (
+		id       INTEGER PRIMARY KEY CHECK (id = 1), -- a single row
+		cert_pem BLOB NOT NULL,
+		key_pem  BLOB NOT NULL
+	) STRICT;
+	CREATE TABLE tokens (
+		id          TEXT PRIMARY KEY,
+		secret_hash BLOB NOT NULL,
+		grp         TEXT NOT NULL,
+		created_at  INTEGER,
+		expires_at  INTEGER,
+		used_at     INTEGER
+	) STRICT;
+	CREATE TABLE connectors (
+		id          TEXT PRIMARY KEY,
+		grp         TEXT NOT NULL,
+		hostname    TEXT NOT NULL,
+		version     TEXT NOT NULL,
+		addr        TEXT NOT NULL,
+		cert_serial TEXT NOT NULL,
+		created_at  INTEGER,
+		last_seen   INTEGER
+	) STRICT;
+	CREATE INDEX connectors_grp_id ON connectors (grp, id);`,
+}
+
+// migrate applies the migrations db has not yet recorded in schema_version,
+// in one transaction. The transaction begins IMMEDIATE (see params), so
+// processes opening a fresh file at once migrate it one after the other and
+// the later ones find nothing to do.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("creating schema_version: %w", err)
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&version); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this build supports (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("applying version %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
+			i+1, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("recording version %d: %w", i+1, err)
+		}
+	}
+	return tx.Commit()
+}

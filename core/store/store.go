@@ -1,0 +1,82 @@
+// Package store defines the gateway's persistent state: the connector CA,
+// enrollment tokens and the connector registry. Implementations live in
+// sub-packages (sqlite today; PostgreSQL for clusters later) and must be
+// safe for concurrent use by several processes sharing the same database
+// (a serving gateway and operator commands such as "gatehouse token create").
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns (wrapped or not; test with errors.Is).
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrUsed     = errors.New("already used")
+)
+
+// Store is the gateway's persistent state.
+type Store interface {
+	// LoadCA returns the connector CA, or ErrNotFound before the first SaveCA.
+	LoadCA(ctx context.Context) (CA, error)
+	// SaveCA stores the CA once; a second call returns ErrExists (so two
+	// gateway nodes racing at first start agree on one CA: the loser reloads).
+	SaveCA(ctx context.Context, ca CA) error
+
+	// CreateToken stores a new enrollment token (ErrExists on a duplicate ID).
+	CreateToken(ctx context.Context, t Token) error
+	// GetToken returns a token by ID, or ErrNotFound.
+	GetToken(ctx context.Context, id string) (Token, error)
+	// UseToken marks a token used at time at, atomically: exactly one caller
+	// succeeds; later callers get ErrUsed; an unknown ID gets ErrNotFound.
+	UseToken(ctx context.Context, id string, at time.Time) error
+	// DeleteExpiredTokens removes tokens that expired before t and returns how many.
+	DeleteExpiredTokens(ctx context.Context, t time.Time) (int, error)
+
+	// AddConnector registers a newly enrolled connector (ErrExists on a duplicate ID).
+	AddConnector(ctx context.Context, c Connector) error
+	// GetConnector returns a connector by ID, or ErrNotFound.
+	GetConnector(ctx context.Context, id string) (Connector, error)
+	// ListConnectors returns every connector ordered by group, then ID.
+	ListConnectors(ctx context.Context) ([]Connector, error)
+	// TouchConnector records a heartbeat: LastSeen, Addr and Version.
+	// ErrNotFound if the connector was removed.
+	TouchConnector(ctx context.Context, id string, seen time.Time, addr, version string) error
+	// RemoveConnectorsSeenBefore deletes connectors whose LastSeen is before t
+	// and returns their IDs.
+	RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]string, error)
+
+	Close() error
+}
+
+// CA is the private CA that signs the tunnel listener's certificate and
+// every connector's client certificate. Both fields are PEM.
+type CA struct {
+	CertPEM []byte
+	KeyPEM  []byte
+}
+
+// Token is a one-time enrollment token. Only a hash of its secret is stored.
+type Token struct {
+	ID         string
+	SecretHash []byte // SHA-256 of the secret
+	Group      string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     time.Time // zero until used
+}
+
+// Connector is one enrolled connector.
+type Connector struct {
+	ID         string
+	Group      string
+	Hostname   string // as the connector reported it at enrollment
+	Version    string
+	Addr       string // remote address of its latest tunnel
+	CertSerial string // hex serial of its client certificate
+	CreatedAt  time.Time
+	LastSeen   time.Time
+}

@@ -1,0 +1,76 @@
+package tunnel
+
+// ALPN protocol names on the tunnel port.
+const (
+	ProtoTunnel = "gatehouse-tunnel/1"
+	ProtoEnroll = "gatehouse-enroll/1"
+)
+
+// ServerName is the name in the tunnel listener's certificate. Connectors
+// check it against the pinned gateway CA, whatever address they dialled, so
+// the gateway can sit behind any TCP load balancer.
+const ServerName = "gatehouse-tunnel"
+
+// Control message types.
+const (
+	MsgHello     = "hello"     // connector → gateway, first message
+	MsgConfig    = "config"    // gateway → connector, after hello and on every reload
+	MsgReady     = "ready"     // connector → gateway, config applied: send traffic
+	MsgHeartbeat = "heartbeat" // connector → gateway, every Config.HeartbeatMillis
+	MsgError     = "error"     // gateway → connector, then the session closes
+)
+
+// Message is one control-stream frame; Type says which field is set.
+type Message struct {
+	Type      string     `json:"type"`
+	Hello     *Hello     `json:"hello,omitempty"`
+	Config    *Config    `json:"config,omitempty"`
+	Ready     *Ready     `json:"ready,omitempty"`
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+	Error     *Error     `json:"error,omitempty"`
+}
+
+// Hello introduces a connector's session.
+type Hello struct {
+	Version  string `json:"version"`
+	Hostname string `json:"hostname"`
+	// Session numbers the connector's parallel sessions to one gateway.
+	Session int `json:"session"`
+}
+
+// Config is what a connector needs to serve its group's apps.
+type Config struct {
+	Version         uint64      `json:"version"`
+	HeartbeatMillis int64       `json:"heartbeat_ms"`
+	Apps            []AppConfig `json:"apps"`
+}
+
+// AppConfig tells a connector how to reach one app's backend.
+type AppConfig struct {
+	Name string `json:"name"`
+	// ExternalHost is the host users see; sent as Host when PreserveHost.
+	ExternalHost  string `json:"external_host"`
+	URL           string `json:"url"`
+	TimeoutMillis int64  `json:"timeout_ms"` // response-header timeout; 0 = none
+	CAPEM         []byte `json:"ca_pem,omitempty"`
+	PinSHA256     string `json:"pin_sha256,omitempty"`
+	ServerName    string `json:"server_name,omitempty"`
+	PreserveHost  bool   `json:"preserve_host,omitempty"`
+}
+
+// Ready acknowledges a Config.
+type Ready struct {
+	ConfigVersion uint64 `json:"config_version"`
+}
+
+// Heartbeat keeps a connector active.
+type Heartbeat struct {
+	InFlight int `json:"in_flight"`
+}
+
+// Error ends a session with a reason for the operator. Fatal errors (the
+// connector was removed) mean retrying cannot help.
+type Error struct {
+	Message string `json:"message"`
+	Fatal   bool   `json:"fatal"`
+}

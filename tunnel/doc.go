@@ -1,0 +1,18 @@
+// Package tunnel is the wire protocol between a Gatehouse gateway and its
+// connectors, shared by both sides (and importing neither).
+//
+// A connector dials the gateway's tunnel port over TLS 1.3. The ALPN protocol
+// says what follows:
+//
+//   - ProtoEnroll: one length-prefixed JSON EnrollRequest and one EnrollResponse.
+//     This is the only exchange without a client certificate.
+//   - ProtoTunnel: a yamux session (connector = yamux client). The connector opens
+//     the first stream as the control stream (Hello, Config, Ready, Heartbeat,
+//     Error messages); every later stream is opened by the gateway and carries
+//     exactly one HTTP request: a RequestHeader frame, then the request in
+//     HTTP/1.1 wire format, answered by an HTTP/1.1 response on the same stream.
+//
+// Every frame is a 4-byte big-endian length followed by that many bytes of
+// JSON, at most MaxFrame bytes, so a peer speaking garbage is refused with a
+// clear error rather than a large allocation.
+package tunnel

@@ -1,0 +1,107 @@
+package tunnel
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxFrame bounds one JSON frame on the wire.
+const MaxFrame = 1 << 20
+
+// ErrFrameTooLarge is returned for a frame whose length prefix exceeds MaxFrame.
+var ErrFrameTooLarge = errors.New("tunnel: frame larger than 1 MiB")
+
+// WriteFrame writes v as one length-prefixed JSON frame.
+func WriteFrame(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("tunnel: encoding frame: %w", err)
+	}
+	if len(b) > MaxFrame {
+		return ErrFrameTooLarge
+	}
+	buf := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(buf, uint32(len(b)))
+	copy(buf[4:], b)
+	_, err = w.Write(buf)
+	return err
+}
+
+// ReadFrame reads one length-prefixed JSON frame into v. Unknown JSON fields
+// are ignored so that newer peers can add fields.
+func ReadFrame(r io.Reader, v any) error {
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return err
+	}
+	size := binary.BigEndian.Uint32(n[:])
+	if size > MaxFrame {
+		return fmt.Errorf("%w (length prefix %d)", ErrFrameTooLarge, size)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return fmt.Errorf("tunnel: reading %d-byte frame: %w", size, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("tunnel: malformed frame: %w", err)
+	}
+	return nil
+}
+
+// RequestHeader opens every request stream, before the HTTP request.
+type RequestHeader struct {
+	// App names the published app whose backend must answer.
+	App string `json:"app"`
+	// RequestID correlates gateway and connector logs and error pages.
+	RequestID string `json:"rid"`
+	// ConfigVersion is the gateway config the request was routed with; a
+	// connector holding an older config waits briefly for the newer one.
+	ConfigVersion uint64 `json:"cv"`
+}
+
+// ErrorHeader is the response header a connector sets on an answer it made
+// itself (backend unreachable, unknown app): its value is an error code,
+// and the gateway turns it into its own error page. The gateway strips it
+// from backend responses.
+const ErrorHeader = "X-Gatehouse-Error"
+
+// Error codes carried in ErrorHeader.
+const (
+	ErrCodeBackend    = "backend_unreachable"
+	ErrCodeTimeout    = "backend_timeout"
+	ErrCodeUnknownApp = "unknown_app"
+	ErrCodeBadRequest = "bad_request"
+)
+
+// HeaderLimit passes reads through while counting them, and fails once more
+// than N bytes were read before Unlimit is called: it bounds what a peer can
+// make us buffer while parsing HTTP headers (textproto has no limit).
+type HeaderLimit struct {
+	R         io.Reader
+	N         int64
+	unlimited bool
+}
+
+// ErrHeaderTooLarge is returned by HeaderLimit once its budget is spent.
+var ErrHeaderTooLarge = errors.New("tunnel: HTTP header section too large")
+
+func (l *HeaderLimit) Read(p []byte) (int, error) {
+	if l.unlimited {
+		return l.R.Read(p)
+	}
+	if l.N <= 0 {
+		return 0, ErrHeaderTooLarge
+	}
+	if int64(len(p)) > l.N {
+		p = p[:l.N]
+	}
+	n, err := l.R.Read(p)
+	l.N -= int64(n)
+	return n, err
+}
+
+// Unlimit lifts the limit once the headers are parsed; bodies are unbounded.
+func (l *HeaderLimit) Unlimit() { l.unlimited = true }

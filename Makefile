@@ -1,0 +1,30 @@
+# Gatehouse: the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test test-unit test-e2e bench vet clean
+
+build: ## build the gateway, the connector and the demo app into bin/
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp
+
+run: build ## start the demo: gateway, demo app and an enrolled connector on loopback
+	$(GO) run ./examples/demo --bin $(BIN)
+
+test: vet test-unit test-e2e ## every test
+
+vet:
+	$(GO) vet ./...
+
+test-unit: ## unit and package tests, with the race detector
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+test-e2e: build ## end-to-end tests over real TLS on loopback, with real processes
+	$(GO) test -count=1 -timeout 20m ./e2e/...
+
+bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
+	./bench/run.sh
+
+clean:
+	rm -rf $(BIN) .run

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/tunnel"
@@ -21,19 +22,34 @@ const (
 	finWait       = 30 * time.Minute // for the gateway to finish reading the response
 )
 
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+)
+
 // serveStream relays one request from the gateway to the app's backend
 // and the response back.
 func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lim := &tunnel.HeaderLimit{R: stream, N: 1 << 20}
-	br := bufio.NewReaderSize(lim, 32<<10)
-	bw := bufio.NewWriterSize(stream, 64<<10)
-	defer s.finish(stream, br)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(lim)
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(stream)
+	w := &watcher{stream: stream, br: br, cancel: cancel}
+	defer func() {
+		if w.finish() {
+			br.Reset(nil)
+			readerPool.Put(br)
+		}
+		bw.Reset(nil)
+		writerPool.Put(bw)
+	}()
 
 	_ = stream.SetReadDeadline(time.Now().Add(headerTimeout))
-	var hdr tunnel.RequestHeader
-	if err := tunnel.ReadFrame(br, &hdr); err != nil {
+	hdr, err := tunnel.ReadRequestHeader(br)
+	if err != nil {
 		s.log.Warn("tunnel stream: bad request header", "error", err)
 		return
 	}
@@ -46,6 +62,16 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	}
 	lim.Unlimit()
 	_ = stream.SetReadDeadline(time.Time{})
+	upgrade := hasToken(req.Header["Connection"], "upgrade")
+	if !upgrade {
+		// Once the request is read, anything more from the gateway is its
+		// close: the watcher may then read the stream.
+		if req.Body == http.NoBody {
+			w.arm()
+		} else {
+			req.Body = w.body(req.Body)
+		}
+	}
 
 	a := s.lookup(ctx, hdr.App, hdr.ConfigVersion, configWait)
 	if a == nil {
@@ -53,9 +79,13 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 		writeError(bw, http.StatusBadGateway, tunnel.ErrCodeUnknownApp, fmt.Sprintf("connector has no app %q", hdr.App))
 		return
 	}
-	out := outbound(ctx, req, a)
-	resp, err := a.rt.RoundTrip(out)
+	slow := time.AfterFunc(slowBackend, w.watch)
+	resp, err := a.rt.RoundTrip(outbound(ctx, req, a))
+	slow.Stop()
 	if err != nil {
+		if w.abandoned() {
+			return
+		}
 		code := tunnel.ErrCodeBackend
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -69,19 +99,10 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 		s.upgrade(resp, stream, br, bw, log)
 		return
 	}
-	if err := writeResponse(bw, resp); err != nil {
+	if err := writeResponse(bw, resp, w.watch); err != nil {
 		cancel()
-		log.Debug("relaying response", "error", err)
+		log.Debug("relaying response", "error", err, "abandoned", w.abandoned())
 	}
-}
-
-// finish waits for the gateway to close its side, then closes ours. The
-// gateway closes first because yamux resets a stream whose peer is slow to
-// close, and a reset discards data the gateway has not yet read.
-func (s *session) finish(stream net.Conn, br *bufio.Reader) {
-	_ = stream.SetReadDeadline(time.Now().Add(finWait))
-	_, _ = io.CopyN(io.Discard, br, 1<<20) // unread request body, then EOF
-	stream.Close()
 }
 
 // outbound turns the tunnelled request into one for the backend.
@@ -113,12 +134,13 @@ func joinPath(base, p string) string {
 // (Content-Length or chunked, never until-EOF), flushing after every body
 // read so streams such as Server-Sent Events pass at once while a small
 // response still leaves in one write with its head.
-func writeResponse(bw *bufio.Writer, resp *http.Response) error {
+// long is called when the body needs a second read.
+func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	resp.ProtoMajor, resp.ProtoMinor = 1, 1
 	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
 		resp.TransferEncoding = []string{"chunked"}
 	}
-	resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw}
+	resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw, long: long}
 	// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
 	// inside Read, which must not happen while Read fills bw's buffer.
 	err := resp.Write(writerOnly{bw})
@@ -141,9 +163,13 @@ type flushingBody struct {
 	io.ReadCloser
 	bw    *bufio.Writer
 	reads int
+	long  func()
 }
 
 func (f *flushingBody) Read(p []byte) (int, error) {
+	if f.reads == 1 && f.long != nil {
+		f.long()
+	}
 	if f.reads > 0 && f.bw.Buffered() > 0 {
 		if err := f.bw.Flush(); err != nil {
 			return 0, err
@@ -182,4 +208,16 @@ func (s *session) upgrade(resp *http.Response, stream net.Conn, br *bufio.Reader
 	stream.Close()
 	<-done
 	log.Debug("upgraded connection closed")
+}
+
+// hasToken reports whether a comma-separated header holds token.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

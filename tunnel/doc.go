@@ -9,10 +9,11 @@
 //   - ProtoTunnel: a yamux session (connector = yamux client). The connector opens
 //     the first stream as the control stream (Hello, Config, Ready, Heartbeat,
 //     Error messages); every later stream is opened by the gateway and carries
-//     exactly one HTTP request: a RequestHeader frame, then the request in
+//     exactly one HTTP request: a binary RequestHeader, then the request in
 //     HTTP/1.1 wire format, answered by an HTTP/1.1 response on the same stream.
+//     The gateway closes its side first, once it has the whole response.
 //
-// Every frame is a 4-byte big-endian length followed by that many bytes of
-// JSON, at most MaxFrame bytes, so a peer speaking garbage is refused with a
-// clear error rather than a large allocation.
+// Control and enrollment frames are a 4-byte big-endian length followed by
+// that many bytes of JSON, at most MaxFrame bytes, so a peer speaking
+// garbage is refused with a clear error rather than a large allocation.
 package tunnel

@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -51,15 +52,68 @@ func ReadFrame(r io.Reader, v any) error {
 	return nil
 }
 
-// RequestHeader opens every request stream, before the HTTP request.
+// RequestHeader opens every request stream, before the HTTP request. It
+// is binary (it is on every request's path): a version byte, then the
+// config version as a uvarint, then App and RequestID, each a uvarint
+// length and bytes.
 type RequestHeader struct {
 	// App names the published app whose backend must answer.
-	App string `json:"app"`
+	App string
 	// RequestID correlates gateway and connector logs and error pages.
-	RequestID string `json:"rid"`
+	RequestID string
 	// ConfigVersion is the gateway config the request was routed with; a
 	// connector holding an older config waits briefly for the newer one.
-	ConfigVersion uint64 `json:"cv"`
+	ConfigVersion uint64
+}
+
+const (
+	requestHeaderV1 = 1
+	maxHeaderField  = 1024
+)
+
+// AppendRequestHeader appends h's wire form to b.
+func AppendRequestHeader(b []byte, h RequestHeader) []byte {
+	b = append(b, requestHeaderV1)
+	b = binary.AppendUvarint(b, h.ConfigVersion)
+	b = binary.AppendUvarint(b, uint64(len(h.App)))
+	b = append(b, h.App...)
+	b = binary.AppendUvarint(b, uint64(len(h.RequestID)))
+	return append(b, h.RequestID...)
+}
+
+// ReadRequestHeader reads a RequestHeader written by AppendRequestHeader.
+func ReadRequestHeader(r *bufio.Reader) (RequestHeader, error) {
+	var h RequestHeader
+	v, err := r.ReadByte()
+	if err != nil {
+		return h, err
+	}
+	if v != requestHeaderV1 {
+		return h, fmt.Errorf("tunnel: request header version %d is not supported (want %d)", v, requestHeaderV1)
+	}
+	if h.ConfigVersion, err = binary.ReadUvarint(r); err != nil {
+		return h, fmt.Errorf("tunnel: request header: %w", err)
+	}
+	if h.App, err = readField(r); err != nil {
+		return h, err
+	}
+	h.RequestID, err = readField(r)
+	return h, err
+}
+
+func readField(r *bufio.Reader) (string, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return "", fmt.Errorf("tunnel: request header: %w", err)
+	}
+	if n > maxHeaderField {
+		return "", fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, maxHeaderField)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("tunnel: request header: %w", err)
+	}
+	return string(b), nil
 }
 
 // ErrorHeader is the response header a connector sets on an answer it made

@@ -102,11 +102,9 @@ var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10
 func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func()) (*http.Response, error) {
 	bw := bufPool.Get().(*bufio.Writer)
 	bw.Reset(stream)
-	hdr := tunnel.RequestHeader{App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version}
-	if err := tunnel.WriteFrame(bw, hdr); err != nil {
-		bufPool.Put(bw)
-		return nil, err
-	}
+	var hb [64]byte
+	_, _ = bw.Write(tunnel.AppendRequestHeader(hb[:0], tunnel.RequestHeader{
+		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version}))
 	if req.Body == nil || req.Body == http.NoBody {
 		err := req.Write(bw)
 		if err == nil {
@@ -135,7 +133,8 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func())
 
 	lim := &tunnel.HeaderLimit{R: stream, N: 1 << 20}
 	cr := &countReader{r: lim}
-	br := bufio.NewReaderSize(cr, 32<<10)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(cr)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		return nil, &connectorError{code: "tunnel_read", detail: err.Error(), retryable: cr.n == 0}
@@ -143,7 +142,6 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func())
 	lim.Unlimit()
 	if code := resp.Header.Get(tunnel.ErrorHeader); code != "" {
 		detail, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
 		return nil, &connectorError{code: code, detail: string(detail),
 			retryable: code == tunnel.ErrCodeBackend || code == tunnel.ErrCodeUnknownApp}
 	}
@@ -151,9 +149,13 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func())
 		resp.Body = &upgradeBody{Reader: br, stream: stream, release: release}
 		return resp, nil
 	}
-	resp.Body = &streamBody{ReadCloser: resp.Body, stream: stream, release: release}
+	resp.Body = &streamBody{body: resp.Body, br: br, stream: stream, release: release, eof: resp.Body == http.NoBody}
 	return resp, nil
 }
+
+// readerPool holds the response readers; a reader goes back only after
+// its body was read to EOF, so nothing can read it through the old body.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
 // countReader counts bytes read, to tell whether any response byte came.
 type countReader struct {
@@ -169,18 +171,38 @@ func (c *countReader) Read(p []byte) (int, error) {
 
 // streamBody closes the stream and releases the connector when the
 // response body is closed. The gateway always closes first: the connector
-// waits for this close before closing its side (see RATIONALE.md).
+// waits for this close before closing its side, and takes a close before
+// the response is complete as "abandoned" and stops the backend request
+// (see RATIONALE.md). Closing net/http's body before EOF would instead
+// drain the rest of the response through the tunnel.
 type streamBody struct {
-	io.ReadCloser
+	body    io.ReadCloser
+	br      *bufio.Reader
 	stream  net.Conn
 	release func()
+	eof     bool
 	once    sync.Once
 }
 
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
 func (b *streamBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(func() { b.stream.Close(); b.release() })
-	return err
+	b.once.Do(func() {
+		if b.eof {
+			b.body.Close() // at EOF: returns at once
+			b.br.Reset(nil)
+			readerPool.Put(b.br)
+		}
+		b.stream.Close()
+		b.release()
+	})
+	return nil
 }
 
 // upgradeBody is the raw two-way stream after a 101 response; httputil.

@@ -6,11 +6,11 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: build run test test-unit test-e2e bench vet clean
 
-build: ## build the gateway, the connector and the demo app into bin/
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp
+build: ## build the gateway, the connector, the demo app and the demo launcher into bin/
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp ./examples/demo
 
 run: build ## start the demo: gateway, demo app and an enrolled connector on loopback
-	$(GO) run ./examples/demo --bin $(BIN)
+	$(BIN)/demo --bin $(BIN)
 
 test: vet test-unit test-e2e ## every test
 

@@ -88,10 +88,11 @@ func (c *Connector) Run(ctx context.Context) error {
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	c.log.Info("connector stopped")
 	return nil
 }
 
-// Backoff between reconnects: exponential with full jitter, reset after a
+// Backoff between reconnects: exponential with jitter, reset after a
 // session that stayed up.
 const (
 	backoffMin = 250 * time.Millisecond

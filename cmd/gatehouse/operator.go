@@ -43,13 +43,14 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	tok, err := enroll.CreateToken(ctx, st, ca, *group, *ttl, cfg.Tunnel.Advertise, time.Now())
+	now := time.Now()
+	tok, err := enroll.CreateToken(ctx, st, ca, *group, *ttl, cfg.Tunnel.Advertise, now)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
 	fmt.Fprintf(stderr, "one-time token for group %q, valid until %s; gateway %s\n",
-		*group, time.Now().Add(*ttl).Format(time.RFC3339), strings.Join(cfg.Tunnel.Advertise, ", "))
+		*group, now.Add(*ttl).Format(time.RFC3339), strings.Join(cfg.Tunnel.Advertise, ", "))
 	return nil
 }
 

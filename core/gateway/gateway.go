@@ -163,8 +163,10 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	g.log.Info("gateway stopping: draining requests")
 	_ = srv.Shutdown(sctx)
 	stopHub()
+	g.log.Info("gateway stopped")
 	return err
 }
 

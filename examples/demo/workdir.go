@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Layout of the working directory.
+const (
+	configFile   = "gatehouse.yaml"
+	dataDir      = "data"      // the gateway's data_dir: SQLite store, dev-tls/
+	devTLSDir    = "dev-tls"   // inside dataDir: the development CA (kept across runs)
+	connectorDir = "connector" // the connector's --state
+)
+
+// repoRoot returns the nearest directory at or above the current one that
+// holds a go.mod: the repository root when run with `make run`.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("no go.mod in %s or above: run the demo from the repository (make run), or pass --bin and --dir", wd)
+		}
+	}
+}
+
+// cleanDir empties dir for a fresh run: a new store (so a new token and a
+// new connector) and new connector state. It keeps the lock file and the
+// development CA, if complete, so that a browser or system store that
+// trusts the CA keeps working.
+func cleanDir(dir string) (keptCA bool, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Name() == ".lock" || e.Name() == dataDir {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return false, fmt.Errorf("cleaning the working directory: %w", err)
+		}
+	}
+	data := filepath.Join(dir, dataDir)
+	entries, err = os.ReadDir(data)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Name() == devTLSDir && completeCA(filepath.Join(data, devTLSDir)) {
+			keptCA = true
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(data, e.Name())); err != nil {
+			return false, fmt.Errorf("cleaning the working directory: %w", err)
+		}
+	}
+	return keptCA, nil
+}
+
+// completeCA reports whether dir holds both halves of the development CA
+// (the gateway refuses to start with only one of them).
+func completeCA(dir string) bool {
+	for _, f := range []string{"dev-ca.pem", "dev-ca-key.pem"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// configTemplate is the gateway config the demo writes; the ports and the
+// demo app's address are filled in.
+const configTemplate = `# Gatehouse demo gateway, written by examples/demo (make run) at every start.
+#
+# Edit and save this file while the demo runs: the gateway reloads it within
+# a few seconds and logs "config applied" in gateway.log. Try preserve_host:
+# true below and watch the Host header at https://demo.localhost:%[1]d/headers,
+# or add a second app. Changes to listen, tls and data_dir need a restart.
+data_dir: %[4]s
+listen:
+  public: 127.0.0.1:%[1]d
+  tunnel: 127.0.0.1:%[2]d
+tls:
+  mode: self-signed
+connector_groups:
+  - name: default
+apps:
+  - name: demo
+    host: demo.localhost
+    group: default
+    backend:
+      url: http://127.0.0.1:%[3]d
+      preserve_host: false
+`
+
+// writeConfig writes the gateway config into dir and returns its path.
+func writeConfig(dir string, p ports) (string, error) {
+	file := filepath.Join(dir, configFile)
+	text := fmt.Sprintf(configTemplate, p.public, p.tunnel, p.app, dataDir)
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("writing the gateway config: %w", err)
+	}
+	return file, nil
+}

@@ -105,13 +105,18 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	}
 }
 
-// outbound turns the tunnelled request into one for the backend.
+// outbound turns the tunnelled request into one for the backend: the
+// app's path prefix is replaced by the backend URL's path, so
+// https://portal.example.com/hr/x with prefix /hr and backend
+// http://hr.corp/ reaches http://hr.corp/x (the escaped form of the path is
+// kept, so %2F stays %2F).
 func outbound(ctx context.Context, req *http.Request, a *app) *http.Request {
 	out := req.WithContext(ctx)
 	out.RequestURI = ""
 	u := *a.base
-	u.Path = joinPath(a.base.Path, req.URL.Path)
-	u.RawPath = ""
+	prefix := a.cfg.PathPrefix
+	u.Path = joinPath(a.base.Path, trimPrefix(req.URL.Path, prefix))
+	u.RawPath = joinPath(a.base.EscapedPath(), trimPrefix(req.URL.EscapedPath(), prefix))
 	u.RawQuery = req.URL.RawQuery
 	out.URL = &u
 	if !a.cfg.PreserveHost {
@@ -123,6 +128,20 @@ func outbound(ctx context.Context, req *http.Request, a *app) *http.Request {
 	return out
 }
 
+// trimPrefix removes an app's path prefix ("/" or "/x", no trailing
+// slash) from a request path; the result starts with "/".
+func trimPrefix(p, prefix string) string {
+	if prefix == "" || prefix == "/" {
+		return p
+	}
+	p = strings.TrimPrefix(p, prefix)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// joinPath appends a request path to a backend base path.
 func joinPath(base, p string) string {
 	if base == "" || base == "/" {
 		return p

@@ -49,7 +49,10 @@ type Config struct {
 type AppConfig struct {
 	Name string `json:"name"`
 	// ExternalHost is the host users see; sent as Host when PreserveHost.
-	ExternalHost  string `json:"external_host"`
+	ExternalHost string `json:"external_host"`
+	// PathPrefix is the app's external path prefix ("/" for the whole
+	// host): it is replaced by the backend URL's path.
+	PathPrefix    string `json:"path_prefix"`
 	URL           string `json:"url"`
 	TimeoutMillis int64  `json:"timeout_ms"` // response-header timeout; 0 = none
 	CAPEM         []byte `json:"ca_pem,omitempty"`

@@ -106,7 +106,8 @@ type App struct {
 	Host string `yaml:"host"`
 	// PathPrefix optionally narrows the app to a path below Host ("/" when
 	// empty). The loader drops a trailing slash ("/hr/" becomes "/hr").
-	// Each (Host, PathPrefix) pair belongs to one app.
+	// Each (Host, PathPrefix) pair belongs to one app. The prefix is
+	// replaced by the backend URL's path: /hr/x reaches <backend>/x.
 	PathPrefix string `yaml:"path_prefix"`
 	// Group is the connector group that reaches this app's backend.
 	Group   string  `yaml:"group"`

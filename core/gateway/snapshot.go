@@ -39,6 +39,7 @@ func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
 		cc.Apps = append(cc.Apps, tunnel.AppConfig{
 			Name:          a.Name,
 			ExternalHost:  a.Host,
+			PathPrefix:    a.PathPrefix,
 			URL:           a.Backend.URL,
 			TimeoutMillis: a.Backend.Timeout.D().Milliseconds(),
 			CAPEM:         a.Backend.CA,

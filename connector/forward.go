@@ -159,7 +159,7 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
 		resp.TransferEncoding = []string{"chunked"}
 	}
-	resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw, long: long}
+	resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw, long: long, length: resp.ContentLength}
 	// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
 	// inside Read, which must not happen while Read fills bw's buffer.
 	err := resp.Write(writerOnly{bw})
@@ -180,13 +180,18 @@ func hasChunked(te []string) bool {
 // first.
 type flushingBody struct {
 	io.ReadCloser
-	bw    *bufio.Writer
-	reads int
-	long  func()
+	bw     *bufio.Writer
+	reads  int
+	long   func()
+	length int64 // Content-Length, or -1
+	n      int64 // bytes read
 }
 
 func (f *flushingBody) Read(p []byte) (int, error) {
-	if f.reads == 1 && f.long != nil {
+	// A second read of a body not yet complete makes this a long
+	// response. (Response.Write reads once more past a Content-Length
+	// to check for excess; that read does not count.)
+	if f.reads == 1 && f.long != nil && (f.length < 0 || f.n < f.length) {
 		f.long()
 	}
 	if f.reads > 0 && f.bw.Buffered() > 0 {
@@ -195,7 +200,9 @@ func (f *flushingBody) Read(p []byte) (int, error) {
 		}
 	}
 	f.reads++
-	return f.ReadCloser.Read(p)
+	n, err := f.ReadCloser.Read(p)
+	f.n += int64(n)
+	return n, err
 }
 
 // writeError answers on the connector's behalf; the gateway reads the

@@ -68,8 +68,10 @@ func (b *BatchConn) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	b.pending = append(b.pending, p...)
-	if b.advance(p) || len(b.pending) >= batchFlushAt {
-		b.ready = true
+	// Flush only at a frame boundary: a header whose body is still to
+	// come holds back everything queued before it too.
+	b.ready = b.advance(p) || len(b.pending) >= batchFlushAt
+	if b.ready {
 		b.cond.Broadcast()
 	}
 	return len(p), nil
@@ -141,6 +143,11 @@ func (b *BatchConn) Close() error {
 			b.cond.Wait()
 		}
 	}
+	failed := b.err != nil
 	b.mu.Unlock()
+	if nc, ok := b.Conn.(interface{ NetConn() net.Conn }); ok && failed {
+		// A TLS close would try to send close_notify for another 5 s.
+		return nc.NetConn().Close()
+	}
 	return b.Conn.Close()
 }

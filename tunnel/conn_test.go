@@ -24,7 +24,7 @@ import (
 
 type connPair func(t testing.TB) (client, server net.Conn)
 
-var transports = []struct {
+var pairKinds = []struct {
 	name string
 	pair connPair
 }{
@@ -194,9 +194,9 @@ func (r *recordConn) Close() error {
 	r.mu.Unlock()
 	return nil
 }
-func (r *recordConn) LocalAddr() net.Addr           { return &net.TCPAddr{} }
-func (r *recordConn) RemoteAddr() net.Addr          { return &net.TCPAddr{} }
-func (r *recordConn) SetDeadline(time.Time) error   { return nil }
+func (r *recordConn) LocalAddr() net.Addr             { return &net.TCPAddr{} }
+func (r *recordConn) RemoteAddr() net.Addr            { return &net.TCPAddr{} }
+func (r *recordConn) SetDeadline(time.Time) error     { return nil }
 func (r *recordConn) SetReadDeadline(time.Time) error { return nil }
 func (r *recordConn) SetWriteDeadline(d time.Time) error {
 	r.mu.Lock()

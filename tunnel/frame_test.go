@@ -19,8 +19,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		in   any
 		out  func() any // fresh value to decode into
 	}{
-		{"request header", RequestHeader{App: "hr", RequestID: "0123456789abcdef", ConfigVersion: 42},
-			func() any { return new(RequestHeader) }},
+		{"heartbeat", Message{Type: MsgHeartbeat, Heartbeat: &Heartbeat{InFlight: 12}},
+			func() any { return new(Message) }},
 		{"hello", Message{Type: MsgHello, Hello: &Hello{Version: "v1", Hostname: "dc1", Session: 3}},
 			func() any { return new(Message) }},
 		{"config with apps", Message{Type: MsgConfig, Config: &Config{Version: 7, HeartbeatMillis: 10000, Apps: []AppConfig{
@@ -90,16 +90,16 @@ func TestReadFrameErrors(t *testing.T) {
 	}{
 		{"empty input", nil, io.EOF, ""},
 		{"half a length prefix", []byte{0, 0}, io.ErrUnexpectedEOF, ""},
-		{"truncated body", prefixed(100, `{"app":"x"`), io.ErrUnexpectedEOF, "reading 100-byte frame"},
+		{"truncated body", prefixed(100, `{"version":"x"`), io.ErrUnexpectedEOF, "reading 100-byte frame"},
 		{"prefix just over MaxFrame", prefixed(MaxFrame+1, ""), ErrFrameTooLarge, "length prefix 1048577"},
 		{"prefix 4 GiB", prefixed(0xFFFFFFFF, ""), ErrFrameTooLarge, "length prefix 4294967295"},
-		{"malformed JSON", prefixed(5, `{"app`), nil, "malformed frame"},
+		{"malformed JSON", prefixed(9, `{"version`), nil, "malformed frame"},
 		{"wrong JSON type", prefixed(2, `[]`), nil, "malformed frame"},
 		{"zero-length frame", prefixed(0, ""), nil, "malformed frame"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h RequestHeader
+			var h Hello
 			err := ReadFrame(bytes.NewReader(tt.in), &h)
 			if err == nil {
 				t.Fatalf("ReadFrame = nil error, decoded %+v", h)
@@ -115,12 +115,12 @@ func TestReadFrameErrors(t *testing.T) {
 }
 
 func TestReadFrameUnknownFieldsIgnored(t *testing.T) {
-	var h RequestHeader
-	body := `{"app":"a","rid":"r","cv":3,"new_field":{"x":1}}`
+	var h Hello
+	body := `{"version":"v2","hostname":"h","session":3,"new_field":{"x":1}}`
 	if err := ReadFrame(bytes.NewReader(prefixed(uint32(len(body)), body)), &h); err != nil {
 		t.Fatalf("ReadFrame: %v", err)
 	}
-	if h != (RequestHeader{App: "a", RequestID: "r", ConfigVersion: 3}) {
+	if h != (Hello{Version: "v2", Hostname: "h", Session: 3}) {
 		t.Fatalf("ReadFrame = %+v", h)
 	}
 }
@@ -134,7 +134,7 @@ func TestReadFrameOversizedDoesNotAllocate(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	var h RequestHeader
+	var h Hello
 	err := ReadFrame(r, &h)
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, ErrFrameTooLarge) {
@@ -243,15 +243,15 @@ func TestHeaderLimitWithReadRequest(t *testing.T) {
 }
 
 func BenchmarkFrameRoundTrip(b *testing.B) {
-	h := RequestHeader{App: "hr", RequestID: "0123456789abcdef", ConfigVersion: 42}
+	m := Message{Type: MsgHeartbeat, Heartbeat: &Heartbeat{InFlight: 3}}
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		if err := WriteFrame(&buf, h); err != nil {
+		if err := WriteFrame(&buf, m); err != nil {
 			b.Fatal(err)
 		}
-		var out RequestHeader
+		var out Message
 		if err := ReadFrame(&buf, &out); err != nil {
 			b.Fatal(err)
 		}

@@ -108,16 +108,18 @@ func (a *Authority) Enroll(ctx context.Context, req tunnel.EnrollRequest, remote
 	if a.GroupExists != nil && !a.GroupExists(tok.Group) {
 		return tunnel.EnrollResponse{}, &Refusal{fmt.Sprintf("connector group %q is no longer in the gateway config", tok.Group)}
 	}
+	// Sign first: a refused CSR leaves the token usable for a retry. The
+	// certificate is only handed out if this caller burns the token.
+	id := "c-" + randomHex(8)
+	cert, err := a.CA.SignClient(req.CSR, id, CertValidity, now)
+	if err != nil {
+		return tunnel.EnrollResponse{}, &Refusal{fmt.Sprintf("certificate request refused (the token is still valid): %v", err)}
+	}
 	if err := a.Store.UseToken(ctx, tok.ID, now); err != nil {
 		if errors.Is(err, store.ErrUsed) {
 			return tunnel.EnrollResponse{}, &Refusal{"enrollment token was already used (tokens are one-time): create a new one"}
 		}
 		return tunnel.EnrollResponse{}, fmt.Errorf("burning token: %w", err)
-	}
-	id := "c-" + randomHex(8)
-	cert, err := a.CA.SignClient(req.CSR, id, CertValidity, now)
-	if err != nil {
-		return tunnel.EnrollResponse{}, &Refusal{fmt.Sprintf("certificate request refused: %v", err)}
 	}
 	err = a.Store.AddConnector(ctx, store.Connector{
 		ID: id, Group: tok.Group, Hostname: clean(req.Hostname, 253), Version: clean(req.Version, 64),

@@ -1,0 +1,385 @@
+// Command bench measures Gatehouse against the limit: the same load
+// generator hits the demo app directly (plain HTTP, as an internal client
+// would) and through a gateway and a connector on loopback (HTTPS on the
+// public side, as users see it), in one run, interleaved, and reports each
+// through-Gatehouse figure as a ratio to direct. Absolute numbers move
+// with the machine's load; compare ratios from one run.
+//
+//	go build -o /tmp/bench ./bench && /tmp/bench -bin bin -work DIR [-out FILE]
+//
+// bench/run.sh (make bench) builds it, picks the load generator, and
+// cleans up. Scenarios: 100-byte and 1 MiB responses at 64 connections
+// (wrk -t2 -c64 -d10s --latency), and one 1 GiB download on a single
+// stream. It also reports the gateway's and connector's memory (VmRSS idle
+// and the largest under load, VmHWM) and CPU per 10k small requests.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type options struct {
+	bin, work, loadgen, out string
+	duration                time.Duration
+	conns, threads          int
+	bulkSize                string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "bin", "bin", "directory holding gatehouse, gatehouse-connector and demoapp (make build)")
+	flag.StringVar(&o.work, "work", "", "empty working directory for configs, state and logs (required)")
+	flag.StringVar(&o.loadgen, "loadgen", "wrk", "load generator: wrk, or go (the built-in fallback)")
+	flag.StringVar(&o.out, "out", os.Getenv("BENCH_OUT"), "also write the figures to this file as one flat JSON object")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load run")
+	flag.IntVar(&o.conns, "conns", 64, "concurrent connections")
+	flag.IntVar(&o.threads, "threads", 2, "load generator threads (wrk -t)")
+	flag.StringVar(&o.bulkSize, "bulk", "1g", "size of the single-stream download (demo app syntax: 100m, 1g)")
+	flag.Parse()
+	if o.work == "" {
+		fmt.Fprintln(os.Stderr, "bench: -work DIR is required")
+		os.Exit(2)
+	}
+	ps, err := newProcs(o.work)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "\nbench: %v: stopping\n", s)
+		ps.stopAll()
+		os.Exit(130)
+	}()
+	err = run(o, ps)
+	ps.stopAll()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+// env is the running system under test.
+type env struct {
+	app, gateway, connector *proc
+	direct, gh, gh2         *target
+}
+
+func run(o options, ps *procs) error {
+	e, err := setUp(o, ps)
+	if err != nil {
+		return err
+	}
+	bulkBytes, err := sizeOf(o.bulkSize)
+	if err != nil {
+		return err
+	}
+	load := runWrk
+	if o.loadgen == "go" {
+		load = runGoLoad
+	}
+	fig := figures{}
+	say := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
+
+	time.Sleep(time.Second) // let start-up garbage settle
+	idleGW, _ := readProcStat(e.gateway.pid())
+	idleCN, _ := readProcStat(e.connector.pid())
+	fig["gateway_rss_idle_mib"] = mib(idleGW.rssKiB)
+	fig["connector_rss_idle_mib"] = mib(idleCN.rssKiB)
+
+	small := loadSpec{path: "/bytes/100", body: 100, conns: o.conns, threads: o.threads, duration: o.duration}
+	large := loadSpec{path: "/bytes/1m", body: 1 << 20, conns: o.conns, threads: o.threads, duration: o.duration}
+	warm := small
+	warm.duration = 2 * time.Second
+	for _, t := range []*target{e.direct, e.gh} {
+		say("warming up %s", t.name)
+		if _, err := load(t, warm); err != nil {
+			return fmt.Errorf("warm-up %s: %w", t.name, err)
+		}
+	}
+
+	pids := []int{e.app.pid(), e.gateway.pid(), e.connector.pid()}
+	var loadRSS map[int]int64
+	for _, sc := range []struct {
+		key  string
+		spec loadSpec
+	}{{"small", small}, {"large", large}} {
+		for _, t := range []*target{e.direct, e.gh} {
+			say("%s: %s %s, %d connections, %s", t.name, sc.key, sc.spec.path, sc.spec.conns, sc.spec.duration)
+			if err := t.probe(sc.spec.path, sc.spec.body); err != nil {
+				return err
+			}
+			before := cpuOf(pids)
+			var sampler *rssSampler
+			if t == e.gh && sc.key == "large" {
+				sampler = sampleRSS(e.gateway.pid(), e.connector.pid())
+			}
+			r, err := load(t, sc.spec)
+			if sampler != nil {
+				loadRSS = sampler.finish()
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", t.name, sc.key, err)
+			}
+			for _, p := range []*proc{e.app, e.gateway, e.connector} {
+				if err := p.alive(); err != nil {
+					return err
+				}
+			}
+			after := cpuOf(pids)
+			prefix := map[*target]string{e.direct: "direct_", e.gh: "gh_"}[t] + sc.key + "_"
+			fig[prefix+"rps"] = r.rps
+			fig[prefix+"p50_ms"] = ms(r.p50)
+			fig[prefix+"p99_ms"] = ms(r.p99)
+			fig[prefix+"mbps"] = r.mbps()
+			fig[prefix+"requests"] = float64(r.requests)
+			if sc.key == "small" {
+				per10k := func(d time.Duration) float64 { return d.Seconds() / float64(r.requests) * 1e4 }
+				app := after[0] - before[0]
+				tunnel := after[1] - before[1] + after[2] - before[2]
+				if t == e.direct {
+					fig["direct_small_cpu_s_per_10k"] = per10k(app)
+				} else {
+					fig["gh_small_cpu_s_per_10k"] = per10k(app + tunnel)
+					fig["gh_small_tunnel_cpu_s_per_10k"] = per10k(tunnel)
+				}
+			}
+		}
+	}
+	fig["gateway_rss_load_mib"] = mib(loadRSS[e.gateway.pid()])
+	fig["connector_rss_load_mib"] = mib(loadRSS[e.connector.pid()])
+
+	bulkPath := "/bytes/" + o.bulkSize
+	for _, b := range []struct {
+		key string
+		t   *target
+	}{{"direct_bulk_mbps", e.direct}, {"gh_bulk_mbps", e.gh}, {"gh_bulk_h2_mbps", e.gh2}} {
+		say("%s: one %s download on a single stream", b.t.name, o.bulkSize)
+		v, err := bulk(b.t, bulkPath, bulkBytes)
+		if err != nil {
+			return fmt.Errorf("%s bulk: %w", b.t.name, err)
+		}
+		fig[b.key] = v
+	}
+
+	endGW, _ := readProcStat(e.gateway.pid())
+	endCN, _ := readProcStat(e.connector.pid())
+	fig["gateway_hwm_mib"] = mib(endGW.hwmKiB)
+	fig["connector_hwm_mib"] = mib(endCN.hwmKiB)
+	for _, k := range []string{"small", "large"} {
+		fig["ratio_"+k+"_rps"] = fig["gh_"+k+"_rps"] / fig["direct_"+k+"_rps"]
+		fig["ratio_"+k+"_mbps"] = fig["gh_"+k+"_mbps"] / fig["direct_"+k+"_mbps"]
+		fig["ratio_"+k+"_p50"] = fig["gh_"+k+"_p50_ms"] / fig["direct_"+k+"_p50_ms"]
+		fig["ratio_"+k+"_p99"] = fig["gh_"+k+"_p99_ms"] / fig["direct_"+k+"_p99_ms"]
+	}
+	fig["ratio_bulk"] = fig["gh_bulk_mbps"] / fig["direct_bulk_mbps"]
+	fig["ratio_bulk_h2"] = fig["gh_bulk_h2_mbps"] / fig["direct_bulk_mbps"]
+	fig["loadgen_wrk"] = map[bool]float64{true: 1, false: 0}[o.loadgen == "wrk"]
+	fig["cpus"] = float64(runtime.NumCPU())
+
+	report(o, fig)
+	if o.out != "" {
+		b, _ := json.MarshalIndent(fig, "", "  ")
+		if err := os.WriteFile(o.out, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("writing BENCH_OUT: %w", err)
+		}
+		say("figures written to %s", o.out)
+	}
+	return nil
+}
+
+// setUp starts the demo app, a gateway and an enrolled connector on
+// loopback and waits until a request goes all the way through.
+func setUp(o options, ps *procs) (*env, error) {
+	bin := func(name string) string { return filepath.Join(o.bin, name) }
+	for _, b := range []string{"demoapp", "gatehouse", "gatehouse-connector"} {
+		if _, err := os.Stat(bin(b)); err != nil {
+			return nil, fmt.Errorf("%s: %w (run 'make build' first)", bin(b), err)
+		}
+	}
+	var ports [3]int
+	for i := range ports {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = p
+	}
+	appPort, publicPort, tunnelPort := ports[0], ports[1], ports[2]
+	e := &env{}
+	var err error
+
+	e.app, err = ps.start("demoapp", bin("demoapp"), "--addr", fmt.Sprintf("127.0.0.1:%d", appPort))
+	if err != nil {
+		return nil, err
+	}
+	e.direct = &target{name: "direct", base: fmt.Sprintf("http://127.0.0.1:%d", appPort), client: directClient()}
+	if err := waitUntil("demo app", 20*time.Second, []*proc{e.app}, func() error { return e.direct.probe("/bytes/100", 100) }); err != nil {
+		return nil, err
+	}
+
+	dataDir := filepath.Join(o.work, "data")
+	cfg := filepath.Join(o.work, "gatehouse.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(configTemplate, dataDir, publicPort, tunnelPort, appPort)), 0o644); err != nil {
+		return nil, err
+	}
+	e.gateway, err = ps.start("gateway", bin("gatehouse"), "serve", "--config", cfg)
+	if err != nil {
+		return nil, err
+	}
+	caFile := filepath.Join(dataDir, "dev-tls", "dev-ca.pem")
+	publicAddr := fmt.Sprintf("127.0.0.1:%d", publicPort)
+	if err := waitUntil("gateway", 30*time.Second, []*proc{e.gateway}, func() error {
+		if _, err := os.Stat(caFile); err != nil {
+			return err
+		}
+		for _, port := range []int{publicPort, tunnelPort} {
+			c, err := dialTCP(port)
+			if err != nil {
+				return err
+			}
+			c.Close()
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	var stderr strings.Builder
+	cmd := exec.Command(bin("gatehouse"), "token", "create", "--config", cfg, "--group", "bench", "--ttl", "10m")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("gatehouse token create: %w: %s", err, stderr.String())
+	}
+	token := strings.TrimSpace(string(out))
+	// The token goes by environment, not argv: ps shows argv to everyone.
+	e.connector, err = ps.startEnv("connector", []string{"GATEHOUSE_TOKEN=" + token}, bin("gatehouse-connector"),
+		"--state", filepath.Join(o.work, "connector"), "--log-level", "warn")
+	if err != nil {
+		return nil, err
+	}
+	for _, h2 := range []bool{false, true} {
+		c, err := gatewayClient(caFile, "demo.localhost", h2)
+		if err != nil {
+			return nil, err
+		}
+		t := &target{name: "gatehouse", base: "https://" + publicAddr, host: "demo.localhost", client: c}
+		if h2 {
+			t.name = "gatehouse (HTTP/2)"
+			e.gh2 = t
+		} else {
+			e.gh = t
+		}
+	}
+	if err := waitUntil("a request through the connector", 30*time.Second, []*proc{e.app, e.gateway, e.connector}, func() error {
+		return e.gh.probe("/bytes/100", 100)
+	}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+const configTemplate = `# written by bench/ for one benchmark run
+data_dir: %s
+listen:
+  public: 127.0.0.1:%d
+  tunnel: 127.0.0.1:%d
+tls:
+  mode: self-signed
+log:
+  level: warn
+connector_groups:
+  - name: bench
+apps:
+  - name: demo
+    host: demo.localhost
+    group: bench
+    backend:
+      url: http://127.0.0.1:%d
+`
+
+func sizeOf(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "m"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "m")
+	case strings.HasSuffix(s, "g"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "g")
+	}
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
+		return 0, errors.New("-bulk: want a size such as 100m or 1g")
+	}
+	return n * mult, nil
+}
+
+func cpuOf(pids []int) []time.Duration {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		if st, err := readProcStat(pid); err == nil {
+			out[i] = st.cpu
+		}
+	}
+	return out
+}
+
+func mib(kib int64) float64           { return float64(kib) / 1024 }
+func ms(d time.Duration) float64      { return float64(d) / float64(time.Millisecond) }
+func ratio(gh, direct float64) string { return fmt.Sprintf("%.2f", gh/direct) }
+
+// figures are the results by their JSON name.
+type figures map[string]float64
+
+func report(o options, f figures) {
+	gen := "wrk -t" + fmt.Sprint(o.threads)
+	if o.loadgen != "wrk" {
+		gen = "Go fallback load generator (wrk unavailable)"
+	}
+	fmt.Printf("\nGatehouse benchmark: demo app direct (HTTP) vs through gateway + connector (HTTPS), %d CPUs\n", runtime.NumCPU())
+	fmt.Printf("load: %s, %d connections, %s per run; bulk: one %s download, HTTP/1.1 unless noted\n\n", gen, o.conns, o.duration, o.bulkSize)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "scenario\tpath\treq/s\tp50 ms\tp99 ms\tMB/s\tvs direct\t")
+	for _, s := range []struct{ key, label string }{{"small", "100 B"}, {"large", "1 MiB"}} {
+		for _, p := range []struct{ prefix, name string }{{"direct_", "direct"}, {"gh_", "gatehouse"}} {
+			k := p.prefix + s.key + "_"
+			r := "1.00"
+			if p.prefix == "gh_" {
+				r = ratio(f[k+"rps"], f["direct_"+s.key+"_rps"])
+			}
+			fmt.Fprintf(w, "%s\t%s\t%.0f\t%.2f\t%.2f\t%.1f\t%s\t\n", s.label, p.name, f[k+"rps"], f[k+"p50_ms"], f[k+"p99_ms"], f[k+"mbps"], r)
+		}
+	}
+	fmt.Fprintf(w, "%s bulk\tdirect\t-\t-\t-\t%.1f\t1.00\t\n", o.bulkSize, f["direct_bulk_mbps"])
+	fmt.Fprintf(w, "%s bulk\tgatehouse\t-\t-\t-\t%.1f\t%s\t\n", o.bulkSize, f["gh_bulk_mbps"], ratio(f["gh_bulk_mbps"], f["direct_bulk_mbps"]))
+	fmt.Fprintf(w, "%s bulk\tgatehouse h2\t-\t-\t-\t%.1f\t%s\t\n", o.bulkSize, f["gh_bulk_h2_mbps"], ratio(f["gh_bulk_h2_mbps"], f["direct_bulk_mbps"]))
+	w.Flush()
+
+	fmt.Println()
+	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "memory (MiB)\tVmRSS idle\tVmRSS max under 1 MiB load\tVmHWM\t")
+	for _, p := range []string{"gateway", "connector"} {
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t\n", p, f[p+"_rss_idle_mib"], f[p+"_rss_load_mib"], f[p+"_hwm_mib"])
+	}
+	w.Flush()
+	fmt.Printf("\nCPU seconds per 10k small requests: direct (demo app) %.2f; through Gatehouse %.2f (gateway + connector %.2f, demo app the rest)\n",
+		f["direct_small_cpu_s_per_10k"], f["gh_small_cpu_s_per_10k"], f["gh_small_tunnel_cpu_s_per_10k"])
+	fmt.Printf("ratios: ratio_small_rps=%.3f ratio_large_rps=%.3f ratio_bulk=%.3f (ratio_bulk_h2=%.3f)\n\n",
+		f["ratio_small_rps"], f["ratio_large_rps"], f["ratio_bulk"], f["ratio_bulk_h2"])
+}

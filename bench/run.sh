@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: the demo app direct vs through Gatehouse, in
+# one run on this machine. Needs bin/ from `make build`. Uses wrk (the
+# Debian package, installed if missing); falls back to a Go load generator
+# when wrk cannot be installed. BENCH_OUT=FILE also writes the figures as
+# one flat JSON object. Extra arguments go to the bench program, e.g.
+# `./bench/run.sh -duration 3s -bulk 256m` for a quick run.
+set -euo pipefail
+
+if [ -n "${BENCH_OUT:-}" ]; then
+  case "$BENCH_OUT" in /*) ;; *) BENCH_OUT="$PWD/$BENCH_OUT" ;; esac
+  export BENCH_OUT
+fi
+cd "$(dirname "$0")/.."
+command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
+GO=${GO:-go}
+BIN=${BIN:-bin}
+
+for b in gatehouse gatehouse-connector demoapp; do
+  if [ ! -x "$BIN/$b" ]; then
+    echo "bench: $BIN/$b is missing: run 'make build' first" >&2
+    exit 1
+  fi
+done
+
+loadgen=wrk
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: wrk not found; installing the Debian package wrk" >&2
+  sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk; } >&2 || ! command -v wrk >/dev/null 2>&1; then
+    echo "bench: could not install wrk: FALLING BACK to the Go load generator in bench/ (its figures are not comparable with wrk's)" >&2
+    loadgen=go
+  fi
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+pid=
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  # The bench program stops its children itself; this catches any left
+  # behind if it was killed outright.
+  if [ -f "$work/pids" ]; then
+    while read -r p; do
+      kill -KILL "$p" 2>/dev/null || true
+    done <"$work/pids"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+"$GO" build -o "$work/bench" ./bench
+"$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" "$@" &
+pid=$!
+wait "$pid"

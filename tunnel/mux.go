@@ -9,10 +9,12 @@ import (
 )
 
 // StreamWindow is each yamux stream's receive window. One stream moves at
-// most window ÷ RTT: 16 MiB keeps a single request near 160 MB/s on a
-// 100 ms link, where yamux's 256 KiB default would cap it at 2.5 MB/s.
-// Memory stays bounded: a stream buffers at most one window.
-const StreamWindow = 16 << 20
+// most window ÷ RTT: 4 MiB keeps a single request near 40 MB/s on a 100 ms
+// link, where yamux's 256 KiB default caps it at 2.5 MB/s. The window is
+// also what a slow reader makes its peer buffer: yamux keeps it in a
+// bytes.Buffer that can grow to twice the window, so a larger window
+// costs memory per slow client (see RATIONALE.md).
+const StreamWindow = 4 << 20
 
 // MuxConfig returns the yamux settings both ends use.
 func MuxConfig(logger *slog.Logger) *yamux.Config {

@@ -235,10 +235,15 @@ func (g *Gateway) Sweep(ctx context.Context) {
 		g.log.Warn("connector removed: inactive too long", "connector", id, "remove_after", cfg.Tunnel.RemoveAfter.D().String())
 		g.reg.Evict(id)
 	}
-	if _, err := g.opts.Store.DeleteExpiredTokens(ctx, g.opts.Clock.Now()); err != nil {
+	// Expired tokens stay a week, so that using one says "expired" rather
+	// than "not recognised".
+	if _, err := g.opts.Store.DeleteExpiredTokens(ctx, g.opts.Clock.Now().Add(-tokenGrace)); err != nil {
 		g.log.Error("deleting expired tokens", "error", err)
 	}
 }
+
+// tokenGrace is how long an expired token is kept.
+const tokenGrace = 7 * 24 * time.Hour
 
 // Advertise returns the tunnel addresses to put in tokens: the configured
 // ones, with a configured port 0 replaced by the bound port.

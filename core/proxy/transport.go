@@ -63,9 +63,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	retry := retryable(req)
 	var avoid []string
+	var last error // why the previous attempt failed
 	for attempt := 1; ; attempt++ {
 		stream, conn, release, err := t.Dialer.DialGroup(req.Context(), ri.route.Group, avoid)
 		if err != nil {
+			if last != nil {
+				return nil, last // no connector left to retry on: report the real failure
+			}
 			return nil, err
 		}
 		resp, err := exchange(req, stream, ri, release)
@@ -85,6 +89,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.Logger.Warn("retrying request on another connector", "request_id", ri.requestID,
 			"app", ri.route.App, "connector", conn, "error", err)
 		avoid = append(avoid, conn)
+		last = err
 	}
 }
 

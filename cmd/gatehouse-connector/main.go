@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/connector"
+	"github.com/gatehouse/gatehouse/internal/profile"
 )
 
 var version = "dev"
@@ -63,6 +64,11 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile, err := profile.Start()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	st, err := connector.LoadState(*stateDir)
 	switch {
 	case err == nil && *token != "":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/gateway"
+	"github.com/gatehouse/gatehouse/internal/profile"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -30,6 +31,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile, err := profile.Start()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@
 //	gatehouse token create [--config FILE] --group NAME [--ttl 1h]
 //	gatehouse connectors   [--config FILE]              list enrolled connectors
 //	gatehouse config check FILE                         validate a config file
+//	gatehouse plugin check PATH                         check a plug-in binary
 //	gatehouse version
 package main
 
@@ -26,6 +27,7 @@ commands:
   token create   create a one-time connector enrollment token
   connectors     list enrolled connectors and their status
   config check   validate a config file
+  plugin check   run the plug-in conformance checks against a plug-in binary
   version        print the version
 
 Every command takes --config FILE (default gatehouse.yaml); run
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError("did you mean 'gatehouse config check FILE'?")
 		}
 		return configCheck(rest[1:], stdout, stderr)
+	case "plugin":
+		return pluginCmd(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", version)
 		return nil

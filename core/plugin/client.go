@@ -1,0 +1,41 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse/gatehouse/sdk/wire"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// clientPlugin is the host's half of a plug-in kind in go-plugin's plug-in
+// set: it turns the connection go-plugin made into an rpcClient.
+type clientPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	service string
+}
+
+func (p *clientPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("plugin: the host side serves nothing")
+}
+
+// GRPCClient gets a context that go-plugin cancels when the process exits:
+// the supervisor waits on it.
+func (p *clientPlugin) GRPCClient(exited context.Context, _ *goplugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return &rpcClient{conn: conn, service: p.service, exited: exited}, nil
+}
+
+var _ goplugin.GRPCPlugin = (*clientPlugin)(nil)
+
+// rpcClient calls one plug-in service.
+type rpcClient struct {
+	conn    *grpc.ClientConn
+	service string
+	exited  context.Context
+}
+
+func (c *rpcClient) invoke(ctx context.Context, method string, req, resp any) error {
+	return c.conn.Invoke(ctx, wire.FullMethod(c.service, method), req, resp,
+		grpc.ForceCodec(wire.Codec{}), grpc.MaxCallSendMsgSize(wire.MaxMessageSize))
+}

@@ -1,0 +1,129 @@
+package sdk_test
+
+import (
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gatehouse/gatehouse/"
+
+// sdk/ must not depend on the gateway or the connector: plug-ins build
+// against it alone.
+func TestSDKImportsNoCoreOrConnector(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-json=ImportPath", "./...").Output()
+	if err != nil {
+		t.Skipf("go list is not available to check the import graph: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	n := 0
+	for dec.More() {
+		var p struct{ ImportPath string }
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, banned := range []string{"core", "connector", "tunnel", "cmd", "plugins"} {
+			if p.ImportPath == module+banned || strings.HasPrefix(p.ImportPath, module+banned+"/") {
+				t.Errorf("sdk depends on %s", p.ImportPath)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("go list listed only %d packages; the check saw nothing", n)
+	}
+}
+
+// Package sdk's exported API uses only its own and the standard library's
+// types: authors never see gRPC, protobuf or go-plugin.
+func TestSDKAPIUsesNoThirdPartyTypes(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imports := map[string]string{} // local name → path
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			local := path[strings.LastIndex(path, "/")+1:]
+			if imp.Name != nil {
+				local = imp.Name.Name
+			}
+			imports[local] = path
+		}
+		for _, n := range exportedAPI(f) {
+			checked++
+			ast.Inspect(n, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				id, ok := sel.X.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				if path, ok := imports[id.Name]; ok && strings.Contains(strings.Split(path, "/")[0], ".") {
+					t.Errorf("%s: exported API uses %s.%s from %s", fset.Position(sel.Pos()), id.Name, sel.Sel.Name, path)
+				}
+				return true
+			})
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("found only %d exported declarations; the check saw nothing", checked)
+	}
+}
+
+// exportedAPI is the part of f an importer sees: exported types (whole),
+// and the signatures of exported functions and methods.
+func exportedAPI(f *ast.File) []ast.Node {
+	var api []ast.Node
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Name.IsExported() && (d.Recv == nil || exportedRecv(d.Recv)) {
+				api = append(api, d.Type)
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					if s.Name.IsExported() {
+						api = append(api, s.Type)
+					}
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						if n.IsExported() && s.Type != nil {
+							api = append(api, s.Type)
+						}
+					}
+				}
+			}
+		}
+	}
+	return api
+}
+
+func exportedRecv(r *ast.FieldList) bool {
+	t := r.List[0].Type
+	if s, ok := t.(*ast.StarExpr); ok {
+		t = s.X
+	}
+	id, ok := t.(*ast.Ident)
+	return ok && id.IsExported()
+}

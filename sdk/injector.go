@@ -1,0 +1,63 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// An Injector turns an established identity into what an app's backend
+// accepts: identity headers, a signed assertion, a Kerberos ticket, stored
+// credentials. It runs at the connector, once per app that uses it, for
+// every request to that app.
+type Injector interface {
+	Inject(ctx context.Context, req InjectRequest) (InjectResult, error)
+}
+
+// InjectRequest is a request on its way to the backend.
+type InjectRequest struct {
+	// Identity is the caller, as the gateway signed it.
+	Identity Identity `json:"identity"`
+	// Method is the HTTP method.
+	Method string `json:"method"`
+	// URL is the backend URL the connector is about to call.
+	URL string `json:"url"`
+	// Header is the request's header as the connector will send it.
+	Header http.Header `json:"header,omitempty"`
+}
+
+// InjectResult is how to change the request's header: every header named in
+// Remove is deleted (all copies), then every header in Set is set, replacing
+// any value. An Injector removes every header it sets, so a client can
+// never smuggle in a copy of its own.
+type InjectResult struct {
+	Remove []string    `json:"remove,omitempty"`
+	Set    http.Header `json:"set,omitempty"`
+}
+
+// Apply changes h as r says.
+func (r InjectResult) Apply(h http.Header) {
+	for _, name := range r.Remove {
+		h.Del(name)
+	}
+	for name, values := range r.Set {
+		h.Del(name)
+		for _, v := range values {
+			h.Add(name, v)
+		}
+	}
+}
+
+// Validate reports a header name or value that must not reach a backend
+// (not an HTTP token, or a value with CR, LF or NUL).
+func (r InjectResult) Validate() error {
+	for _, name := range r.Remove {
+		if err := checkHeaderName(name); err != nil {
+			return fmt.Errorf("Remove: %w", err)
+		}
+	}
+	if err := checkHeader(r.Set); err != nil {
+		return fmt.Errorf("Set: %w", err)
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/registry"
@@ -117,13 +118,39 @@ func (bufferPool) Put(b []byte) { copyBufs.Put(&b) }
 // Server returns the public http.Server with safe limits: headers must
 // arrive within 10 s and fit in 64 KiB (431 otherwise); idle connections
 // close after 2 minutes; bodies have no deadline, so long uploads work.
+// A connection that ends before any request reached the handler
+// (oversized headers, a client that stalls, a failed TLS handshake, not
+// HTTP) gets one log line.
 func Server(h http.Handler, logger *slog.Logger) *http.Server {
+	var conns sync.Map // net.Conn → *atomic.Bool: has a request been served
 	return &http.Server{
-		Handler:           h,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if served, ok := r.Context().Value(servedKey{}).(*atomic.Bool); ok {
+				served.Store(true)
+			}
+			h.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelInfo),
 		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			served := new(atomic.Bool)
+			conns.Store(c, served)
+			return context.WithValue(ctx, servedKey{}, served)
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st != http.StateClosed && st != http.StateHijacked {
+				return
+			}
+			v, ok := conns.LoadAndDelete(c)
+			if ok && st == http.StateClosed && !v.(*atomic.Bool).Load() {
+				logger.Info("client connection closed before any request was served (headers too large, too slow, or not HTTP)",
+					"remote", c.RemoteAddr().String())
+			}
+		},
 	}
 }
+
+type servedKey struct{}

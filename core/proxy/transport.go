@@ -103,34 +103,32 @@ func retryable(req *http.Request) bool {
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
 
-// exchange sends req on stream and reads the response head.
-func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func()) (*http.Response, error) {
+// writeRequest writes the tunnel header and the request to stream.
+func writeRequest(stream net.Conn, req *http.Request, ri *routeInfo) error {
 	bw := bufPool.Get().(*bufio.Writer)
+	defer bufPool.Put(bw)
+	defer bw.Reset(nil)
 	bw.Reset(stream)
 	var hb [64]byte
 	_, _ = bw.Write(tunnel.AppendRequestHeader(hb[:0], tunnel.RequestHeader{
 		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version}))
+	if err := req.Write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// exchange sends req on stream and reads the response head.
+func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func()) (*http.Response, error) {
 	if req.Body == nil || req.Body == http.NoBody {
-		err := req.Write(bw)
-		if err == nil {
-			err = bw.Flush()
-		}
-		bw.Reset(nil)
-		bufPool.Put(bw)
-		if err != nil {
+		if err := writeRequest(stream, req, ri); err != nil {
 			return nil, &connectorError{code: "tunnel_write", detail: err.Error(), retryable: true}
 		}
 	} else {
 		// Stream the body while the response is read: the backend may
 		// answer (413, 401) before it has read everything.
 		go func() {
-			err := req.Write(bw)
-			if err == nil {
-				err = bw.Flush()
-			}
-			bw.Reset(nil)
-			bufPool.Put(bw)
-			if err != nil {
+			if writeRequest(stream, req, ri) != nil {
 				stream.Close()
 			}
 		}()

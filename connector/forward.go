@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ func outbound(ctx context.Context, req *http.Request, a *app) *http.Request {
 	u := *a.base
 	prefix := a.cfg.PathPrefix
 	u.Path = joinPath(a.base.Path, trimPrefix(req.URL.Path, prefix))
-	u.RawPath = joinPath(a.base.EscapedPath(), trimPrefix(req.URL.EscapedPath(), prefix))
+	u.RawPath = joinPath(a.base.EscapedPath(), trimEscapedPrefix(req.URL.EscapedPath(), prefix))
 	u.RawQuery = req.URL.RawQuery
 	out.URL = &u
 	if !a.cfg.PreserveHost {
@@ -139,6 +140,34 @@ func trimPrefix(p, prefix string) string {
 		p = "/" + p
 	}
 	return p
+}
+
+// trimEscapedPrefix removes the decoded prefix from an escaped path: it
+// consumes escaped bytes until they decode to the prefix, so
+// "/donn%C3%A9es/a%2Fb" minus "/données" keeps "/a%2Fb".
+func trimEscapedPrefix(escaped, prefix string) string {
+	if prefix == "" || prefix == "/" {
+		return escaped
+	}
+	i, j := 0, 0 // i in escaped, j in prefix
+	for j < len(prefix) && i < len(escaped) {
+		c := escaped[i]
+		n := 1
+		if c == '%' && i+2 < len(escaped) {
+			if v, err := strconv.ParseUint(escaped[i+1:i+3], 16, 8); err == nil {
+				c, n = byte(v), 3
+			}
+		}
+		if c != prefix[j] {
+			return trimPrefix(escaped, prefix) // not this prefix: best effort
+		}
+		i, j = i+n, j+1
+	}
+	rest := escaped[i:]
+	if !strings.HasPrefix(rest, "/") {
+		rest = "/" + rest
+	}
+	return rest
 }
 
 // joinPath appends a request path to a backend base path.

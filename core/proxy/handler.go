@@ -56,12 +56,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writePage(w, r, p)
 		return
 	}
+	if hasDotSegment(r.URL.Path) {
+		// /hr/../secret would leave the app's subtree at the backend.
+		p := pageBadPath
+		p.RequestID = rid
+		h.logger.Warn("request refused: dot segment in path", "request_id", rid, "app", route.App)
+		writePage(w, r, p)
+		return
+	}
 	stripSpoofable(r.Header)
 	r.Header.Set("X-Request-Id", rid)
 	r.Header.Set("X-Forwarded-Host", r.Host)
 	r.Header.Set("X-Forwarded-Proto", "https")
-	ctx := context.WithValue(r.Context(), routeKey{}, &routeInfo{route: route, version: t.Version, requestID: rid})
+	ctx := context.WithValue(r.Context(), routeKey{}, &routeInfo{route: route, version: t.Version, requestID: rid, trailer: r.Trailer})
 	h.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// hasDotSegment reports whether a decoded path has a "." or ".." segment,
+// with "\" counted as a separator too (IIS and other Windows servers do).
+func hasDotSegment(p string) bool {
+	for seg := range strings.FieldsFuncSeq(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // stripSpoofable removes headers that only Gatehouse may set: a client
@@ -81,6 +100,11 @@ func director(r *http.Request) {
 	r.URL.Scheme = "http"
 	r.URL.Host = r.Host
 	r.Header.Del("Expect") // the connector's own transport handles 100-continue
+	if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
+		// ReverseProxy cloned the trailer map before the body was read;
+		// the server fills the original's, so send that one.
+		r.Trailer = ri.trailer
+	}
 }
 
 // modifyResponse keeps the tunnel's error header from leaking.

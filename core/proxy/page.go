@@ -58,6 +58,8 @@ var (
 		Text: "The connection to the network where this app runs is down. Try again in a minute."}
 	pageBackend = page{Status: http.StatusBadGateway, Title: "App not answering",
 		Text: "The app did not answer. Try again in a minute; if it keeps happening, tell your IT team."}
+	pageBadPath = page{Status: http.StatusBadRequest, Title: "Bad address",
+		Text: "The address contains \".\" or \"..\" path segments, which Gatehouse does not forward."}
 	pageTimeout = page{Status: http.StatusGatewayTimeout, Title: "App too slow",
 		Text: "The app took too long to answer."}
 )

@@ -40,6 +40,7 @@ type routeInfo struct {
 	route     *Route
 	version   uint64
 	requestID string
+	trailer   http.Header // the incoming request's, filled at body EOF
 }
 
 // connectorError is a failure the connector reported instead of a backend

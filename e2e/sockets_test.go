@@ -83,19 +83,29 @@ func processSockets(t testing.TB, pid int) []socket {
 	return out
 }
 
-// readInetTable parses /proc/net/{tcp,tcp6,udp,udp6,raw,raw6}.
-func readInetTable(t testing.TB, path, table string) []socket {
+// procRows returns the whitespace-split rows of a /proc/net table, without
+// its header line.
+func procRows(t testing.TB, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("reading %s: %v", path, err)
 	}
 	defer f.Close()
-	var out []socket
+	var rows [][]string
 	sc := bufio.NewScanner(f)
 	sc.Scan() // header
 	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
+		rows = append(rows, strings.Fields(sc.Text()))
+	}
+	return rows
+}
+
+// readInetTable parses /proc/net/{tcp,tcp6,udp,udp6,raw,raw6}.
+func readInetTable(t testing.TB, path, table string) []socket {
+	t.Helper()
+	var out []socket
+	for _, fs := range procRows(t, path) {
 		if len(fs) < 10 {
 			continue
 		}
@@ -125,16 +135,8 @@ func parseProcAddr(t testing.TB, s string) netip.AddrPort {
 // readUnixTable parses /proc/net/unix: Num RefCount Protocol Flags Type St Inode [Path].
 func readUnixTable(t testing.TB, path string) []socket {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("reading %s: %v", path, err)
-	}
-	defer f.Close()
 	var out []socket
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
+	for _, fs := range procRows(t, path) {
 		if len(fs) < 7 {
 			continue
 		}

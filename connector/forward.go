@@ -18,9 +18,11 @@ import (
 
 // Time limits on a request stream.
 const (
-	headerTimeout = 30 * time.Second // to read the request head from the gateway
+	headerTimeout = 30 * time.Second // to read the first request head from the gateway
+	idleWait      = 90 * time.Second // for the next request on a reused stream (the gateway parks for 30 s)
 	configWait    = 5 * time.Second  // for a config as new as the request's
-	finWait       = 30 * time.Minute // for the gateway to finish reading the response
+	finWait       = 30 * time.Minute // for the gateway to finish reading a response
+	maxHead       = 1 << 20          // tunnel header + HTTP request head
 )
 
 var (
@@ -28,30 +30,54 @@ var (
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 )
 
-// serveStream relays one request from the gateway to the app's backend
-// and the response back.
+// serveStream serves the requests of one stream: one, or several in turn
+// when the gateway reuses the stream for requests without a body. It ends
+// when the gateway closes the stream.
 func (s *session) serveStream(ctx context.Context, stream net.Conn) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	lim := &tunnel.HeaderLimit{R: stream, N: 1 << 20}
+	lim := &tunnel.HeaderLimit{R: stream}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(lim)
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(stream)
-	w := &watcher{stream: stream, br: br, cancel: cancel}
+	reusable := true
 	defer func() {
-		if w.finish() {
+		stream.Close()
+		if reusable { // nothing else may still read br
 			br.Reset(nil)
 			readerPool.Put(br)
 		}
 		bw.Reset(nil)
 		writerPool.Put(bw)
 	}()
+	wait := headerTimeout
+	for {
+		var again bool
+		again, reusable = s.serveOne(ctx, stream, lim, br, bw, wait)
+		if !again {
+			return
+		}
+		wait = idleWait
+	}
+}
 
-	_ = stream.SetReadDeadline(time.Now().Add(headerTimeout))
+// serveOne relays one request from the gateway to the app's backend and
+// the response back. It reports whether the stream may carry another
+// request, and whether br may be reused (not while the backend transport
+// may still read an unfinished request body from it).
+func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.HeaderLimit, br *bufio.Reader, bw *bufio.Writer, wait time.Duration) (again, reusable bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &watcher{stream: stream, br: br, cancel: cancel}
+	complete := false
+	defer func() { again, reusable = w.finish(complete) }()
+
+	lim.Limit(maxHead)
+	_ = stream.SetReadDeadline(time.Now().Add(wait))
 	hdr, err := tunnel.ReadRequestHeader(br)
 	if err != nil {
-		s.log.Warn("tunnel stream: bad request header", "error", err)
+		if !errors.Is(err, io.EOF) { // EOF: the gateway closed the stream
+			s.log.Warn("tunnel stream: bad request header", "error", err)
+		}
 		return
 	}
 	log := s.log.With("request_id", hdr.RequestID, "app", hdr.App)
@@ -63,21 +89,20 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	}
 	lim.Unlimit()
 	_ = stream.SetReadDeadline(time.Time{})
-	upgrade := hasToken(req.Header["Connection"], "upgrade")
-	if !upgrade {
+	if hasToken(req.Header["Connection"], "upgrade") {
+		w.hasBody = true // the stream becomes the upgraded connection: never reused
+	} else if req.Body == http.NoBody {
 		// Once the request is read, anything more from the gateway is its
-		// close: the watcher may then read the stream.
-		if req.Body == http.NoBody {
-			w.arm()
-		} else {
-			req.Body = w.body(req.Body)
-		}
+		// close (or, after the response, its next request).
+		w.arm()
+	} else {
+		req.Body = w.body(req.Body)
 	}
 
 	a := s.lookup(ctx, hdr.App, hdr.ConfigVersion, configWait)
 	if a == nil {
 		log.Warn("request for an app this connector does not know")
-		writeError(bw, http.StatusBadGateway, tunnel.ErrCodeUnknownApp, fmt.Sprintf("connector has no app %q", hdr.App))
+		complete = writeError(bw, http.StatusBadGateway, tunnel.ErrCodeUnknownApp, fmt.Sprintf("connector has no app %q", hdr.App))
 		return
 	}
 	slow := time.AfterFunc(slowBackend, w.watch)
@@ -93,7 +118,7 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 			code = tunnel.ErrCodeTimeout
 		}
 		log.Warn("backend request failed", "error", err)
-		writeError(bw, http.StatusBadGateway, code, err.Error())
+		complete = writeError(bw, http.StatusBadGateway, code, err.Error())
 		return
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -103,7 +128,10 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	if err := writeResponse(bw, resp, w.watch); err != nil {
 		cancel()
 		log.Debug("relaying response", "error", err, "abandoned", w.abandoned())
+		return
 	}
+	complete = true
+	return
 }
 
 // outbound turns the tunnelled request into one for the backend: the
@@ -235,11 +263,12 @@ func (f *flushingBody) Read(p []byte) (int, error) {
 }
 
 // writeError answers on the connector's behalf; the gateway reads the
-// ErrorHeader code and shows its own error page.
-func writeError(bw *bufio.Writer, status int, code, detail string) {
+// ErrorHeader code and shows its own error page. It reports whether the
+// answer was sent.
+func writeError(bw *bufio.Writer, status int, code, detail string) bool {
 	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n%s: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s",
 		status, http.StatusText(status), tunnel.ErrorHeader, code, len(detail), detail)
-	_ = bw.Flush()
+	return bw.Flush() == nil
 }
 
 // upgrade relays a 101 Switching Protocols answer and then raw bytes both

@@ -14,14 +14,15 @@ import (
 // connector starts watching for the gateway abandoning the request.
 const slowBackend = time.Second
 
-// watcher handles the end of a request stream. The gateway closes its
-// side first, once it has the whole response (yamux resets a stream whose
-// peer is slow to close, and a reset discards data the gateway has not
-// read yet); that close ends our side too. For a long response (a slow
-// backend, a body that takes more than one read) a goroutine watches for
-// the close while we still write: a close before the response is
-// complete means the client gave up, so the backend request is cancelled
-// and our blocked writes end. Quick responses need no goroutine.
+// watcher handles the end of a request. The gateway closes a stream
+// first, once it has the whole response (yamux resets a stream whose peer
+// is slow to close, and a reset discards data the gateway has not read
+// yet), or sends the next request on it. For a long response (a slow
+// backend, a body that takes more than one read) a goroutine watches the
+// stream while we still write: a close before the response is complete
+// means the client gave up, so the backend request is cancelled and our
+// blocked writes end. It only peeks, so a next request stays unread.
+// Quick responses need no goroutine.
 type watcher struct {
 	stream net.Conn
 	br     *bufio.Reader
@@ -32,10 +33,11 @@ type watcher struct {
 	wanted   bool // a long response asked for the watcher
 	finished bool
 	done     chan struct{} // non-nil once the goroutine runs
+	peekErr  error         // set by the goroutine before done closes
 
 	abandonedByGW atomic.Bool
 	writing       atomic.Bool
-	hasBody       bool
+	hasBody       bool // the request has a body (or is an upgrade)
 	bodyEOF       atomic.Bool
 }
 
@@ -64,9 +66,10 @@ func (w *watcher) startLocked() {
 	go func() {
 		defer close(w.done)
 		_ = w.stream.SetReadDeadline(time.Now().Add(finWait))
-		var b [1]byte
-		_, _ = w.br.Read(b[:]) // EOF when the gateway closes; data would be a protocol error
+		_, w.peekErr = w.br.Peek(1) // the gateway's close (or next request)
 		if w.writing.Load() {
+			// Anything from the gateway before our response is complete
+			// means it gave up on this request.
 			w.abandonedByGW.Store(true)
 			w.cancel()
 			w.stream.Close()
@@ -76,26 +79,25 @@ func (w *watcher) startLocked() {
 
 func (w *watcher) abandoned() bool { return w.abandonedByGW.Load() }
 
-// finish waits for the gateway's close and closes our side. It reports
-// whether the stream's reader may be reused: not while the backend
-// transport may still be reading an unfinished request body from it.
-func (w *watcher) finish() (reusable bool) {
+// finish ends a request whose response was complete or not. It reports
+// whether the stream may carry another request, and whether br may be
+// reused: not while the backend transport may still be reading an
+// unfinished request body from it.
+func (w *watcher) finish(complete bool) (again, reusable bool) {
 	w.mu.Lock()
 	w.finished = true
 	done := w.done
 	w.mu.Unlock()
-	defer w.stream.Close()
 	switch {
 	case done != nil:
 		w.writing.Store(false)
+		_ = w.stream.SetReadDeadline(time.Now().Add(idleWait)) // the watcher now waits for the next request
 		<-done
-		return true
+		return complete && w.peekErr == nil && !w.abandoned(), true
 	case w.hasBody && !w.bodyEOF.Load():
-		return false // the backend did not read it all; close without draining
+		return false, false // the backend did not read it all, or an upgrade: close
 	default:
-		_ = w.stream.SetReadDeadline(time.Now().Add(finWait))
-		_, _ = io.CopyN(io.Discard, w.br, 1<<20) // until the gateway's close
-		return true
+		return complete, true // the next read sees the gateway's close or its next request
 	}
 }
 

@@ -159,3 +159,6 @@ func (l *HeaderLimit) Read(p []byte) (int, error) {
 
 // Unlimit lifts the limit once the headers are parsed; bodies are unbounded.
 func (l *HeaderLimit) Unlimit() { l.unlimited = true }
+
+// Limit re-arms the limit at n bytes, for the next request on a stream.
+func (l *HeaderLimit) Limit(n int64) { l.N, l.unlimited = n, false }

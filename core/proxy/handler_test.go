@@ -42,7 +42,7 @@ type fakeDialer struct {
 	released atomic.Int64
 }
 
-func (d *fakeDialer) DialGroup(ctx context.Context, group string, avoid []string) (net.Conn, string, func(), error) {
+func (d *fakeDialer) DialGroup(ctx context.Context, group string, avoid []string, reuse bool) (net.Conn, string, func(), error) {
 	for _, id := range d.ids {
 		if slices.Contains(avoid, id) {
 			continue

@@ -15,10 +15,18 @@ import (
 )
 
 // Dialer opens a request stream to a connector of a group, avoiding the
-// connectors named in avoid. It returns the stream, the connector's id and
-// a func to call when the request is over. The registry implements it.
+// connectors named in avoid; with reuse it may hand out a parked stream. It
+// returns the stream, the connector's id and a func to call when the
+// request is over. The registry implements it.
 type Dialer interface {
-	DialGroup(ctx context.Context, group string, avoid []string) (net.Conn, string, func(), error)
+	DialGroup(ctx context.Context, group string, avoid []string, reuse bool) (net.Conn, string, func(), error)
+}
+
+// parker is a stream that can carry another request after this one
+// (registry.Stream).
+type parker interface {
+	Park()
+	Reused() bool
 }
 
 // maxAttempts bounds tries of a retryable request across connectors.
@@ -62,18 +70,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ri == nil {
 		return nil, errors.New("proxy: request has no route")
 	}
+	// Only requests that may be repeated ride on reused streams: a parked
+	// stream can have gone stale, and then the request is sent again.
 	retry := retryable(req)
+	reuse := retry
 	var avoid []string
 	var last error // why the previous attempt failed
 	for attempt := 1; ; attempt++ {
-		stream, conn, release, err := t.Dialer.DialGroup(req.Context(), ri.route.Group, avoid)
+		stream, conn, release, err := t.Dialer.DialGroup(req.Context(), ri.route.Group, avoid, reuse)
 		if err != nil {
 			if last != nil {
 				return nil, last // no connector left to retry on: report the real failure
 			}
 			return nil, err
 		}
-		resp, err := exchange(req, stream, ri, release)
+		resp, err := exchange(req, stream, ri, release, retry)
 		if err == nil {
 			return resp, nil
 		}
@@ -87,10 +98,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retry || !ce.retryable || attempt == maxAttempts || req.Context().Err() != nil {
 			return nil, err
 		}
+		last = err
+		if p, ok := stream.(parker); ok && p.Reused() && ce.code == codeTunnel {
+			// A parked stream that went stale says little about its
+			// connector: try once more on a fresh stream, which does not
+			// count as an attempt.
+			t.Logger.Debug("parked stream was stale; retrying on a fresh one", "request_id", ri.requestID, "connector", conn)
+			reuse = false
+			attempt--
+			continue
+		}
 		t.Logger.Warn("retrying request on another connector", "request_id", ri.requestID,
 			"app", ri.route.App, "connector", conn, "error", err)
 		avoid = append(avoid, conn)
-		last = err
 	}
 }
 
@@ -119,11 +139,15 @@ func writeRequest(stream net.Conn, req *http.Request, ri *routeInfo) error {
 	return bw.Flush()
 }
 
-// exchange sends req on stream and reads the response head.
-func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func()) (*http.Response, error) {
+// codeTunnel marks a failure of the stream itself, before any response byte.
+const codeTunnel = "tunnel"
+
+// exchange sends req on stream and reads the response head. With park,
+// the stream goes back to its pool once the response was read to its end.
+func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func(), park bool) (*http.Response, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		if err := writeRequest(stream, req, ri); err != nil {
-			return nil, &connectorError{code: "tunnel_write", detail: err.Error(), retryable: true}
+			return nil, &connectorError{code: codeTunnel, detail: "write: " + err.Error(), retryable: true}
 		}
 	} else {
 		// Stream the body while the response is read: the backend may
@@ -141,7 +165,11 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func())
 	br.Reset(cr)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		return nil, &connectorError{code: "tunnel_read", detail: err.Error(), retryable: cr.n == 0}
+		code := codeTunnel
+		if cr.n > 0 {
+			code = "tunnel_response"
+		}
+		return nil, &connectorError{code: code, detail: "read: " + err.Error(), retryable: cr.n == 0}
 	}
 	lim.Unlimit()
 	if code := resp.Header.Get(tunnel.ErrorHeader); code != "" {
@@ -153,7 +181,11 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func())
 		resp.Body = &upgradeBody{Reader: br, stream: stream, release: release}
 		return resp, nil
 	}
-	resp.Body = &streamBody{body: resp.Body, br: br, stream: stream, release: release, eof: resp.Body == http.NoBody}
+	sb := &streamBody{body: resp.Body, br: br, stream: stream, release: release, eof: resp.Body == http.NoBody}
+	if p, ok := stream.(parker); ok && park {
+		sb.park = p
+	}
+	resp.Body = sb
 	return resp, nil
 }
 
@@ -183,6 +215,7 @@ type streamBody struct {
 	body    io.ReadCloser
 	br      *bufio.Reader
 	stream  net.Conn
+	park    parker // non-nil: park the stream after a complete response
 	release func()
 	eof     bool
 	once    sync.Once
@@ -203,7 +236,11 @@ func (b *streamBody) Close() error {
 			b.br.Reset(nil)
 			readerPool.Put(b.br)
 		}
-		b.stream.Close()
+		if b.eof && b.park != nil {
+			b.park.Park()
+		} else {
+			b.stream.Close()
+		}
 		b.release()
 	})
 	return nil

@@ -32,6 +32,7 @@ type Registry struct {
 	mu      sync.RWMutex
 	byID    map[string]*connector
 	byGroup map[string][]*connector
+	idle    map[*yamux.Session]*idlePool
 }
 
 type connector struct {
@@ -46,7 +47,8 @@ type connector struct {
 
 // New returns an empty registry.
 func New(clock Clock, inactiveAfter time.Duration) *Registry {
-	r := &Registry{clock: clock, byID: map[string]*connector{}, byGroup: map[string][]*connector{}}
+	r := &Registry{clock: clock, byID: map[string]*connector{}, byGroup: map[string][]*connector{},
+		idle: map[*yamux.Session]*idlePool{}}
 	r.SetInactiveAfter(inactiveAfter)
 	return r
 }
@@ -65,6 +67,7 @@ func (r *Registry) Attach(id, group string, s *yamux.Session) (detach func()) {
 		r.byGroup[group] = append(r.byGroup[group], c)
 	}
 	c.sessions = append(c.sessions, s)
+	r.idle[s] = &idlePool{}
 	c.lastBeat, c.active = r.clock.Now(), true
 	return func() { r.detach(c, s) }
 }
@@ -73,6 +76,10 @@ func (r *Registry) detach(c *connector, s *yamux.Session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.sessions = slices.DeleteFunc(c.sessions, func(x *yamux.Session) bool { return x == s })
+	if p := r.idle[s]; p != nil {
+		p.closeAll()
+		delete(r.idle, s)
+	}
 	if len(c.sessions) == 0 && r.byID[c.id] == c {
 		delete(r.byID, c.id)
 		r.byGroup[c.group] = slices.DeleteFunc(r.byGroup[c.group], func(x *connector) bool { return x == c })
@@ -155,28 +162,39 @@ func (r *Registry) List() []Status {
 }
 
 // DialGroup opens a request stream to an active connector of group,
-// skipping the connectors in avoid. It returns the stream, the connector's
-// id, and a release func to call when the request is over.
-func (r *Registry) DialGroup(ctx context.Context, group string, avoid []string) (net.Conn, string, func(), error) {
+// skipping the connectors in avoid; with reuse, it first tries a parked
+// stream of the chosen session (see Stream.Park). It returns the stream
+// (a *Stream), the connector's id, and a release func to call when the
+// request is over.
+func (r *Registry) DialGroup(ctx context.Context, group string, avoid []string, reuse bool) (net.Conn, string, func(), error) {
 	for range 4 {
-		c, s := r.pick(group, avoid)
+		c, s, pool := r.pick(group, avoid)
 		if c == nil {
 			return nil, "", nil, fmt.Errorf("%w in group %q", ErrNoConnector, group)
 		}
-		stream, err := s.OpenStream()
+		release := func() { c.inflight.Add(-1) }
+		if reuse {
+			if st := pool.get(r.clock.Now()); st != nil {
+				return &Stream{Stream: st, pool: pool, clock: r.clock, reused: true}, c.id, release, nil
+			}
+		}
+		st, err := s.OpenStream()
 		if err != nil {
-			c.inflight.Add(-1)
+			release()
 			avoid = append(avoid, c.id) // dying session: try the next connector
 			continue
 		}
-		return stream, c.id, func() { c.inflight.Add(-1) }, nil
+		if !reuse {
+			pool = nil
+		}
+		return &Stream{Stream: st, pool: pool, clock: r.clock}, c.id, release, nil
 	}
 	return nil, "", nil, fmt.Errorf("%w in group %q (every session failed to open a stream)", ErrNoConnector, group)
 }
 
 // pick chooses by power of two choices on in-flight streams and
 // increments the winner's count.
-func (r *Registry) pick(group string, avoid []string) (*connector, *yamux.Session) {
+func (r *Registry) pick(group string, avoid []string) (*connector, *yamux.Session, *idlePool) {
 	r.mu.Lock() // next and inflight change
 	defer r.mu.Unlock()
 	var buf [16]*connector
@@ -189,7 +207,7 @@ func (r *Registry) pick(group string, avoid []string) (*connector, *yamux.Sessio
 	var c *connector
 	switch len(cands) {
 	case 0:
-		return nil, nil
+		return nil, nil, nil
 	case 1:
 		c = cands[0]
 	default:
@@ -205,5 +223,6 @@ func (r *Registry) pick(group string, avoid []string) (*connector, *yamux.Sessio
 	}
 	c.inflight.Add(1)
 	c.next++
-	return c, c.sessions[c.next%len(c.sessions)]
+	s := c.sessions[c.next%len(c.sessions)]
+	return c, s, r.idle[s]
 }

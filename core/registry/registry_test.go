@@ -156,7 +156,7 @@ func TestAttachDetachEvict(t *testing.T) {
 	}
 	// Streams to a connector with two sessions alternate between them.
 	for range 4 {
-		_, _, release, err := r.DialGroup(t.Context(), "g", []string{"b"})
+		_, _, release, err := r.DialGroup(t.Context(), "g", []string{"b"}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestAttachDetachEvict(t *testing.T) {
 	if r.Beat("a") {
 		t.Fatal("Beat of a detached connector reported true")
 	}
-	if _, _, _, err := r.DialGroup(t.Context(), "g", []string{"b"}); !errors.Is(err, ErrNoConnector) {
+	if _, _, _, err := r.DialGroup(t.Context(), "g", []string{"b"}, false); !errors.Is(err, ErrNoConnector) {
 		t.Fatalf("DialGroup avoiding the only connector left = %v, want ErrNoConnector", err)
 	}
 
@@ -231,7 +231,7 @@ func TestDialGroupNoConnector(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup()
 			}
-			conn, id, release, err := r.DialGroup(t.Context(), tt.group, tt.avoid)
+			conn, id, release, err := r.DialGroup(t.Context(), tt.group, tt.avoid, false)
 			if !errors.Is(err, ErrNoConnector) {
 				t.Fatalf("DialGroup = %v, %q, %v; want ErrNoConnector", conn, id, err)
 			}
@@ -259,7 +259,7 @@ func TestDialGroupPrefersFewerInFlight(t *testing.T) {
 
 	var heldA []func()
 	for range 3 {
-		st, id, release, err := r.DialGroup(t.Context(), "g", []string{"b"})
+		st, id, release, err := r.DialGroup(t.Context(), "g", []string{"b"}, false)
 		if err != nil || id != "a" {
 			t.Fatalf("DialGroup avoiding b = %q, %v", id, err)
 		}
@@ -272,7 +272,7 @@ func TestDialGroupPrefersFewerInFlight(t *testing.T) {
 		t.Fatalf("a's stream carried %q", got)
 	}
 	for i := range 3 {
-		st, id, release, err := r.DialGroup(t.Context(), "g", nil)
+		st, id, release, err := r.DialGroup(t.Context(), "g", nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +293,7 @@ func TestDialGroupPrefersFewerInFlight(t *testing.T) {
 	for _, release := range heldA {
 		release()
 	}
-	if _, id, release, err := r.DialGroup(t.Context(), "g", nil); err != nil || id != "a" {
+	if _, id, release, err := r.DialGroup(t.Context(), "g", nil, false); err != nil || id != "a" {
 		t.Fatalf("after a's streams ended DialGroup = %q, %v; want a", id, err)
 	} else {
 		release()
@@ -309,7 +309,7 @@ func TestDialGroupAvoidsBusiest(t *testing.T) {
 		r.Attach(id, "g", s)
 	}
 	for range 5 {
-		_, _, release, err := r.DialGroup(t.Context(), "g", []string{"x", "y", "z"})
+		_, _, release, err := r.DialGroup(t.Context(), "g", []string{"x", "y", "z"}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,7 +317,7 @@ func TestDialGroupAvoidsBusiest(t *testing.T) {
 	}
 	picked := map[string]int{}
 	for range 300 {
-		st, id, release, err := r.DialGroup(t.Context(), "g", nil)
+		st, id, release, err := r.DialGroup(t.Context(), "g", nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +335,7 @@ func TestDialGroupAvoidsBusiest(t *testing.T) {
 	}
 	// avoid is honoured whatever the load.
 	for range 50 {
-		_, id, release, err := r.DialGroup(t.Context(), "g", []string{"x", "y"})
+		_, id, release, err := r.DialGroup(t.Context(), "g", []string{"x", "y"}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +361,7 @@ func TestDialGroupSkipsDeadSession(t *testing.T) {
 		t.Fatal("gateway session did not notice the connector leaving")
 	}
 	for range 20 {
-		_, id, release, err := r.DialGroup(t.Context(), "g", nil)
+		_, id, release, err := r.DialGroup(t.Context(), "g", nil, false)
 		if err != nil || id != "b" {
 			t.Fatalf("DialGroup = %q, %v; want b", id, err)
 		}
@@ -371,7 +371,7 @@ func TestDialGroupSkipsDeadSession(t *testing.T) {
 		t.Fatalf("after dials around a dead session: %s", got)
 	}
 	sb.Close()
-	_, _, _, err := r.DialGroup(t.Context(), "g", nil)
+	_, _, _, err := r.DialGroup(t.Context(), "g", nil, false)
 	if !errors.Is(err, ErrNoConnector) {
 		t.Fatalf("DialGroup with every session dead = %v, want ErrNoConnector", err)
 	}
@@ -401,7 +401,7 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				default:
 				}
-				st, _, release, err := r.DialGroup(t.Context(), "g", nil)
+				st, _, release, err := r.DialGroup(t.Context(), "g", nil, false)
 				if err == nil {
 					st.Close()
 					release()
@@ -459,7 +459,7 @@ func BenchmarkDialGroup(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			st, _, release, err := r.DialGroup(b.Context(), "g", nil)
+			st, _, release, err := r.DialGroup(b.Context(), "g", nil, false)
 			if err != nil {
 				b.Error(err)
 				return

@@ -54,7 +54,7 @@ type routeInfo struct {
 // connectorError is a failure the connector reported instead of a backend
 // answer (its ErrorHeader), or a tunnel failure before any response byte.
 type connectorError struct {
-	code      string // tunnel.ErrCode…, or "" for a tunnel failure
+	code      string // tunnel.ErrCode…, codeTunnel, or "tunnel_response"
 	connector string
 	detail    string
 	retryable bool // nothing reached the backend, or it may be repeated

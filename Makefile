@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-unit test-e2e bench vet clean
+.PHONY: build run test test-unit test-e2e tools bench vet clean
 
 build: ## build the gateway, the connector, the demo app and the demo launcher into bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp ./examples/demo
@@ -20,8 +20,11 @@ vet:
 test-unit: ## unit and package tests, with the race detector
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
 
-test-e2e: build ## end-to-end tests over real TLS on loopback, with real processes
+test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes
 	$(GO) test -count=1 -timeout 20m ./e2e/...
+
+tools: ## test tools into .tools/bin: Pebble (ACME server) for the ACME end-to-end tests
+	GO=$(GO) ./scripts/install-pebble.sh
 
 bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh

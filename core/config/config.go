@@ -41,6 +41,10 @@ type Listen struct {
 	// Tunnel is the TLS address connectors dial, host:port, e.g. ":8444".
 	// Default "127.0.0.1:8444".
 	Tunnel string `yaml:"tunnel"`
+	// HTTP is an optional plain-HTTP address, e.g. ":80". It answers ACME
+	// HTTP-01 challenges and redirects every other request to HTTPS (308).
+	// Empty (the default): no HTTP listener.
+	HTTP string `yaml:"http"`
 }
 
 // Tunnel configures the connector side of the gateway.
@@ -65,11 +69,34 @@ type Tunnel struct {
 // TLS configures the public listener's certificates.
 type TLS struct {
 	// Mode is "self-signed" (the default; development: a local CA in DataDir
-	// issues a certificate per app host) or "files" (CertFile and KeyFile,
-	// PEM files that must exist and form a pair; used only in this mode).
+	// issues a certificate per app host), "files" (CertFile and KeyFile,
+	// PEM files that must exist and form a pair; used only in this mode) or
+	// "acme" (certificates for the apps' hosts from an ACME CA, kept in the
+	// store; see ACME).
 	Mode     string `yaml:"mode"`
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	ACME     ACME   `yaml:"acme"`
+}
+
+// ACME configures certificate issuance in tls.mode acme. Only the hosts of
+// configured apps ever get a certificate.
+type ACME struct {
+	// Directory is the ACME directory URL (https). Default: Let's Encrypt
+	// production, https://acme-v02.api.letsencrypt.org/directory.
+	Directory string `yaml:"directory"`
+	// Email is the optional contact address of the ACME account.
+	Email string `yaml:"email"`
+	// CARoots is an optional PEM bundle trusted for the directory's HTTPS
+	// (a private ACME CA); the system roots otherwise. CARootsPEM holds its
+	// contents (set by the loader).
+	CARoots    string `yaml:"ca_roots"`
+	CARootsPEM []byte `yaml:"-"`
+	// Challenges are the ACME challenge types to answer: "tls-alpn-01" (on
+	// listen.public, which the CA must reach on port 443) and "http-01" (on
+	// listen.http, reached on port 80; needs listen.http). Default: both
+	// when listen.http is set, else tls-alpn-01.
+	Challenges []string `yaml:"challenges"`
 }
 
 // Store selects the state store.
@@ -112,6 +139,11 @@ type App struct {
 	// Group is the connector group that reaches this app's backend.
 	Group   string  `yaml:"group"`
 	Backend Backend `yaml:"backend"`
+	// HSTS is the Strict-Transport-Security max-age sent on this app's
+	// responses: false (no header), true (8760h, one year) or a duration
+	// of whole seconds such as 720h. Left out: one year in tls.mode acme,
+	// no header otherwise.
+	HSTS HSTS `yaml:"hsts"`
 }
 
 // Backend says how a connector reaches the internal app.

@@ -21,6 +21,7 @@ const (
 	defaultLogFormat         = "text"
 	defaultBackendTimeout    = Duration(60 * time.Second)
 	defaultPathPrefix        = "/"
+	defaultACMEDirectory     = "https://acme-v02.api.letsencrypt.org/directory"
 )
 
 // applyDefaults fills in what the file left out and makes relative paths
@@ -47,6 +48,17 @@ func (l *loader) applyDefaults(c *Config) {
 	l.str(&c.TLS.Mode, "tls.mode", defaultTLSMode)
 	c.TLS.CertFile = l.resolve(c.TLS.CertFile)
 	c.TLS.KeyFile = l.resolve(c.TLS.KeyFile)
+	c.TLS.ACME.CARoots = l.resolve(c.TLS.ACME.CARoots)
+	if c.TLS.Mode == "acme" {
+		l.str(&c.TLS.ACME.Directory, "tls.acme.directory", defaultACMEDirectory)
+		if len(c.TLS.ACME.Challenges) == 0 && !l.bad["tls.acme.challenges"] {
+			c.TLS.ACME.Challenges = []string{"tls-alpn-01"}
+			if c.Listen.HTTP != "" {
+				c.TLS.ACME.Challenges = []string{"http-01", "tls-alpn-01"}
+			}
+			l.defaulted["tls.acme.challenges"] = true
+		}
+	}
 
 	l.str(&c.Store.Driver, "store.driver", defaultStoreDriver)
 	if c.Store.Path == "" {
@@ -64,6 +76,10 @@ func (l *loader) applyDefaults(c *Config) {
 		l.str(&a.PathPrefix, key+".path_prefix", defaultPathPrefix)
 		l.dur(&a.Backend.Timeout, key+".backend.timeout", defaultBackendTimeout)
 		a.Backend.CAFile = l.resolve(a.Backend.CAFile)
+		if c.TLS.Mode == "acme" && !l.present(key+".hsts") && !l.bad[key+".hsts"] {
+			a.HSTS = DefaultHSTS
+			l.defaulted[key+".hsts"] = true
+		}
 	}
 }
 

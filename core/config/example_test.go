@@ -28,7 +28,7 @@ func ExampleLoad_errors() {
 	// Output:
 	// testdata/bad/several-errors.yaml:3:11: listen.public: "8443" is not host:port (write host:port, e.g. ":443" or "127.0.0.1:8443")
 	// testdata/bad/several-errors.yaml:5:19: tunnel.inactive_after: "3x" is not a duration (write e.g. 30s, 10m, 240h)
-	// testdata/bad/several-errors.yaml:7:9: tls.mode: "letsencrypt" is not a TLS mode (use self-signed or files)
+	// testdata/bad/several-errors.yaml:7:9: tls.mode: "letsencrypt" is not a TLS mode (use self-signed, files or acme)
 	// testdata/bad/several-errors.yaml:9:10: log.level: "verbose" is not a log level (use debug, info, warn or error)
 	// testdata/bad/several-errors.yaml:10:3: log.colour: unknown key "colour" (known keys: level, format)
 	// testdata/bad/several-errors.yaml:13:11: connector_groups[1].name: "Default" is not a valid connector group name (use 1-63 lower-case letters, digits and "-", starting with a letter or digit); write "default"

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/tls"
 	"errors"
 	"io/fs"
 	"net"
@@ -26,16 +25,23 @@ func (l *loader) validate(c *Config) {
 }
 
 func (l *loader) checkListen(c *Config) {
-	for _, f := range []struct{ key, addr string }{
+	addrs := []struct{ key, addr string }{
 		{"listen.public", c.Listen.Public},
 		{"listen.tunnel", c.Listen.Tunnel},
-	} {
+	}
+	if c.Listen.HTTP != "" {
+		addrs = append(addrs, struct{ key, addr string }{"listen.http", c.Listen.HTTP})
+	}
+	for i, f := range addrs {
 		if _, msg := splitAddr(f.addr); msg != "" {
 			l.errorf(f.key, "%s (write host:port, e.g. \":443\" or \"127.0.0.1:8443\")", msg)
+			continue
 		}
-	}
-	if c.Listen.Public == c.Listen.Tunnel && !strings.HasSuffix(c.Listen.Public, ":0") {
-		l.errorf("listen.tunnel", "%q is also listen.public; the two listeners need different addresses", c.Listen.Tunnel)
+		for _, e := range addrs[:i] {
+			if f.addr == e.addr && !strings.HasSuffix(f.addr, ":0") {
+				l.errorf(f.key, "%q is also %s; the listeners need different addresses", f.addr, e.key)
+			}
+		}
 	}
 }
 
@@ -123,31 +129,6 @@ func dialable(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsUnspecified()
-}
-
-func (l *loader) checkTLS(c *Config) {
-	switch c.TLS.Mode {
-	case "self-signed":
-		for _, f := range []struct{ key, path string }{
-			{"tls.cert_file", c.TLS.CertFile},
-			{"tls.key_file", c.TLS.KeyFile},
-		} {
-			if f.path != "" {
-				l.errorf(f.key, "only used with mode: files; remove it, or set tls.mode: files")
-			}
-		}
-	case "files":
-		cert := l.readFile("tls.cert_file", c.TLS.CertFile, "required with mode: files; give the PEM certificate chain served on listen.public")
-		key := l.readFile("tls.key_file", c.TLS.KeyFile, "required with mode: files; give the PEM private key of cert_file")
-		if cert != nil && key != nil {
-			if _, err := tls.X509KeyPair(cert, key); err != nil {
-				l.errorf("tls.cert_file", "%q and key_file %q do not load as a certificate and key pair: %v",
-					l.written("tls.cert_file"), l.written("tls.key_file"), err)
-			}
-		}
-	default:
-		l.errorf("tls.mode", "%q is not a TLS mode (use self-signed or files)", c.TLS.Mode)
-	}
 }
 
 // readFile reads the file named at key (already resolved to path), or

@@ -1,10 +1,12 @@
 // Package gateway assembles one Gatehouse gateway node: the public HTTPS
-// listener (proxy), the tunnel listener (hub), the connector registry and
-// the store, all driven by an immutable config snapshot that Apply swaps
-// atomically.
+// listener (proxy, with per-app HSTS, certificates from acme in tls.mode
+// acme), the optional plain-HTTP listener (ACME HTTP-01 and a redirect to
+// HTTPS), the tunnel listener (hub), the connector registry and the store,
+// all driven by an immutable config snapshot that Apply swaps atomically.
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -18,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/acme"
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/hub"
@@ -47,8 +50,9 @@ type Gateway struct {
 	ca       *pki.CA
 	dev      *pki.DevIssuer
 	applyMu  sync.Mutex
+	acme     *acme.Manager // tls.mode acme, from Listen
 
-	publicLn, tunnelLn net.Listener
+	publicLn, tunnelLn, httpLn net.Listener // httpLn nil without listen.http
 }
 
 type realClock struct{}
@@ -102,7 +106,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	return g, nil
 }
 
-// Listen binds the public and tunnel listeners.
+// Listen binds the public, tunnel and (with listen.http) HTTP listeners,
+// and in tls.mode acme prepares certificate management for them.
 func (g *Gateway) Listen() error {
 	cfg := g.snap.Load().cfg
 	var err error
@@ -113,7 +118,40 @@ func (g *Gateway) Listen() error {
 		g.publicLn.Close()
 		return fmt.Errorf("listen.tunnel %s: %w", cfg.Listen.Tunnel, err)
 	}
+	if cfg.Listen.HTTP != "" {
+		if g.httpLn, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
+			g.publicLn.Close()
+			g.tunnelLn.Close()
+			return fmt.Errorf("listen.http %s: %w", cfg.Listen.HTTP, err)
+		}
+	}
+	if cfg.TLS.Mode == "acme" {
+		if g.acme, err = acme.New(acme.Options{
+			ACME: cfg.TLS.ACME, PublicAddr: g.PublicAddr(), HTTPAddr: g.HTTPAddr(),
+			Store: g.opts.Store, Logger: g.log,
+			Published: func(host string) bool { return g.snap.Load().published(host) },
+		}); err != nil {
+			g.closeListeners()
+			return fmt.Errorf("tls.mode acme: %w", err)
+		}
+	}
 	return nil
+}
+
+func (g *Gateway) closeListeners() {
+	for _, ln := range []net.Listener{g.publicLn, g.tunnelLn, g.httpLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// HTTPAddr is the bound listen.http address ("" without one).
+func (g *Gateway) HTTPAddr() string {
+	if g.httpLn == nil {
+		return ""
+	}
+	return g.httpLn.Addr().String()
 }
 
 // PublicAddr and TunnelAddr are the bound addresses (after Listen).
@@ -139,11 +177,31 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	if g.acme != nil {
+		defer g.acme.Stop()
+	}
 	handler := proxy.NewHandler(func() *proxy.Table { return g.snap.Load().table }, g.reg, g.log)
-	srv := proxy.Server(handler, g.log)
+	srv := proxy.Server(withHSTS(handler, func(host string) int64 { return g.snap.Load().hstsMaxAge(host) }), g.log)
 	srv.TLSConfig = g.publicTLS()
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	var httpSrv *http.Server
+	if g.httpLn != nil {
+		var challenge func(http.Handler) http.Handler
+		if g.acme != nil {
+			challenge = g.acme.HTTPChallengeHandler
+		}
+		httpSrv = &http.Server{
+			Handler:           httpHandler(g.PublicAddr(), challenge),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		}
+		go func() {
+			if err := httpSrv.Serve(g.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http listener: %w", err)
+			}
+		}()
+	}
 	hctx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	go func() { errc <- g.hub.Serve(hctx, g.tunnelLn) }()
@@ -153,8 +211,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		}
 	}()
 	go g.sweepLoop(hctx)
-	g.log.Info("gateway serving", "public", g.PublicAddr(), "tunnel", g.TunnelAddr(),
-		"apps", len(g.snap.Load().cfg.Apps))
+	g.log.Info("gateway serving", "public", g.PublicAddr(), "tunnel", g.TunnelAddr(), "http", g.HTTPAddr(),
+		"tls_mode", g.snap.Load().cfg.TLS.Mode, "apps", len(g.snap.Load().cfg.Apps))
 
 	var err error
 	select {
@@ -164,6 +222,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	g.log.Info("gateway stopping: draining requests")
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(sctx)
+	}
 	_ = srv.Shutdown(sctx)
 	stopHub()
 	g.log.Info("gateway stopped")
@@ -171,6 +232,13 @@ func (g *Gateway) Serve(ctx context.Context) error {
 }
 
 func (g *Gateway) publicTLS() *tls.Config {
+	if g.acme != nil {
+		return &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			NextProtos:     []string{"h2", "http/1.1", "acme-tls/1"},
+			GetCertificate: g.acme.GetCertificate,
+		}
+	}
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"h2", "http/1.1"},
@@ -193,8 +261,9 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
 	old := g.snap.Load().cfg
-	if cfg.Listen != old.Listen || cfg.TLS.Mode != old.TLS.Mode || cfg.Store != old.Store || cfg.DataDir != old.DataDir {
-		return errors.New("listen, tls.mode, store and data_dir changes need a restart; the running config keeps serving")
+	if cfg.Listen != old.Listen || cfg.TLS.Mode != old.TLS.Mode || !sameACME(cfg.TLS.ACME, old.TLS.ACME) ||
+		cfg.Store != old.Store || cfg.DataDir != old.DataDir {
+		return errors.New("listen, tls.mode, tls.acme, store and data_dir changes need a restart; the running config keeps serving")
 	}
 	s, err := buildSnapshot(cfg, g.versions.Add(1))
 	if err != nil {
@@ -205,6 +274,12 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	g.hub.PushConfig()
 	g.log.Info("config applied", "config_version", s.version, "apps", len(cfg.Apps))
 	return nil
+}
+
+// sameACME reports whether two tls.acme sections configure the same CA and account.
+func sameACME(a, b config.ACME) bool {
+	return a.Directory == b.Directory && a.Email == b.Email && bytes.Equal(a.CARootsPEM, b.CARootsPEM) &&
+		slices.Equal(a.Challenges, b.Challenges)
 }
 
 func (g *Gateway) sweepLoop(ctx context.Context) {

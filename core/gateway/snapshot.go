@@ -18,10 +18,20 @@ type snapshot struct {
 	table      *proxy.Table
 	connectors map[string]*tunnel.Config // by group
 	cert       *tls.Certificate          // tls.mode files
+	hsts       map[string]int64          // HSTS max-age in seconds by app host; absent: none
 }
 
+// published reports whether an app serves host (which may get a certificate).
+func (s *snapshot) published(host string) bool {
+	_, ok := s.hsts[host]
+	return ok
+}
+
+// hstsMaxAge returns the HSTS max-age for host (0: no header).
+func (s *snapshot) hstsMaxAge(host string) int64 { return s.hsts[host] }
+
 func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
-	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}}
+	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}, hsts: map[string]int64{}}
 	routes := make([]proxy.Route, 0, len(cfg.Apps))
 	for _, g := range cfg.ConnectorGroups {
 		s.connectors[g.Name] = &tunnel.Config{
@@ -32,6 +42,8 @@ func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
 	}
 	for _, a := range cfg.Apps {
 		routes = append(routes, proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix})
+		// A browser applies HSTS to the whole host: the longest of its apps' wins.
+		s.hsts[a.Host] = max(s.hsts[a.Host], a.HSTS.MaxAge())
 		cc := s.connectors[a.Group]
 		if cc == nil {
 			return nil, fmt.Errorf("app %q: connector group %q is not defined", a.Name, a.Group)

@@ -1,5 +1,6 @@
 // Package store defines the gateway's persistent state: the connector CA,
-// enrollment tokens and the connector registry. Implementations live in
+// enrollment tokens, the connector registry, and blobs with named locks
+// (ACME certificates and account, shared by every gateway node). Implementations live in
 // sub-packages (sqlite today; PostgreSQL for clusters later) and must be
 // safe for concurrent use by several processes sharing the same database
 // (a serving gateway and operator commands such as "gatehouse token create").
@@ -49,6 +50,27 @@ type Store interface {
 	// and returns their IDs.
 	RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]string, error)
 
+	// PutBlob stores value under key, replacing any earlier value. Keys are
+	// "/"-separated paths; TLS certificates and the ACME account live here.
+	PutBlob(ctx context.Context, key string, value []byte, modified time.Time) error
+	// GetBlob returns the blob at key, or ErrNotFound.
+	GetBlob(ctx context.Context, key string) (Blob, error)
+	// StatBlob is GetBlob without the value (Blob.Size is set).
+	StatBlob(ctx context.Context, key string) (Blob, error)
+	// DeleteBlobs deletes key and every key below it (prefix key + "/") and
+	// returns how many it deleted.
+	DeleteBlobs(ctx context.Context, key string) (int, error)
+	// ListBlobs returns every key that starts with prefix, sorted.
+	ListBlobs(ctx context.Context, prefix string) ([]string, error)
+
+	// TryLock takes the named lock for owner until expires, atomically: it
+	// succeeds (true) if nobody holds the lock, the holder's expiry is before
+	// now, or owner already holds it (which extends it). Processes sharing
+	// the database exclude each other.
+	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
+	// Unlock releases the lock if owner holds it; otherwise it does nothing.
+	Unlock(ctx context.Context, name, owner string) error
+
 	Close() error
 }
 
@@ -67,6 +89,14 @@ type Token struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	UsedAt     time.Time // zero until used
+}
+
+// Blob is one stored value with its key and modification time.
+type Blob struct {
+	Key      string
+	Value    []byte // nil from StatBlob
+	Size     int64
+	Modified time.Time
 }
 
 // Connector is one enrolled connector.

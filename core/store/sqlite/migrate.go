@@ -35,6 +35,17 @@ var migrations = []string{
 		last_seen   INTEGER
 	) STRICT;
 	CREATE INDEX connectors_grp_id ON connectors (grp, id);`,
+	// 2: blobs (ACME certificates and account) and named locks.
+	`CREATE TABLE blobs (
+		key      TEXT PRIMARY KEY,
+		value    BLOB NOT NULL,
+		modified INTEGER
+	) STRICT;
+	CREATE TABLE locks (
+		name    TEXT PRIMARY KEY,
+		owner   TEXT NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

@@ -55,6 +55,7 @@ func TestTwoHandles(t *testing.T) {
 	}
 
 	storetest.RaceUseToken(t, gateway, cli)
+	storetest.RaceTryLock(t, gateway, cli)
 }
 
 func TestReopenKeepsData(t *testing.T) {

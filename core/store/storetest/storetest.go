@@ -44,6 +44,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ListConnectors", func(t *testing.T) { testListConnectors(t, fresh(t)) })
 	t.Run("TouchConnector", func(t *testing.T) { testTouchConnector(t, fresh(t)) })
 	t.Run("RemoveConnectorsSeenBefore", func(t *testing.T) { testRemoveConnectorsSeenBefore(t, fresh) })
+	t.Run("BlobRoundTrip", func(t *testing.T) { testBlobRoundTrip(t, fresh) })
+	t.Run("BlobListDelete", func(t *testing.T) { testBlobListDelete(t, fresh) })
+	t.Run("Locks", func(t *testing.T) { testLocks(t, fresh(t)) })
+	t.Run("TryLockConcurrent", func(t *testing.T) { RaceTryLock(t, fresh(t)) })
 }
 
 func testCA(t *testing.T, s store.Store) {

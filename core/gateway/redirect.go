@@ -1,0 +1,28 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+)
+
+// httpHandler serves listen.http: ACME HTTP-01 challenges (through
+// challenge, nil outside tls.mode acme) and a 308 redirect to HTTPS on the
+// public port for everything else.
+func httpHandler(publicAddr string, challenge func(http.Handler) http.Handler) http.Handler {
+	_, port, _ := net.SplitHostPort(publicAddr)
+	var redirect http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := requestHost(r)
+		if host == "" {
+			http.Error(w, "missing Host header", http.StatusBadRequest)
+			return
+		}
+		if port != "443" && port != "" {
+			host = net.JoinHostPort(host, port)
+		}
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})
+	if challenge != nil {
+		return challenge(redirect)
+	}
+	return redirect
+}

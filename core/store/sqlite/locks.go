@@ -1,0 +1,30 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// TryLock takes the named lock for owner until expires with one conditional
+// upsert: the row is written only if it is new, expired or already owner's,
+// so SQLite decides the race between processes sharing the file.
+func (d *DB) TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error) {
+	n, err := rowsAffected(d.db.ExecContext(ctx,
+		`INSERT INTO locks (name, owner, expires) VALUES (?1, ?2, ?3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires
+		WHERE locks.expires < ?4 OR locks.owner = excluded.owner`,
+		name, owner, expires.UnixNano(), now.UnixNano()))
+	if err != nil {
+		return false, fmt.Errorf("sqlite store: taking lock %q: %w", name, err)
+	}
+	return n == 1, nil
+}
+
+// Unlock releases the lock if owner holds it.
+func (d *DB) Unlock(ctx context.Context, name, owner string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {
+		return fmt.Errorf("sqlite store: releasing lock %q: %w", name, err)
+	}
+	return nil
+}

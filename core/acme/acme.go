@@ -100,7 +100,6 @@ func New(opts Options) (*Manager, error) {
 	m.cfg = certmagic.New(m.cache, certmagic.Config{
 		Storage: storage,
 		Logger:  zl,
-		OCSP:    certmagic.OCSPConfig{DisableStapling: true},
 		OnDemand: &certmagic.OnDemandConfig{DecisionFunc: func(_ context.Context, name string) error {
 			if !m.published(strings.ToLower(name)) {
 				return fmt.Errorf("%q: %w", name, ErrNotPublished)

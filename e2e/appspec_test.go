@@ -38,6 +38,7 @@ type appSpec struct {
 	PinSHA256              string
 	ServerName             string
 	PreserveHost           bool
+	CertFile, KeyFile      string // the app's own public certificate
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -49,6 +50,9 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		fmt.Fprintf(&b, "  - name: %s\n    host: %s\n    group: %s\n", a.Name, a.Host, a.Group)
 		if a.PathPrefix != "" {
 			fmt.Fprintf(&b, "    path_prefix: %q\n", a.PathPrefix)
+		}
+		if a.CertFile != "" {
+			fmt.Fprintf(&b, "    cert_file: %q\n    key_file: %q\n", a.CertFile, a.KeyFile)
 		}
 		timeout := a.Timeout
 		if timeout == "" {

@@ -144,6 +144,13 @@ type App struct {
 	// of whole seconds such as 720h. Left out: one year in tls.mode acme,
 	// no header otherwise.
 	HSTS HSTS `yaml:"hsts"`
+	// CertFile and KeyFile serve this app's host with a certificate of its
+	// own (PEM chain and private key), whatever tls.mode says: for a host
+	// whose certificate comes from elsewhere. Both or neither; apps that
+	// share a host must name the same files. Relative paths start at the
+	// config file's directory.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Backend says how a connector reaches the internal app.

@@ -76,6 +76,8 @@ func (l *loader) applyDefaults(c *Config) {
 		l.str(&a.PathPrefix, key+".path_prefix", defaultPathPrefix)
 		l.dur(&a.Backend.Timeout, key+".backend.timeout", defaultBackendTimeout)
 		a.Backend.CAFile = l.resolve(a.Backend.CAFile)
+		a.CertFile = l.resolve(a.CertFile)
+		a.KeyFile = l.resolve(a.KeyFile)
 		if c.TLS.Mode == "acme" && !l.present(key+".hsts") && !l.bad[key+".hsts"] {
 			a.HSTS = DefaultHSTS
 			l.defaulted[key+".hsts"] = true

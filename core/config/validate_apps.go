@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strings"
 )
@@ -40,6 +41,7 @@ func (l *loader) checkApps(c *Config, groups []string) {
 	}
 	names := map[string]int{}
 	routes := map[string]int{} // host + " " + path prefix → app index
+	certs := map[string]int{}  // host → index of the first app with cert_file
 	for i := range c.Apps {
 		a := &c.Apps[i]
 		key := fmt.Sprintf("apps[%d]", i)
@@ -89,7 +91,34 @@ func (l *loader) checkApps(c *Config, groups []string) {
 			l.checkAppGroup(key+".group", a.Group, groups)
 		}
 		l.checkBackend(key+".backend", &a.Backend)
+		if l.checkAppCert(key, a) && hostOK {
+			if j, ok := certs[a.Host]; ok && (c.Apps[j].CertFile != a.CertFile || c.Apps[j].KeyFile != a.KeyFile) {
+				l.errorf(key+".cert_file", "host %q already has a certificate from app %q (apps[%d], line %d); apps that share a host must name the same cert_file and key_file",
+					a.Host, c.Apps[j].Name, j, l.line(fmt.Sprintf("apps[%d]", j)))
+			} else if !ok {
+				certs[a.Host] = i
+			}
+		}
 	}
+}
+
+// checkAppCert validates an app's own certificate files, and reports
+// whether it has a valid pair.
+func (l *loader) checkAppCert(key string, a *App) bool {
+	if a.CertFile == "" && a.KeyFile == "" {
+		return false
+	}
+	cert := l.readFile(key+".cert_file", a.CertFile, "required with key_file: give the PEM certificate chain for this app's host")
+	priv := l.readFile(key+".key_file", a.KeyFile, "required with cert_file: give the PEM private key of cert_file")
+	if cert == nil || priv == nil {
+		return false
+	}
+	if _, err := tls.X509KeyPair(cert, priv); err != nil {
+		l.errorf(key+".cert_file", "%q and key_file %q do not load as a certificate and key pair: %v",
+			l.written(key+".cert_file"), l.written(key+".key_file"), err)
+		return false
+	}
+	return true
 }
 
 func (l *loader) checkAppGroup(key, group string, groups []string) {

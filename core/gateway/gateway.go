@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -232,26 +233,30 @@ func (g *Gateway) Serve(ctx context.Context) error {
 }
 
 func (g *Gateway) publicTLS() *tls.Config {
+	protos := []string{"h2", "http/1.1"}
 	if g.acme != nil {
-		return &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			NextProtos:     []string{"h2", "http/1.1", "acme-tls/1"},
-			GetCertificate: g.acme.GetCertificate,
-		}
+		protos = append(protos, "acme-tls/1")
 	}
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			if c := g.snap.Load().cert; c != nil {
-				return c, nil
-			}
-			if g.dev != nil {
-				return g.dev.GetCertificate(hello)
-			}
-			return nil, errors.New("no certificate configured")
-		},
+	return &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: protos, GetCertificate: g.certificate}
+}
+
+// certificate picks the certificate for a handshake: an app's own
+// cert_file first, then what tls.mode says (ACME, files, development CA).
+func (g *Gateway) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s := g.snap.Load()
+	host := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
+	if c := s.appCerts[host]; c != nil && !slices.Contains(hello.SupportedProtos, "acme-tls/1") {
+		return c, nil
 	}
+	switch {
+	case g.acme != nil:
+		return g.acme.GetCertificate(hello)
+	case s.cert != nil:
+		return s.cert, nil
+	case g.dev != nil:
+		return g.dev.GetCertificate(hello)
+	}
+	return nil, errors.New("no certificate configured")
 }
 
 // Apply swaps in a new config. Listener addresses and the TLS mode need a

@@ -16,9 +16,10 @@ type snapshot struct {
 	cfg        *config.Config
 	version    uint64
 	table      *proxy.Table
-	connectors map[string]*tunnel.Config // by group
-	cert       *tls.Certificate          // tls.mode files
-	hsts       map[string]int64          // HSTS max-age in seconds by app host; absent: none
+	connectors map[string]*tunnel.Config   // by group
+	cert       *tls.Certificate            // tls.mode files
+	appCerts   map[string]*tls.Certificate // apps' own cert_file/key_file, by host
+	hsts       map[string]int64            // HSTS max-age in seconds by app host; absent: none
 }
 
 // published reports whether an app serves host (which may get a certificate).
@@ -61,6 +62,17 @@ func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
 		})
 	}
 	s.table = proxy.NewTable(version, routes)
+	s.appCerts = map[string]*tls.Certificate{}
+	for _, a := range cfg.Apps {
+		if a.CertFile == "" || s.appCerts[a.Host] != nil {
+			continue
+		}
+		c, err := tls.LoadX509KeyPair(a.CertFile, a.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("app %q: loading cert_file/key_file: %w", a.Name, err)
+		}
+		s.appCerts[a.Host] = &c
+	}
 	if cfg.TLS.Mode == "files" {
 		c, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {

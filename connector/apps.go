@@ -24,6 +24,15 @@ type app struct {
 	cfg  tunnel.AppConfig
 	base *url.URL
 	rt   *http.Transport
+	lean *leanClient // plain-http backends: small bodyless requests
+}
+
+// roundTrip sends out on the lean path when it may, else on the Transport.
+func (a *app) roundTrip(out *http.Request) (*http.Response, error) {
+	if a.lean != nil && leanEligible(out) {
+		return a.lean.RoundTrip(out)
+	}
+	return a.rt.RoundTrip(out)
 }
 
 // appTable is one session's view of the gateway's config, replaced whole.
@@ -52,6 +61,9 @@ func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 	}
 	if old, ok := t.m[c.Name]; ok {
 		old.rt.CloseIdleConnections()
+		if old.lean != nil {
+			old.lean.closeIdle()
+		}
 	}
 	if t.m == nil {
 		t.m = map[string]*app{}
@@ -82,7 +94,15 @@ func newApp(c tunnel.AppConfig) (*app, error) {
 		WriteBufferSize:       64 << 10,
 		ReadBufferSize:        64 << 10,
 	}
-	return &app{cfg: c, base: u, rt: rt}, nil
+	a := &app{cfg: c, base: u, rt: rt}
+	if u.Scheme == "http" {
+		host := u.Host
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "80")
+		}
+		a.lean = &leanClient{addr: host, timeout: rt.ResponseHeaderTimeout, dial: rt.DialContext}
+	}
+	return a, nil
 }
 
 // backendTLS trusts the app's CA bundle (or the system roots) and, with a

@@ -106,7 +106,7 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 		return
 	}
 	slow := time.AfterFunc(slowBackend, w.watch)
-	resp, err := a.rt.RoundTrip(outbound(ctx, req, a))
+	resp, err := a.roundTrip(outbound(ctx, req, a))
 	slow.Stop()
 	if err != nil {
 		if w.abandoned() {

@@ -1,0 +1,198 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// leanClient carries GET, HEAD and OPTIONS requests without a body to a
+// plain-http backend on pooled connections, from the calling goroutine.
+// net/http.Transport runs two goroutines per connection and hands every
+// request between them; for small requests that cost the connector about
+// a fifth of its CPU (measured: 77–84 → 58–69 µs per request). Everything
+// else (bodies, upgrades, https) still goes through the Transport.
+type leanClient struct {
+	addr    string
+	timeout time.Duration // for the response head; 0: none
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	mu   sync.Mutex
+	idle []*leanConn
+}
+
+const (
+	leanMaxIdle = 512
+	leanIdleFor = 30 * time.Second
+)
+
+type leanConn struct {
+	conn  net.Conn
+	read  countingConn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	since time.Time // when it went idle
+}
+
+// countingConn counts what was read, to tell a stale pooled connection
+// (nothing came back) from a backend that answered badly.
+type countingConn struct {
+	net.Conn
+	n int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// leanEligible says whether req may take the lean path.
+func leanEligible(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return (req.Body == nil || req.Body == http.NoBody) && !hasToken(req.Header["Connection"], "upgrade")
+	}
+	return false
+}
+
+// RoundTrip sends req (already addressed to the backend) and returns the
+// response; its body must be closed. A pooled connection that fails before
+// any answer byte is retried once on a new one (the request may be repeated).
+func (l *leanClient) RoundTrip(req *http.Request) (*http.Response, error) {
+	for {
+		c, reused, err := l.get(req.Context())
+		if err != nil {
+			return nil, err
+		}
+		resp, err := l.exchange(req, c)
+		if err == nil {
+			return resp, nil
+		}
+		// Only a pooled connection the backend had closed is worth
+		// another try; a timeout or an answer must not repeat the request.
+		var ne net.Error
+		if !reused || c.read.n > 0 || req.Context().Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil, err
+		}
+	}
+}
+
+func (l *leanClient) get(ctx context.Context) (*leanConn, bool, error) {
+	now := time.Now()
+	l.mu.Lock()
+	for len(l.idle) > 0 {
+		c := l.idle[len(l.idle)-1]
+		l.idle = l.idle[:len(l.idle)-1]
+		if now.Sub(c.since) < leanIdleFor {
+			l.mu.Unlock()
+			c.read.n = 0
+			return c, true, nil
+		}
+		c.conn.Close()
+	}
+	l.mu.Unlock()
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := l.dial(dctx, "tcp", l.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	c := &leanConn{conn: conn}
+	c.read.Conn = conn
+	c.br = bufio.NewReaderSize(&c.read, 32<<10)
+	c.bw = bufio.NewWriterSize(conn, 8<<10)
+	return c, false, nil
+}
+
+func (l *leanClient) put(c *leanConn) {
+	c.since = time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.idle) >= leanMaxIdle {
+		c.conn.Close()
+		return
+	}
+	l.idle = append(l.idle, c)
+}
+
+// closeIdle drops pooled connections (config change).
+func (l *leanClient) closeIdle() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.idle {
+		c.conn.Close()
+	}
+	l.idle = nil
+}
+
+var errCancelled = errors.New("request cancelled")
+
+func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, error) {
+	// Cancellation (the client went away) unblocks reads and writes.
+	stop := context.AfterFunc(req.Context(), func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.conn.Close()
+		if req.Context().Err() != nil {
+			return nil, fmt.Errorf("%w: %v", errCancelled, err)
+		}
+		return nil, err
+	}
+	if err := req.Write(c.bw); err != nil {
+		return fail(err)
+	}
+	if err := c.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if l.timeout > 0 {
+		_ = c.conn.SetReadDeadline(time.Now().Add(l.timeout))
+	}
+	resp, err := http.ReadResponse(c.br, req)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && req.Context().Err() == nil {
+		err = fmt.Errorf("timeout awaiting response headers (backend.timeout %s): %w", l.timeout, err)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	_ = c.conn.SetReadDeadline(time.Time{})
+	resp.Body = &leanBody{ReadCloser: resp.Body, done: func(complete bool) {
+		// Reuse only after a complete response, if cancellation did not
+		// already touch the connection and the backend keeps it open.
+		if stop() && complete && !resp.Close {
+			l.put(c)
+			return
+		}
+		c.conn.Close()
+	}}
+	return resp, nil
+}
+
+// leanBody hands the connection back once, when the body is closed.
+type leanBody struct {
+	io.ReadCloser
+	done func(complete bool)
+	eof  bool
+	once sync.Once
+}
+
+func (b *leanBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *leanBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.done(b.eof) })
+	return err
+}

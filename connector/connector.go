@@ -34,9 +34,6 @@ type Connector struct {
 	log        *slog.Logger
 	hostname   string
 	transports transports
-
-	mu  sync.Mutex
-	ups int // sessions currently ready
 }
 
 // New returns a connector for an enrolled state.
@@ -58,13 +55,6 @@ func New(state *State, opts Options) *Connector {
 
 func (c *Connector) dial(ctx context.Context, addr string) (net.Conn, error) {
 	return c.opts.Dial(ctx, "tcp", addr)
-}
-
-// Ready reports how many sessions the gateway currently accepts traffic on.
-func (c *Connector) Ready() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ups
 }
 
 // Run keeps the sessions up until ctx is done or the gateway says this
@@ -106,15 +96,7 @@ func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
 	for ctx.Err() == nil {
 		s := &session{c: c, addr: addr, n: n, log: log}
 		start := time.Now()
-		wasUp := false
-		err := s.run(ctx, func() {
-			wasUp = true
-			c.setUp(+1)
-			log.Info("tunnel ready")
-		})
-		if wasUp {
-			c.setUp(-1)
-		}
+		err := s.run(ctx, func() { log.Info("tunnel ready") })
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -135,10 +117,4 @@ func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
 		backoff = min(backoff*2, backoffMax)
 	}
 	return nil
-}
-
-func (c *Connector) setUp(d int) {
-	c.mu.Lock()
-	c.ups += d
-	c.mu.Unlock()
 }

@@ -149,19 +149,6 @@ func checkKey(pub any) error {
 	return nil
 }
 
-// NewKey returns a fresh P-256 key and its PKCS#8 PEM.
-func NewKey() (crypto.Signer, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("pki: generating key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("pki: encoding key: %w", err)
-	}
-	return key, pemBlock("PRIVATE KEY", der), nil
-}
-
 // ParseCertPEM parses the first certificate in a PEM bundle.
 func ParseCertPEM(b []byte) (*x509.Certificate, error) {
 	block, _ := pem.Decode(b)

@@ -45,6 +45,11 @@ func runWrk(t *target, s loadSpec) (loadResult, error) {
 	if t.host != "" {
 		args = append(args, "-H", "Host: "+t.host)
 	}
+	for k, vs := range t.header {
+		for _, v := range vs {
+			args = append(args, "-H", k+": "+v)
+		}
+	}
 	args = append(args, t.base+s.path)
 	cmd := exec.Command("wrk", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the bench

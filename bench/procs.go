@@ -167,9 +167,10 @@ func waitUntil(what string, timeout time.Duration, watch []*proc, check func() e
 
 // target is one path to the demo app: direct or through the gateway.
 type target struct {
-	name   string // "direct" or "gatehouse"
-	base   string // URL scheme://addr
-	host   string // Host header ("" = from the URL)
+	name   string      // "direct" or "gatehouse"
+	base   string      // URL scheme://addr
+	host   string      // Host header ("" = from the URL)
+	header http.Header // sent with every request (a session cookie)
 	client *http.Client
 }
 
@@ -180,6 +181,9 @@ func (t *target) get(ctx context.Context, path string) (*http.Response, error) {
 	}
 	if t.host != "" {
 		req.Host = t.host
+	}
+	for k, v := range t.header {
+		req.Header[k] = v
 	}
 	return t.client.Do(req)
 }

@@ -55,6 +55,7 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 "$GO" build -o "$work/bench" ./bench
-"$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" "$@" &
+"$GO" build -o "$work/custom-sso" ./examples/custom-sso
+"$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" -sso "$work/custom-sso" "$@" &
 pid=$!
 wait "$pid"

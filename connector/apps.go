@@ -16,15 +16,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
 // app is one backend as a session knows it.
 type app struct {
-	cfg  tunnel.AppConfig
-	base *url.URL
-	rt   *http.Transport
-	lean *leanClient // plain-http backends: small bodyless requests
+	cfg    tunnel.AppConfig
+	base   *url.URL
+	rt     *http.Transport
+	lean   *leanClient // plain-http backends: small bodyless requests
+	signOn *signOn     // the app's Injector; nil without sign_on
 }
 
 // roundTrip sends out on the lean path when it may, else on the Transport.
@@ -45,9 +47,14 @@ type appTable struct {
 // transports shares backend connection pools across a connector's
 // sessions: one *http.Transport per app, rebuilt when its config changes.
 type transports struct {
-	mu sync.Mutex
-	m  map[string]*app
+	plugins plugin.Host // starts the apps' Injectors
+	mu      sync.Mutex
+	m       map[string]*app
 }
+
+// signOnGrace is how long a replaced Injector keeps serving requests that
+// started before a config change.
+const signOnGrace = 30 * time.Second
 
 func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 	t.mu.Lock()
@@ -59,17 +66,34 @@ func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.signOn = startSignOn(t.plugins, c)
 	if old, ok := t.m[c.Name]; ok {
-		old.rt.CloseIdleConnections()
-		if old.lean != nil {
-			old.lean.closeIdle()
-		}
+		old.close(signOnGrace)
 	}
 	if t.m == nil {
 		t.m = map[string]*app{}
 	}
 	t.m[c.Name] = a
 	return a, nil
+}
+
+// close releases the app's idle connections and, after grace, its Injector.
+func (a *app) close(grace time.Duration) {
+	a.rt.CloseIdleConnections()
+	if a.lean != nil {
+		a.lean.closeIdle()
+	}
+	a.signOn.close(grace)
+}
+
+// closeAll closes every app (the connector is stopping).
+func (t *transports) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for name, a := range t.m {
+		a.close(0)
+		delete(t.m, name)
+	}
 }
 
 func newApp(c tunnel.AppConfig) (*app, error) {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/core/plugin"
 )
 
 // Options configure a connector.
@@ -25,6 +27,9 @@ type Options struct {
 	// Dial opens the TCP connection to a gateway; tests wrap it to add
 	// latency. Default: net.Dialer with a 10 s timeout.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Plugins starts the apps' sign-on plug-ins; its Executable must serve
+	// "plugin serve NAME" for the built-in plug-ins.
+	Plugins plugin.Host
 }
 
 // Connector serves an enrolled state.
@@ -34,6 +39,7 @@ type Connector struct {
 	log        *slog.Logger
 	hostname   string
 	transports transports
+	envelopes  envelopes
 }
 
 // New returns a connector for an enrolled state.
@@ -50,7 +56,9 @@ func New(state *State, opts Options) *Connector {
 	}
 	h, _ := os.Hostname()
 	return &Connector{state: state, opts: opts, hostname: h,
-		log: opts.Logger.With("connector", state.ConnectorID, "group", state.Group)}
+		log:        opts.Logger.With("connector", state.ConnectorID, "group", state.Group),
+		transports: transports{plugins: opts.Plugins},
+		envelopes:  envelopes{key: state.EnvelopeKey}}
 }
 
 func (c *Connector) dial(ctx context.Context, addr string) (net.Conn, error) {
@@ -75,6 +83,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
+	c.transports.closeAll()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -63,7 +64,10 @@ func Enroll(ctx context.Context, tokenText, dir string, gateways []string, versi
 			}
 			continue
 		}
-		st := &State{ConnectorID: resp.ConnectorID, Group: resp.Group, Gateways: gateways}
+		if len(resp.EnvelopeKey) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%s: the gateway sent no identity key: run the same Gatehouse version on gateway and connector", addr)
+		}
+		st := &State{ConnectorID: resp.ConnectorID, Group: resp.Group, Gateways: gateways, EnvelopeKey: resp.EnvelopeKey}
 		if err := st.save(dir, keyPEM, resp.CertPEM, certPEM(caCert.Raw)); err != nil {
 			return nil, err
 		}

@@ -105,8 +105,18 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 		complete = writeError(bw, http.StatusBadGateway, tunnel.ErrCodeUnknownApp, fmt.Sprintf("connector has no app %q", hdr.App))
 		return
 	}
+	out := outbound(ctx, req, a)
+	if err := s.admit(ctx, a, hdr, out); err != nil {
+		code, status := tunnel.ErrCodeSignOn, http.StatusServiceUnavailable
+		if errors.Is(err, errIdentity) {
+			code, status = tunnel.ErrCodeIdentity, http.StatusForbidden
+		}
+		log.Warn("request refused before the backend", "error", err)
+		complete = writeError(bw, status, code, err.Error())
+		return
+	}
 	slow := time.AfterFunc(slowBackend, w.watch)
-	resp, err := a.roundTrip(outbound(ctx, req, a))
+	resp, err := a.roundTrip(out)
 	slow.Stop()
 	if err != nil {
 		if w.abandoned() {

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -20,6 +21,9 @@ type State struct {
 	ConnectorID string   `json:"connector_id"`
 	Group       string   `json:"group"`
 	Gateways    []string `json:"gateways"`
+	// EnvelopeKey is the gateway's public key for identity envelopes,
+	// pinned at enrollment.
+	EnvelopeKey []byte `json:"envelope_key"`
 
 	cert tls.Certificate
 	ca   *x509.CertPool
@@ -47,6 +51,9 @@ func LoadState(dir string) (*State, error) {
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if len(s.EnvelopeKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%s has no gateway identity key (it was enrolled by an older version): delete %s and enroll again with a new token", filepath.Join(dir, stateFile), dir)
 	}
 	s.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile))
 	if err != nil {

@@ -29,7 +29,7 @@ func (g *acmeGateway) config(challenges string, hosts ...string) string {
 		g.pebble.dir, g.pebble.certFile, challenges)
 	b.WriteString("log:\n  level: info\nconnector_groups:\n  - name: default\napps:\n")
 	for i, h := range hosts {
-		fmt.Fprintf(&b, "  - name: app%d\n    host: %s\n    group: default\n    backend:\n      url: http://127.0.0.1:9\n", i, h)
+		fmt.Fprintf(&b, "  - name: app%d\n    host: %s\n    group: default\n    auth: passthrough\n    backend:\n      url: http://127.0.0.1:9\n", i, h)
 	}
 	return b.String()
 }

@@ -39,6 +39,8 @@ type appSpec struct {
 	ServerName             string
 	PreserveHost           bool
 	CertFile, KeyFile      string // the app's own public certificate
+	Auth                   string // YAML value of auth: ("" = passthrough)
+	SignOn                 string // YAML value of sign_on: ("" = none)
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -58,6 +60,14 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		if timeout == "" {
 			timeout = "30s"
 		}
+		auth := a.Auth
+		if auth == "" {
+			auth = "passthrough"
+		}
+		fmt.Fprintf(&b, "    auth: %s\n", auth)
+		if a.SignOn != "" {
+			fmt.Fprintf(&b, "    sign_on: %s\n", a.SignOn)
+		}
 		fmt.Fprintf(&b, "    backend:\n      url: %q\n      timeout: %s\n", a.URL, timeout)
 		for _, kv := range [][2]string{{"ca_file", a.CAFile}, {"pin_sha256", a.PinSHA256}, {"server_name", a.ServerName}} {
 			if kv[1] != "" {
@@ -75,7 +85,13 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 // as given, every app rendered by specYAML.
 func startGatewaySpec(t testing.TB, groups []string, apps []appSpec) *gatewayProc {
 	t.Helper()
-	base := gwConfig{Groups: groups}
+	return startGatewayWith(t, gwConfig{Groups: groups}, apps)
+}
+
+// startGatewayWith is startGatewaySpec with the rest of base (its Apps
+// must be empty): plug-ins, heartbeats, log level.
+func startGatewayWith(t testing.TB, base gwConfig, apps []appSpec) *gatewayProc {
+	t.Helper()
 	g := newGateway(t, base)
 	for attempt := 1; ; attempt++ {
 		g.writeConfigText(specYAML(base, apps, g.public, g.tunnel, g.dataDir))

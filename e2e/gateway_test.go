@@ -27,6 +27,7 @@ type gwConfig struct {
 	LogLevel      string // "" = info
 	Groups        []string
 	Apps          []appConf
+	Plugins       string // the plugins: catalog, as YAML lines ("  - name: ...")
 }
 
 // oneApp is the usual config: group "default" with app "app" at
@@ -52,13 +53,16 @@ func (c gwConfig) yaml(public, tunnel, dataDir string) string {
 	if level == "" {
 		level = "info"
 	}
+	if c.Plugins != "" {
+		b.WriteString("plugins:\n" + c.Plugins)
+	}
 	fmt.Fprintf(&b, "log:\n  level: %s\nconnector_groups:\n", level)
 	for _, g := range c.Groups {
 		fmt.Fprintf(&b, "  - name: %s\n", g)
 	}
 	b.WriteString("apps:\n")
 	for _, a := range c.Apps {
-		fmt.Fprintf(&b, "  - name: %s\n    host: %s\n    group: %s\n    backend:\n      url: %s\n      timeout: 30s\n",
+		fmt.Fprintf(&b, "  - name: %s\n    host: %s\n    group: %s\n    auth: passthrough\n    backend:\n      url: %s\n      timeout: 30s\n",
 			a.Name, a.Host, a.Group, a.URL)
 	}
 	return b.String()

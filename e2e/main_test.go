@@ -18,6 +18,7 @@ import (
 var (
 	gatehouseBin string
 	connectorBin string
+	customSSOBin string // examples/custom-sso, a third-party plug-in
 	moduleRoot   string
 )
 
@@ -37,7 +38,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	build := exec.Command(goTool(), "build", "-o", dir+string(filepath.Separator), "./cmd/gatehouse", "./cmd/gatehouse-connector")
+	build := exec.Command(goTool(), "build", "-o", dir+string(filepath.Separator), "./cmd/gatehouse", "./cmd/gatehouse-connector", "./examples/custom-sso")
 	build.Dir = moduleRoot
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -46,6 +47,7 @@ func run(m *testing.M) int {
 	}
 	gatehouseBin = filepath.Join(dir, "gatehouse")
 	connectorBin = filepath.Join(dir, "gatehouse-connector")
+	customSSOBin = filepath.Join(dir, "custom-sso")
 	return m.Run()
 }
 

@@ -26,7 +26,7 @@ type AuthRequest struct {
 	// RemoteAddr is the client's IP address.
 	RemoteAddr string `json:"remote_addr,omitempty"`
 	// CallbackURL is the absolute URL of this app's sign-in callback
-	// (https://host/.gatehouse/callback); give it to the identity provider
+	// (https://host/.gatehouse/auth/APP/callback); give it to the identity provider
 	// as the redirect URI. The gateway sends requests to it to the
 	// Authenticator too.
 	CallbackURL string `json:"callback_url,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // An Injector turns an established identity into what an app's backend
@@ -33,6 +34,12 @@ type InjectRequest struct {
 type InjectResult struct {
 	Remove []string    `json:"remove,omitempty"`
 	Set    http.Header `json:"set,omitempty"`
+	// ReuseFor lets the host apply this same result to the same user's
+	// later requests to the app for this long, without calling Inject
+	// (never past the user's session). Set it only when the result depends
+	// on nothing but the identity: not for one-time tokens such as a
+	// Kerberos authenticator, which a backend refuses to see twice.
+	ReuseFor time.Duration `json:"reuse_for,omitempty"`
 }
 
 // Apply changes h as r says.
@@ -51,6 +58,9 @@ func (r InjectResult) Apply(h http.Header) {
 // Validate reports a header name or value that must not reach a backend
 // (not an HTTP token, or a value with CR, LF or NUL).
 func (r InjectResult) Validate() error {
+	if r.ReuseFor < 0 {
+		return fmt.Errorf("ReuseFor is negative (%v)", r.ReuseFor)
+	}
 	for _, name := range r.Remove {
 		if err := checkHeaderName(name); err != nil {
 			return fmt.Errorf("Remove: %w", err)

@@ -1,5 +1,7 @@
 package tunnel
 
+import "github.com/gatehouse/gatehouse/sdk"
+
 // ALPN protocol names on the tunnel port.
 const (
 	ProtoTunnel = "gatehouse-tunnel/1"
@@ -59,6 +61,20 @@ type AppConfig struct {
 	PinSHA256     string `json:"pin_sha256,omitempty"`
 	ServerName    string `json:"server_name,omitempty"`
 	PreserveHost  bool   `json:"preserve_host,omitempty"`
+	// Identity says the app has sign-in: every request must carry a valid
+	// identity envelope for it, and one without is refused.
+	Identity bool `json:"identity,omitempty"`
+	// SignOn is the Injector plug-in that signs the user in to the backend.
+	SignOn *SignOn `json:"sign_on,omitempty"`
+}
+
+// SignOn is an app's use of a built-in Injector plug-in at the connector.
+type SignOn struct {
+	Plugin string         `json:"plugin"`
+	Config map[string]any `json:"config,omitempty"`
+	// Keys are the gateway's assertion signing keys (newest first), for
+	// plug-ins that sign for the backend; the gateway publishes them as JWKS.
+	Keys []sdk.SigningKey `json:"keys,omitempty"`
 }
 
 // Ready acknowledges a Config.

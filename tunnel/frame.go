@@ -54,8 +54,8 @@ func ReadFrame(r io.Reader, v any) error {
 
 // RequestHeader opens every request stream, before the HTTP request. It
 // is binary (it is on every request's path): a version byte, then the
-// config version as a uvarint, then App and RequestID, each a uvarint
-// length and bytes.
+// config version as a uvarint, then App, RequestID and Envelope, each a
+// uvarint length and bytes.
 type RequestHeader struct {
 	// App names the published app whose backend must answer.
 	App string
@@ -64,21 +64,26 @@ type RequestHeader struct {
 	// ConfigVersion is the gateway config the request was routed with; a
 	// connector holding an older config waits briefly for the newer one.
 	ConfigVersion uint64
+	// Envelope is the signed identity of the user (see Envelope); empty
+	// for an app without sign-in.
+	Envelope []byte
 }
 
 const (
-	requestHeaderV1 = 1
-	maxHeaderField  = 1024
+	requestHeaderVersion = 2
+	maxHeaderField       = 1024
 )
 
 // AppendRequestHeader appends h's wire form to b.
 func AppendRequestHeader(b []byte, h RequestHeader) []byte {
-	b = append(b, requestHeaderV1)
+	b = append(b, requestHeaderVersion)
 	b = binary.AppendUvarint(b, h.ConfigVersion)
 	b = binary.AppendUvarint(b, uint64(len(h.App)))
 	b = append(b, h.App...)
 	b = binary.AppendUvarint(b, uint64(len(h.RequestID)))
-	return append(b, h.RequestID...)
+	b = append(b, h.RequestID...)
+	b = binary.AppendUvarint(b, uint64(len(h.Envelope)))
+	return append(b, h.Envelope...)
 }
 
 // ReadRequestHeader reads a RequestHeader written by AppendRequestHeader.
@@ -88,8 +93,8 @@ func ReadRequestHeader(r *bufio.Reader) (RequestHeader, error) {
 	if err != nil {
 		return h, err
 	}
-	if v != requestHeaderV1 {
-		return h, fmt.Errorf("tunnel: request header version %d is not supported (want %d)", v, requestHeaderV1)
+	if v != requestHeaderVersion {
+		return h, fmt.Errorf("tunnel: request header version %d is not supported (want %d): run the same Gatehouse version on gateway and connector", v, requestHeaderVersion)
 	}
 	if h.ConfigVersion, err = binary.ReadUvarint(r); err != nil {
 		return h, fmt.Errorf("tunnel: request header: %w", err)
@@ -97,23 +102,36 @@ func ReadRequestHeader(r *bufio.Reader) (RequestHeader, error) {
 	if h.App, err = readField(r); err != nil {
 		return h, err
 	}
-	h.RequestID, err = readField(r)
+	if h.RequestID, err = readField(r); err != nil {
+		return h, err
+	}
+	h.Envelope, err = readBytes(r, MaxEnvelope)
 	return h, err
 }
 
 func readField(r *bufio.Reader) (string, error) {
+	b, err := readBytes(r, maxHeaderField)
+	return string(b), err
+}
+
+// readBytes reads a uvarint length (at most limit) and that many bytes;
+// nil for length 0.
+func readBytes(r *bufio.Reader, limit uint64) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		return "", fmt.Errorf("tunnel: request header: %w", err)
+		return nil, fmt.Errorf("tunnel: request header: %w", err)
 	}
-	if n > maxHeaderField {
-		return "", fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, maxHeaderField)
+	if n > limit {
+		return nil, fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, limit)
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return "", fmt.Errorf("tunnel: request header: %w", err)
+		return nil, fmt.Errorf("tunnel: request header: %w", err)
 	}
-	return string(b), nil
+	return b, nil
 }
 
 // ErrorHeader is the response header a connector sets on an answer it made
@@ -128,6 +146,8 @@ const (
 	ErrCodeTimeout    = "backend_timeout"
 	ErrCodeUnknownApp = "unknown_app"
 	ErrCodeBadRequest = "bad_request"
+	ErrCodeIdentity   = "identity_refused"    // no valid identity envelope
+	ErrCodeSignOn     = "sign_on_unavailable" // the app's Injector failed
 )
 
 // HeaderLimit passes reads through while counting them, and fails once more

@@ -22,6 +22,8 @@ func TestRequestHeaderRoundTrip(t *testing.T) {
 		{"largest version", RequestHeader{App: "a", RequestID: "r", ConfigVersion: math.MaxUint64}},
 		{"fields at the limit", RequestHeader{App: strings.Repeat("a", maxHeaderField), RequestID: strings.Repeat("r", maxHeaderField), ConfigVersion: 1 << 40}},
 		{"non-ASCII bytes", RequestHeader{App: "ünï\x00\xff", RequestID: "\r\n", ConfigVersion: 7}},
+		{"envelope", RequestHeader{App: "hr", RequestID: "r", ConfigVersion: 1, Envelope: []byte("signed\x00bytes")}},
+		{"envelope at the limit", RequestHeader{App: "hr", Envelope: bytes.Repeat([]byte{0xee}, MaxEnvelope)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,7 +36,7 @@ func TestRequestHeaderRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ReadRequestHeader: %v", err)
 			}
-			if got != tt.h {
+			if got.App != tt.h.App || got.RequestID != tt.h.RequestID || got.ConfigVersion != tt.h.ConfigVersion || !bytes.Equal(got.Envelope, tt.h.Envelope) {
 				t.Fatalf("ReadRequestHeader = %+v, want %+v", got, tt.h)
 			}
 			req, err := http.ReadRequest(br)
@@ -51,9 +53,9 @@ func TestRequestHeaderRoundTrip(t *testing.T) {
 
 func TestReadRequestHeaderErrors(t *testing.T) {
 	good := AppendRequestHeader(nil, RequestHeader{App: "hr", RequestID: "rid", ConfigVersion: 300})
-	long := []byte{requestHeaderV1, 1}
+	long := []byte{requestHeaderVersion, 1}
 	long = binary.AppendUvarint(long, maxHeaderField+1)
-	huge := []byte{requestHeaderV1, 1}
+	huge := []byte{requestHeaderVersion, 1}
 	huge = binary.AppendUvarint(huge, math.MaxUint64)
 	tests := []struct {
 		name    string
@@ -62,13 +64,16 @@ func TestReadRequestHeaderErrors(t *testing.T) {
 		wantSub string
 	}{
 		{"empty stream", nil, io.EOF, ""},
-		{"unknown version", append([]byte{2}, good[1:]...), nil, "version 2 is not supported"},
+		{"unknown version", append([]byte{3}, good[1:]...), nil, "version 3 is not supported"},
+		{"the first version", append([]byte{1}, good[1:]...), nil, "version 1 is not supported"},
 		{"a JSON frame from an old gateway", prefixed(2, "{}"), nil, "version 0 is not supported"},
-		{"truncated config version", []byte{requestHeaderV1, 0x80}, io.ErrUnexpectedEOF, ""},
-		{"config version overflows", append([]byte{requestHeaderV1}, bytes.Repeat([]byte{0xff}, 11)...), nil, "overflow"},
-		{"no app length", []byte{requestHeaderV1, 1}, io.EOF, ""},
+		{"truncated config version", []byte{requestHeaderVersion, 0x80}, io.ErrUnexpectedEOF, ""},
+		{"config version overflows", append([]byte{requestHeaderVersion}, bytes.Repeat([]byte{0xff}, 11)...), nil, "overflow"},
+		{"no app length", []byte{requestHeaderVersion, 1}, io.EOF, ""},
 		{"app truncated", good[:5], io.ErrUnexpectedEOF, ""},
-		{"request id truncated", good[:len(good)-1], io.ErrUnexpectedEOF, ""},
+		{"request id truncated", good[:len(good)-2], io.ErrUnexpectedEOF, ""},
+		{"no envelope length", good[:len(good)-1], io.EOF, ""},
+		{"envelope over the limit", binary.AppendUvarint(good[:len(good)-1:len(good)-1], MaxEnvelope+1), nil, "limit 32768"},
 		{"field over the limit", long, nil, "field of 1025 bytes (limit 1024)"},
 		{"field length 2^64-1", huge, nil, "limit 1024"},
 	}
@@ -90,7 +95,7 @@ func TestReadRequestHeaderErrors(t *testing.T) {
 
 // A huge announced field is refused before anything of that size is allocated.
 func TestReadRequestHeaderHugeFieldDoesNotAllocate(t *testing.T) {
-	in := []byte{requestHeaderV1, 1}
+	in := []byte{requestHeaderVersion, 1}
 	in = binary.AppendUvarint(in, 1<<40)
 	br := bufio.NewReader(nil)
 	allocs := testing.AllocsPerRun(20, func() {

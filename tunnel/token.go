@@ -76,4 +76,7 @@ type EnrollResponse struct {
 	Group       string `json:"group,omitempty"`
 	CertPEM     []byte `json:"cert_pem,omitempty"`
 	CAPEM       []byte `json:"ca_pem,omitempty"`
+	// EnvelopeKey is the gateway's Ed25519 public key for identity
+	// envelopes; the connector pins it with the CA.
+	EnvelopeKey []byte `json:"envelope_key,omitempty"`
 }

@@ -3,6 +3,9 @@
 //
 //	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...]
 //
+// It runs its built-in sign-on plug-ins (header) as child processes of its
+// own binary ("gatehouse-connector plugin serve NAME").
+//
 // The first run enrolls with a one-time token (from 'gatehouse token
 // create') and stores a key and certificate in DIR; every later run uses
 // only DIR.
@@ -20,7 +23,9 @@ import (
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/connector"
+	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/internal/profile"
+	"github.com/gatehouse/gatehouse/plugins/builtin"
 )
 
 var version = "dev"
@@ -35,6 +40,11 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		// The connector runs its built-in sign-on plug-ins as children of
+		// its own binary.
+		return builtin.Serve(os.Args[3])
+	}
 	fs := flag.NewFlagSet("gatehouse-connector", flag.ContinueOnError)
 	stateDir := fs.String("state", "", "directory for the connector's key, certificate and pinned gateway CA (required)")
 	token := fs.String("token", os.Getenv("GATEHOUSE_TOKEN"), "one-time enrollment token, for the first run (or $GATEHOUSE_TOKEN)")
@@ -85,6 +95,7 @@ func run() error {
 	if len(addrs) > 0 {
 		st.Gateways = addrs
 	}
-	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version})
+	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version,
+		Plugins: plugin.Host{Logger: logger}})
 	return c.Run(ctx)
 }

@@ -6,26 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/plugins/header"
-	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/plugins/builtin"
 	"gopkg.in/yaml.v3"
 )
-
-// builtinPlugins are the plug-ins this binary serves when the gateway
-// starts it as "gatehouse plugin serve NAME" for a catalog entry with
-// builtin: true.
-func builtinPlugins() map[string]sdk.Plugin {
-	return map[string]sdk.Plugin{
-		"header": header.Plugin(),
-	}
-}
 
 // pluginCmd is "gatehouse plugin check [flags] PATH", which runs the
 // conformance kit against a plug-in binary, and the hidden "gatehouse
@@ -41,11 +29,7 @@ func pluginCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(args) != 2 {
 			return usageError("'gatehouse plugin serve NAME' is run by the gateway itself")
 		}
-		p, ok := builtinPlugins()[args[1]]
-		if !ok {
-			return fmt.Errorf("no built-in plug-in %q (built in: %s)", args[1], strings.Join(slices.Sorted(maps.Keys(builtinPlugins())), ", "))
-		}
-		return sdk.Serve(p)
+		return builtin.Serve(args[1])
 	}
 	return usageError(fmt.Sprintf("unknown plugin command %q; did you mean 'gatehouse plugin check PATH'?", args[0]))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/gateway"
+	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/internal/profile"
 )
 
@@ -36,7 +37,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer stopProfile()
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version})
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version,
+		Plugins: plugin.Host{Logger: logger}})
 	if err != nil {
 		return err
 	}

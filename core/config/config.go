@@ -29,6 +29,10 @@ type Config struct {
 	Store  Store  `yaml:"store"`
 	Log    Log    `yaml:"log"`
 
+	// Plugins is the plug-in catalog that apps' auth and sign_on use.
+	Plugins  []Plugin `yaml:"plugins"`
+	Sessions Sessions `yaml:"sessions"`
+
 	ConnectorGroups []ConnectorGroup `yaml:"connector_groups"`
 	Apps            []App            `yaml:"apps"`
 }
@@ -139,6 +143,12 @@ type App struct {
 	// Group is the connector group that reaches this app's backend.
 	Group   string  `yaml:"group"`
 	Backend Backend `yaml:"backend"`
+	// Auth says how users sign in before any request reaches the backend:
+	// an Authenticator plug-in, or passthrough. Required.
+	Auth Auth `yaml:"auth"`
+	// SignOn optionally signs the user in to the backend at the connector
+	// (identity headers, a signed assertion, ...).
+	SignOn SignOn `yaml:"sign_on"`
 	// HSTS is the Strict-Transport-Security max-age sent on this app's
 	// responses: false (no header), true (8760h, one year) or a duration
 	// of whole seconds such as 720h. Left out: one year in tls.mode acme,

@@ -22,6 +22,12 @@ func (l *loader) decode(n *yaml.Node, key string, v reflect.Value) {
 	if isNull(n) {
 		return // "key:" with no value leaves the zero value: the default applies
 	}
+	if u, ok := v.Addr().Interface().(scalarShorthand); ok && n.Kind == yaml.ScalarNode {
+		if err := u.UnmarshalScalar(n); err != nil {
+			l.fail(n, key, "%s", err.Error())
+		}
+		return
+	}
 	if u, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
 		if err := u.UnmarshalYAML(n); err != nil {
 			l.fail(n, key, "%s", err.Error())
@@ -52,6 +58,10 @@ func (l *loader) decode(n *yaml.Node, key string, v reflect.Value) {
 }
 
 // fail records a decoding problem at n and marks key as bad.
+// scalarShorthand is a mapping type that may also be written as a single
+// scalar ("auth: passthrough").
+type scalarShorthand interface{ UnmarshalScalar(n *yaml.Node) error }
+
 func (l *loader) fail(n *yaml.Node, key, format string, args ...any) {
 	l.errorAt(n, key, format, args...)
 	l.bad[key] = true

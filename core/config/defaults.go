@@ -70,6 +70,8 @@ func (l *loader) applyDefaults(c *Config) {
 	l.str(&c.Log.Level, "log.level", defaultLogLevel)
 	l.str(&c.Log.Format, "log.format", defaultLogFormat)
 
+	l.dur(&c.Sessions.Lifetime, "sessions.lifetime", defaultSessionLifetime)
+
 	for i := range c.Apps {
 		a := &c.Apps[i]
 		key := fmt.Sprintf("apps[%d]", i)

@@ -34,8 +34,8 @@ func ExampleLoad_errors() {
 	// testdata/bad/several-errors.yaml:13:11: connector_groups[1].name: "Default" is not a valid connector group name (use 1-63 lower-case letters, digits and "-", starting with a letter or digit); write "default"
 	// testdata/bad/several-errors.yaml:14:11: connector_groups[2].name: duplicate connector group "default" (first defined at connector_groups[0], line 12); group names must be unique
 	// testdata/bad/several-errors.yaml:18:12: apps[0].group: connector group "paris" is not defined (add it under connector_groups, or use one of: default)
-	// testdata/bad/several-errors.yaml:21:16: apps[0].backend.timeout: "1 minute" is not a duration (write e.g. 30s, 10m, 240h)
-	// testdata/bad/several-errors.yaml:22:11: apps[1].name: duplicate app name "hr" (first used by apps[0] at line 16); app names must be unique
-	// testdata/bad/several-errors.yaml:23:11: apps[1].host: host "hr.example.com" with path_prefix "/" is already used by app "hr" (apps[0], line 16); change the host or path_prefix
-	// testdata/bad/several-errors.yaml:26:12: apps[1].backend.url: "ftp://10.0.0.6": scheme "ftp" is not supported; use http:// or https://
+	// testdata/bad/several-errors.yaml:22:16: apps[0].backend.timeout: "1 minute" is not a duration (write e.g. 30s, 10m, 240h)
+	// testdata/bad/several-errors.yaml:23:11: apps[1].name: duplicate app name "hr" (first used by apps[0] at line 16); app names must be unique
+	// testdata/bad/several-errors.yaml:24:11: apps[1].host: host "hr.example.com" with path_prefix "/" is already used by app "hr" (apps[0], line 16); change the host or path_prefix
+	// testdata/bad/several-errors.yaml:28:12: apps[1].backend.url: "ftp://10.0.0.6": scheme "ftp" is not supported; use http:// or https://
 }

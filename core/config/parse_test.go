@@ -17,6 +17,7 @@ apps:
   - name: hr
     host: hr.example.com
     group: default
+    auth: passthrough
     backend:
       url: http://10.0.0.5:8080
 `
@@ -89,7 +90,7 @@ func TestParseFieldErrors(t *testing.T) {
 		},
 		{
 			name: "errors sorted by line even when found out of order",
-			yaml: "apps:\n  - {name: a, host: a.example.com, group: x, backend: {url: 'http://h'}}\nconnector_groups:\n  - name: BAD\n",
+			yaml: "apps:\n  - {name: a, host: a.example.com, group: x, auth: passthrough, backend: {url: 'http://h'}}\nconnector_groups:\n  - name: BAD\n",
 			want: []FieldError{
 				{File: "gatehouse.yaml", Line: 2, Column: 43, Key: "apps[0].group",
 					Msg: `connector group "x" is not defined (add it under connector_groups)`},
@@ -127,6 +128,7 @@ apps:
     host: HR.Example.com
     path_prefix: /Portal/
     group: default
+    auth: passthrough
     backend:
       url: HTTPS://10.0.0.5
       pin_sha256: "AB:cd:EF:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:ab:cd:ef:01:23:45:67:89"

@@ -2,11 +2,13 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,7 +23,14 @@ func (l *loader) validate(c *Config) {
 	l.checkStore(c)
 	l.checkLog(c)
 	groups := l.checkGroups(c)
+	plugins := l.checkPlugins(c)
 	l.checkApps(c, groups)
+	for i := range c.Apps {
+		l.checkAppPlugins(fmt.Sprintf("apps[%d]", i), &c.Apps[i], plugins)
+	}
+	if c.Sessions.Lifetime < Duration(time.Minute) && !l.bad["sessions.lifetime"] {
+		l.errorf("sessions.lifetime", "%s is too short for anyone to work; use at least 1m (default 8h)", c.Sessions.Lifetime.D())
+	}
 }
 
 func (l *loader) checkListen(c *Config) {

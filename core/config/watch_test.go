@@ -40,7 +40,7 @@ func (s *syncBuffer) count(substr string) int { return strings.Count(s.String(),
 func appConfig(host string) string {
 	return fmt.Sprintf(`connector_groups: [{name: default}]
 apps:
-  - {name: hr, host: %s, group: default, backend: {url: "http://10.0.0.5"}}
+  - {name: hr, host: %s, group: default, auth: passthrough, backend: {url: "http://10.0.0.5"}}
 `, host)
 }
 

@@ -75,6 +75,9 @@ type Authority struct {
 	Now   func() time.Time
 	// GroupExists reports whether a group is still configured.
 	GroupExists func(string) bool
+	// EnvelopeKey is the public key of the gateway's identity envelopes,
+	// handed to the connector to pin.
+	EnvelopeKey []byte
 }
 
 // Refusal is an enrollment refused for a reason the connector's operator
@@ -131,6 +134,7 @@ func (a *Authority) Enroll(ctx context.Context, req tunnel.EnrollRequest, remote
 	return tunnel.EnrollResponse{
 		ConnectorID: id, Group: tok.Group,
 		CertPEM: pki.CertPEM(cert.Raw), CAPEM: pki.CertPEM(a.CA.Cert.Raw),
+		EnvelopeKey: a.EnvelopeKey,
 	}, nil
 }
 

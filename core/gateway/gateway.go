@@ -25,10 +25,15 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/hub"
+	"github.com/gatehouse/gatehouse/core/keys"
 	"github.com/gatehouse/gatehouse/core/pki"
+	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/core/proxy"
 	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/core/session"
+	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -38,6 +43,8 @@ type Options struct {
 	Logger  *slog.Logger
 	Clock   registry.Clock // nil: the real clock
 	Version string
+	// Plugins starts the apps' Authenticator plug-ins.
+	Plugins plugin.Host
 }
 
 // Gateway is one gateway node.
@@ -52,6 +59,9 @@ type Gateway struct {
 	dev      *pki.DevIssuer
 	applyMu  sync.Mutex
 	acme     *acme.Manager // tls.mode acme, from Listen
+	keys     *keys.Set
+	gate     *signin.Gate
+	jwks     []byte
 
 	publicLn, tunnelLn, httpLn net.Listener // httpLn nil without listen.http
 }
@@ -71,12 +81,25 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		opts.Logger = slog.Default()
 	}
 	g := &Gateway{opts: opts, log: opts.Logger}
-	s, err := buildSnapshot(cfg, g.versions.Add(1))
+	var err error
+	if g.keys, err = keys.Load(ctx, opts.Store, opts.Clock.Now); err != nil {
+		return nil, err
+	}
+	sealer, err := session.NewSealer(g.keys.Cookie)
+	if err != nil {
+		return nil, err
+	}
+	g.gate = &signin.Gate{Sealer: sealer, Envelope: g.keys.Envelope, Logger: opts.Logger, Now: opts.Clock.Now}
+	if g.jwks, err = sdk.JWKS(g.keys.Assertion); err != nil {
+		return nil, err
+	}
+	s, err := g.buildSnapshot(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
 	g.snap.Store(s)
 	if g.ca, err = enroll.LoadOrCreateCA(ctx, opts.Store, opts.Clock.Now()); err != nil {
+		s.auths.closeUnused(nil, 0)
 		return nil, err
 	}
 	if cfg.TLS.Mode == "self-signed" {
@@ -87,6 +110,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	g.reg = registry.New(opts.Clock, cfg.Tunnel.InactiveAfter.D())
 	tunnelCert, err := g.ca.IssueServer([]string{"gatehouse-tunnel"}, 365*24*time.Hour, time.Now())
 	if err != nil {
+		s.auths.closeUnused(nil, 0)
 		return nil, err
 	}
 	g.hub = &hub.Hub{
@@ -102,6 +126,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 				_, ok := g.snap.Load().connectors[name]
 				return ok
 			},
+			EnvelopeKey: g.keys.EnvelopePublic(),
 		},
 	}
 	return g, nil
@@ -228,6 +253,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 	_ = srv.Shutdown(sctx)
 	stopHub()
+	g.snap.Load().auths.closeUnused(nil, 0)
 	g.log.Info("gateway stopped")
 	return err
 }
@@ -265,21 +291,26 @@ func (g *Gateway) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 func (g *Gateway) Apply(cfg *config.Config) error {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
-	old := g.snap.Load().cfg
-	if cfg.Listen != old.Listen || cfg.TLS.Mode != old.TLS.Mode || !sameACME(cfg.TLS.ACME, old.TLS.ACME) ||
+	if old := g.snap.Load().cfg; cfg.Listen != old.Listen || cfg.TLS.Mode != old.TLS.Mode || !sameACME(cfg.TLS.ACME, old.TLS.ACME) ||
 		cfg.Store != old.Store || cfg.DataDir != old.DataDir {
 		return errors.New("listen, tls.mode, tls.acme, store and data_dir changes need a restart; the running config keeps serving")
 	}
-	s, err := buildSnapshot(cfg, g.versions.Add(1))
+	old := g.snap.Load()
+	s, err := g.buildSnapshot(context.Background(), cfg, old)
 	if err != nil {
 		return err
 	}
 	g.snap.Store(s)
+	old.auths.closeUnused(s.auths, authGrace)
 	g.reg.SetInactiveAfter(cfg.Tunnel.InactiveAfter.D())
 	g.hub.PushConfig()
 	g.log.Info("config applied", "config_version", s.version, "apps", len(cfg.Apps))
 	return nil
 }
+
+// authGrace is how long a replaced Authenticator keeps serving calls that
+// started before a reload.
+const authGrace = 30 * time.Second
 
 // sameACME reports whether two tls.acme sections configure the same CA and account.
 func sameACME(a, b config.ACME) bool {

@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/proxy"
+	"github.com/gatehouse/gatehouse/core/signin"
+	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -20,6 +23,7 @@ type snapshot struct {
 	cert       *tls.Certificate            // tls.mode files
 	appCerts   map[string]*tls.Certificate // apps' own cert_file/key_file, by host
 	hsts       map[string]int64            // HSTS max-age in seconds by app host; absent: none
+	auths      authenticators              // running Authenticator plug-ins, by app
 }
 
 // published reports whether an app serves host (which may get a certificate).
@@ -31,9 +35,31 @@ func (s *snapshot) published(host string) bool {
 // hstsMaxAge returns the HSTS max-age for host (0: no header).
 func (s *snapshot) hstsMaxAge(host string) int64 { return s.hsts[host] }
 
-func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
+// buildSnapshot derives everything from cfg, starting the Authenticator
+// plug-ins that changed since prev (nil at start).
+func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *snapshot) (*snapshot, error) {
+	version := g.versions.Add(1)
 	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}, hsts: map[string]int64{}}
+	var prevAuths authenticators
+	if prev != nil {
+		prevAuths = prev.auths
+	}
+	var err error
+	if s.auths, err = openAuthenticators(ctx, g.opts.Plugins, cfg, prevAuths); err != nil {
+		return nil, err
+	}
+	if err := g.fillSnapshot(s); err != nil {
+		s.auths.closeUnused(prevAuths, 0)
+		return nil, err
+	}
+	return s, nil
+}
+
+// fillSnapshot builds routes, connector configs and certificates.
+func (g *Gateway) fillSnapshot(s *snapshot) error {
+	cfg, version := s.cfg, s.version
 	routes := make([]proxy.Route, 0, len(cfg.Apps))
+	reserved := &signin.Reserved{Apps: map[string]*signin.App{}, JWKS: g.jwks}
 	for _, g := range cfg.ConnectorGroups {
 		s.connectors[g.Name] = &tunnel.Config{
 			Version:         version,
@@ -42,12 +68,19 @@ func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
 		}
 	}
 	for _, a := range cfg.Apps {
-		routes = append(routes, proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix})
+		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix}
+		if auth := s.auths[a.Name]; auth != nil {
+			app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
+				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Gate: g.gate}
+			route.Guard = app
+			reserved.Apps[a.Name] = app
+		}
+		routes = append(routes, route)
 		// A browser applies HSTS to the whole host: the longest of its apps' wins.
 		s.hsts[a.Host] = max(s.hsts[a.Host], a.HSTS.MaxAge())
 		cc := s.connectors[a.Group]
 		if cc == nil {
-			return nil, fmt.Errorf("app %q: connector group %q is not defined", a.Name, a.Group)
+			return fmt.Errorf("app %q: connector group %q is not defined", a.Name, a.Group)
 		}
 		cc.Apps = append(cc.Apps, tunnel.AppConfig{
 			Name:          a.Name,
@@ -59,9 +92,12 @@ func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
 			PinSHA256:     a.Backend.PinSHA256,
 			ServerName:    a.Backend.ServerName,
 			PreserveHost:  a.Backend.PreserveHost,
+			Identity:      !a.Auth.Passthrough,
+			SignOn:        g.signOn(a),
 		})
 	}
 	s.table = proxy.NewTable(version, routes)
+	s.table.Reserved = reserved
 	s.appCerts = map[string]*tls.Certificate{}
 	for _, a := range cfg.Apps {
 		if a.CertFile == "" || s.appCerts[a.Host] != nil {
@@ -69,18 +105,26 @@ func buildSnapshot(cfg *config.Config, version uint64) (*snapshot, error) {
 		}
 		c, err := tls.LoadX509KeyPair(a.CertFile, a.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("app %q: loading cert_file/key_file: %w", a.Name, err)
+			return fmt.Errorf("app %q: loading cert_file/key_file: %w", a.Name, err)
 		}
 		s.appCerts[a.Host] = &c
 	}
 	if cfg.TLS.Mode == "files" {
 		c, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("loading tls.cert_file/key_file: %w", err)
+			return fmt.Errorf("loading tls.cert_file/key_file: %w", err)
 		}
 		s.cert = &c
 	}
-	return s, nil
+	return nil
+}
+
+// signOn is what the connector needs to run a's Injector (nil: none).
+func (g *Gateway) signOn(a config.App) *tunnel.SignOn {
+	if a.SignOn.Plugin == "" {
+		return nil
+	}
+	return &tunnel.SignOn{Plugin: a.SignOn.Plugin, Config: a.SignOn.Config.Value, Keys: []sdk.SigningKey{g.keys.Assertion}}
 }
 
 // connectorConfig returns a group's config (an empty one for a group that

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/page"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -46,14 +47,18 @@ func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger) *Handle
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := newRequestID()
+	rid := page.NewRequestID()
 	w.Header().Set("X-Request-Id", rid)
 	t := h.table()
+	if strings.HasPrefix(r.URL.Path, reservedPrefix) && t.Reserved != nil && t.Published(r.Host) {
+		t.Reserved.ServeHTTP(w, r)
+		return
+	}
 	route := t.Match(r.Host, r.URL.Path)
 	if route == nil {
 		p := pageUnknownHost
 		p.RequestID = rid
-		writePage(w, r, p)
+		page.Write(w, r, p)
 		return
 	}
 	if hasDotSegment(r.URL.Path) {
@@ -61,16 +66,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p := pageBadPath
 		p.RequestID = rid
 		h.logger.Warn("request refused: dot segment in path", "request_id", rid, "app", route.App)
-		writePage(w, r, p)
+		page.Write(w, r, p)
 		return
 	}
 	stripSpoofable(r.Header)
+	var envelope []byte
+	if route.Guard != nil {
+		var ok bool
+		if envelope, ok = route.Guard.Admit(w, r, rid); !ok {
+			return
+		}
+	}
 	r.Header.Set("X-Request-Id", rid)
 	r.Header.Set("X-Forwarded-Host", r.Host)
 	r.Header.Set("X-Forwarded-Proto", "https")
-	ctx := context.WithValue(r.Context(), routeKey{}, &routeInfo{route: route, version: t.Version, requestID: rid, trailer: r.Trailer})
+	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, trailer: r.Trailer}
+	ctx := context.WithValue(r.Context(), routeKey{}, ri)
 	h.rp.ServeHTTP(w, r.WithContext(ctx))
 }
+
+// reservedPrefix is Gatehouse's own path space on every published host:
+// it never reaches a backend.
+const reservedPrefix = "/.gatehouse/"
 
 // hasDotSegment reports whether a decoded path has a "." or ".." segment,
 // with "\" counted as a separator too (IIS and other Windows servers do).
@@ -122,13 +139,17 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		p = pageNoConnector
 	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeTimeout:
 		p = pageTimeout
+	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeSignOn:
+		p = pageSignOn
+	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeIdentity:
+		p = pageIdentity
 	case errors.Is(err, context.Canceled):
 		// the client went away; nobody reads the page
 	}
 	p.RequestID = ri.requestID
 	h.logger.Warn("request failed", "request_id", ri.requestID, "app", ri.route.App,
 		"status", p.Status, "error", err)
-	writePage(w, r, p)
+	page.Write(w, r, p)
 }
 
 // bufferPool gives ReverseProxy 64 KiB copy buffers.

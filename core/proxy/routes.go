@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"net/http"
 	"sort"
 	"strings"
 )
@@ -12,12 +13,25 @@ type Route struct {
 	Group  string
 	Host   string // lower-case, no port
 	Prefix string // "/" or "/path" without a trailing slash
+	// Guard admits requests to an app with sign-in; nil for passthrough.
+	Guard Guard
+}
+
+// A Guard decides whether a request may reach an app's backend. It
+// returns the signed identity envelope to send with the request, or ok
+// false after answering the client itself (sign-in redirect, challenge,
+// error page).
+type Guard interface {
+	Admit(w http.ResponseWriter, r *http.Request, requestID string) (envelope []byte, ok bool)
 }
 
 // Table maps (host, path) to a route; it is immutable once built.
 type Table struct {
 	Version uint64
-	hosts   map[string][]Route // longest prefix first
+	// Reserved serves /.gatehouse/ on published hosts (sign-in callbacks,
+	// JWKS); nil: those paths are 404.
+	Reserved http.Handler
+	hosts    map[string][]Route // longest prefix first
 }
 
 // NewTable builds a routing table for config version v.
@@ -32,16 +46,24 @@ func NewTable(v uint64, routes []Route) *Table {
 	return t
 }
 
+// Published reports whether any app is published on the request's host.
+func (t *Table) Published(hostHeader string) bool {
+	return len(t.hosts[hostOnly(hostHeader)]) > 0
+}
+
+// hostOnly is a Host header without port, lower-case, without a final dot.
+func hostOnly(hostHeader string) string {
+	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
+		hostHeader = h
+	}
+	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")
+}
+
 // Match returns the route for a request's Host header and path, or nil.
 // A prefix matches the path itself and anything below it ("/app" matches
 // "/app" and "/app/x" but not "/apple").
 func (t *Table) Match(hostHeader, path string) *Route {
-	host := hostHeader
-	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	rs := t.hosts[host]
+	rs := t.hosts[hostOnly(hostHeader)]
 	for i := range rs {
 		p := rs[i].Prefix
 		if p == "/" || path == p || (strings.HasPrefix(path, p) && path[len(p)] == '/') {

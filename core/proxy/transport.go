@@ -48,6 +48,7 @@ type routeInfo struct {
 	route     *Route
 	version   uint64
 	requestID string
+	envelope  []byte      // the signed identity; nil for passthrough apps
 	trailer   http.Header // the incoming request's, filled at body EOF
 }
 
@@ -132,7 +133,7 @@ func writeRequest(stream net.Conn, req *http.Request, ri *routeInfo) error {
 	bw.Reset(stream)
 	var hb [64]byte
 	_, _ = bw.Write(tunnel.AppendRequestHeader(hb[:0], tunnel.RequestHeader{
-		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version}))
+		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version, Envelope: ri.envelope}))
 	if err := req.Write(bw); err != nil {
 		return err
 	}

@@ -101,6 +101,7 @@ apps:
   - name: demo
     host: demo.localhost
     group: default
+    auth: passthrough
     backend:
       url: http://127.0.0.1:%[3]d
       preserve_host: false

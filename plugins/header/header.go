@@ -91,15 +91,22 @@ func (in *injector) Inject(_ context.Context, req sdk.InjectRequest) (sdk.Inject
 			res.Set[h.name] = []string{v}
 		}
 	}
+	// The headers depend on the identity alone: the connector may reuse
+	// them, for half the assertion's lifetime when there is one.
+	res.ReuseFor = reuseFor
 	if in.jwt != nil {
 		tok, err := in.jwt.sign(req.Identity)
 		if err != nil {
 			return sdk.InjectResult{}, err
 		}
 		res.Set[in.jwt.header] = []string{tok}
+		res.ReuseFor = min(reuseFor, in.jwt.ttl/2)
 	}
 	return res, nil
 }
+
+// reuseFor is how long the connector may reuse a result without a JWT.
+const reuseFor = 5 * time.Minute
 
 // templateData is what a header template sees: the identity's fields
 // (.Subject, .UPN, .Email, .Name, .Groups, .AMR, .Claims) and .Claim.

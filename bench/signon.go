@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+// The sign-on scenario: the same demo app published a second time as
+// app "signed", with sign-in by the custom-SSO example and header sign-on
+// (identity headers and a signed JWT) at the connector. The load carries
+// a session cookie, as a signed-in browser does, so it measures what a
+// signed-in request costs over a passthrough one: session check and
+// envelope at the gateway, envelope check and the Inject plug-in call at
+// the connector.
+
+const ssoKey = "bench-api-key"
+
+// signedConfig is appended to the config: the plug-in catalog and the app.
+func signedConfig(ssoBin string, appPort int) (string, error) {
+	b, err := os.ReadFile(ssoBin)
+	if err != nil {
+		return "", fmt.Errorf("custom-SSO plug-in: %w", err)
+	}
+	bin := sha256.Sum256(b)
+	key := sha256.Sum256([]byte(ssoKey))
+	return fmt.Sprintf(`  - name: signed
+    host: signed.localhost
+    group: bench
+    auth: {plugin: apikeys, config: {keys: [{sha256: %s, subject: bench, groups: [staff]}]}}
+    sign_on: {plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}, jwt: {}}}
+    backend:
+      url: http://127.0.0.1:%d
+plugins:
+  - {name: apikeys, path: %q, sha256: %s}
+  - {name: header, builtin: true}
+`, hex.EncodeToString(key[:]), appPort, ssoBin, hex.EncodeToString(bin[:])), nil
+}
+
+// signIn signs in once with the API key and returns the target with the
+// session cookie it got.
+func signIn(t *target) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", t.base+"/bytes/100", nil)
+	if err != nil {
+		return err
+	}
+	req.Host = t.host
+	req.Header.Set("X-Api-Key", ssoKey)
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-gatehouse.signed" {
+			t.header = http.Header{"Cookie": {c.Name + "=" + c.Value}}
+			return t.probe("/bytes/100", 100)
+		}
+	}
+	return fmt.Errorf("signing in to %s: %s and no session cookie", t.host, resp.Status)
+}

@@ -1,0 +1,127 @@
+package connector
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// signOn is an app's Injector: a built-in plug-in this binary serves as a
+// child process ("gatehouse-connector plugin serve NAME").
+type signOn struct {
+	inj *plugin.Injector
+	err error // why the plug-in could not start: requests fail closed
+
+	mu    sync.Mutex
+	reuse map[[sha256.Size]byte]reusable // results the plug-in let us reuse, by envelope hash
+}
+
+type reusable struct {
+	res     sdk.InjectResult
+	expires time.Time
+}
+
+// maxReuse bounds the reusable results kept per app.
+const maxReuse = 10000
+
+// startSignOn starts the app's Injector, if it has one. A failure is kept
+// (and logged) rather than returned: the app's requests then fail closed
+// while the connector keeps serving its other apps.
+func startSignOn(host plugin.Host, c tunnel.AppConfig) *signOn {
+	if c.SignOn == nil {
+		return nil
+	}
+	inj := host.Injector(plugin.Entry{Name: c.SignOn.Plugin, Builtin: true},
+		plugin.Use{App: c.Name, Config: c.SignOn.Config, Keys: c.SignOn.Keys})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := inj.Open(ctx); err != nil {
+		return &signOn{err: fmt.Errorf("sign-on plug-in %q for app %q did not start: %w", c.SignOn.Plugin, c.Name, err)}
+	}
+	return &signOn{inj: inj}
+}
+
+// close stops the plug-in after grace, so requests in flight can finish;
+// at once (and before returning) when grace is 0.
+func (s *signOn) close(grace time.Duration) {
+	switch {
+	case s == nil || s.inj == nil:
+	case grace == 0:
+		_ = s.inj.Close()
+	default:
+		time.AfterFunc(grace, func() { _ = s.inj.Close() })
+	}
+}
+
+// errIdentity marks a request refused because its identity did not check out.
+var errIdentity = errors.New("identity refused")
+
+// admit checks a request's identity for app a and runs its Injector on
+// out. Without an error, out may go to the backend.
+func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, out *http.Request) error {
+	if !a.cfg.Identity {
+		return nil
+	}
+	if len(hdr.Envelope) == 0 {
+		return fmt.Errorf("%w: the app has sign-in but the request carries no identity envelope", errIdentity)
+	}
+	now := time.Now()
+	env, sum, err := s.c.envelopes.open(hdr.Envelope, a.cfg.Name, now)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errIdentity, err)
+	}
+	if a.signOn == nil {
+		return nil
+	}
+	if a.signOn.err != nil {
+		return a.signOn.err
+	}
+	if res, ok := a.signOn.reused(sum, now); ok {
+		res.Apply(out.Header)
+		return nil
+	}
+	res, err := a.signOn.inj.Inject(ctx, sdk.InjectRequest{
+		Identity: env.Identity, Method: out.Method, URL: out.URL.String(), Header: out.Header,
+	})
+	if err != nil {
+		return fmt.Errorf("sign-on plug-in %q: %w", a.cfg.SignOn.Plugin, err)
+	}
+	res.Apply(out.Header)
+	if res.ReuseFor > 0 {
+		exp := now.Add(res.ReuseFor)
+		if env.Expires.Before(exp) {
+			exp = env.Expires
+		}
+		a.signOn.keep(sum, res, exp)
+	}
+	return nil
+}
+
+// reused returns a result the plug-in allowed to reuse for this session.
+func (s *signOn) reused(sum [sha256.Size]byte, now time.Time) (sdk.InjectResult, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.reuse[sum]
+	if ok && !now.Before(r.expires) {
+		delete(s.reuse, sum)
+		ok = false
+	}
+	return r.res, ok
+}
+
+func (s *signOn) keep(sum [sha256.Size]byte, res sdk.InjectResult, expires time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reuse == nil || len(s.reuse) >= maxReuse {
+		s.reuse = map[[sha256.Size]byte]reusable{} // simple and bounded: a full cache starts over
+	}
+	s.reuse[sum] = reusable{res: res, expires: expires}
+}

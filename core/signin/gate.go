@@ -1,0 +1,186 @@
+// Package signin is the gateway's pre-authentication gate. For every
+// request to an app with sign-in it finds the user's session cookie or, if
+// there is none, asks the app's Authenticator plug-in who the caller is:
+// redirect flows keep the plug-in's state sealed in a short-lived cookie,
+// challenges are relayed, callbacks come back on /.gatehouse/auth/APP/.
+// A signed-in user gets a session cookie (sealed, per app and host) that
+// is checked without a plug-in call, and the proxy gets the signed
+// identity envelope to send to the connector. Anything unexpected fails
+// closed: no request reaches the backend without an identity.
+package signin
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/session"
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+// An Authenticator is the app's sign-in plug-in (core/plugin.Authenticator).
+type Authenticator interface {
+	Authenticate(ctx context.Context, req sdk.AuthRequest) (sdk.AuthResult, error)
+}
+
+// Gate holds what every app's sign-in shares. It is built once per
+// gateway; the apps come and go with the config.
+type Gate struct {
+	Sealer   *session.Sealer
+	Envelope ed25519.PrivateKey // signs identity envelopes
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// App is one app's sign-in; it implements proxy.Guard.
+type App struct {
+	Name     string
+	Host     string // lower-case, no port
+	Prefix   string // the app's path prefix, where a user lands after signing in
+	Plugin   string // the Authenticator's catalog name, for logs
+	Auth     Authenticator
+	Lifetime time.Duration
+	Gate     *Gate
+}
+
+// Cookie names. App names have no ".", so no app's cookie can be taken
+// for another's.
+const (
+	cookiePrefix = "__Host-gatehouse"
+	stateTTL     = 10 * time.Minute
+	maxBody      = 64 << 10
+)
+
+func sessionCookie(app string) string { return cookiePrefix + "." + app }
+func stateCookie(app string) string   { return cookiePrefix + "-state." + app }
+
+// Admit decides whether r may go on to the backend. It returns the signed
+// identity envelope to send with it, or ok false when it has answered the
+// client itself (a redirect to sign in, a challenge, an error page).
+func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelope []byte, ok bool) {
+	now := a.Gate.Now()
+	if c, err := r.Cookie(sessionCookie(a.Name)); err == nil {
+		s, err := a.Gate.Sealer.OpenSession(a.Name, hostOnly(r.Host), c.Value, now)
+		if err == nil {
+			StripCookies(r.Header)
+			return s.Envelope, true
+		}
+		a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
+	}
+	ret := a.Prefix
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		ret = r.URL.RequestURI()
+	}
+	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r, nil, nil))
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return nil, false
+	}
+	if res.Outcome == sdk.OutcomeAuthenticated {
+		env, err := a.signIn(w, r, res, rid)
+		if err != nil {
+			return nil, false
+		}
+		StripCookies(r.Header)
+		return env, true
+	}
+	a.answer(w, r, res, ret, rid)
+	return nil, false
+}
+
+// authRequest is what the Authenticator sees of r: never the gateway's
+// own cookies.
+func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
+	h := r.Header.Clone()
+	StripCookies(h)
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return sdk.AuthRequest{
+		Method: r.Method, URL: "https://" + r.Host + r.URL.RequestURI(), Header: h, RemoteAddr: host,
+		CallbackURL: "https://" + r.Host + "/.gatehouse/auth/" + a.Name + "/callback",
+		State:       state, Body: body,
+	}
+}
+
+// answer relays a result that is not a sign-in: a redirect (keeping the
+// plug-in's state and where to return in a sealed cookie), a challenge,
+// or "nobody" when the plug-in did not recognise the request.
+func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult, ret, rid string) {
+	switch res.Outcome {
+	case sdk.OutcomeRedirect:
+		st := session.State{Plugin: res.State, Return: ret, Expires: a.Gate.Now().Add(stateTTL)}
+		http.SetCookie(w, &http.Cookie{
+			Name: stateCookie(a.Name), Value: a.Gate.Sealer.SealState(a.Name, hostOnly(r.Host), st),
+			Path: "/", MaxAge: int(stateTTL / time.Second), Secure: true, HttpOnly: true,
+			// An identity provider may POST back (SAML): a Lax cookie would not come along.
+			SameSite: http.SameSiteNoneMode,
+		})
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, res.Location, http.StatusFound)
+	case sdk.OutcomeChallenge:
+		h := w.Header()
+		for k, vs := range res.Header {
+			if http.CanonicalHeaderKey(k) == "Set-Cookie" {
+				vs = foreignCookies(vs)
+			}
+			for _, v := range vs {
+				h.Add(k, v)
+			}
+		}
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Request-Id", rid)
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
+		a.Gate.Logger.Info("sign-in challenged", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "status", res.Status, "reason", res.Reason)
+	default: // not mine: nothing in the request says who this is
+		a.Gate.Logger.Info("sign-in required: the plug-in found no credentials", "app", a.Name, "plugin", a.Plugin, "request_id", rid)
+		page.Write(w, r, page.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
+			Text: "This app needs you to sign in, and the request does not say who you are.", RequestID: rid})
+	}
+}
+
+// signIn starts a session for the identity in res: it signs the envelope
+// once, seals it into the session cookie, and returns it.
+func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult, rid string) ([]byte, error) {
+	s, err := a.newSession(res.Identity)
+	if err == nil {
+		var v string
+		if v, err = a.Gate.Sealer.SealSession(a.Name, hostOnly(r.Host), s); err == nil {
+			http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
+				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			a.Gate.Logger.Info("signed in", "app", a.Name, "plugin", a.Plugin, "request_id", rid,
+				"subject", res.Identity.Subject, "session", s.ID, "expires", s.Expires.UTC().Format(time.RFC3339))
+			return s.Envelope, nil
+		}
+	}
+	a.Gate.Logger.Error("sign-in failed: cannot start a session", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "error", err)
+	page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Cannot sign you in",
+		Text: "Your identity was confirmed, but Gatehouse cannot start a session with it. Tell your IT team.", RequestID: rid})
+	return nil, err
+}
+
+// unavailable answers when the plug-in cannot: fail closed.
+func (a *App) unavailable(w http.ResponseWriter, r *http.Request, rid string, err error) {
+	a.Gate.Logger.Error("sign-in unavailable: the plug-in failed", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "error", err)
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return
+	}
+	page.Write(w, r, page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in unavailable",
+		Text: "Signing in to this app is not possible right now. Try again in a minute.", RequestID: rid})
+}
+
+// hostOnly is a Host header without port, lower-case.
+func hostOnly(hostHeader string) string {
+	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
+		hostHeader = h
+	}
+	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")
+}

@@ -1,0 +1,111 @@
+package signin
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+// Reserved serves the gateway's own paths under /.gatehouse/ on every
+// published host:
+//
+//	/.gatehouse/jwks.json               public keys of signed assertions
+//	/.gatehouse/auth/APP/callback       where an identity provider returns
+//	/.gatehouse/auth/APP/signout        ends the session with APP
+type Reserved struct {
+	Apps map[string]*App // apps with sign-in, by name
+	JWKS []byte
+}
+
+func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := w.Header().Get("X-Request-Id")
+	rest := strings.TrimPrefix(r.URL.Path, "/.gatehouse/")
+	if rest == "jwks.json" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		h := w.Header()
+		h.Set("Content-Type", "application/jwk-set+json")
+		h.Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(s.JWKS)
+		return
+	}
+	name, action, ok := strings.Cut(strings.TrimPrefix(rest, "auth/"), "/")
+	a := s.Apps[name]
+	if !strings.HasPrefix(rest, "auth/") || !ok || a == nil || a.Host != hostOnly(r.Host) {
+		page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found",
+			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
+		return
+	}
+	switch action {
+	case "callback":
+		a.callback(w, r, rid)
+	case "signout":
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid)
+		page.Write(w, r, page.Page{Status: http.StatusOK, Title: "Signed out",
+			Text: "You are signed out of this app.", RequestID: rid})
+	default:
+		page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found",
+			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
+	}
+}
+
+// callback hands the identity provider's answer to the plug-in, with the
+// state it kept; a sign-in ends with a redirect to where the user was
+// going. The state cookie is cleared whatever happens: it is single-use.
+func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
+	var state []byte
+	ret := a.Prefix
+	if c, err := r.Cookie(stateCookie(a.Name)); err == nil {
+		http.SetCookie(w, &http.Cookie{Name: stateCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode})
+		st, err := a.Gate.Sealer.OpenState(a.Name, hostOnly(r.Host), c.Value, a.Gate.Now())
+		if err != nil {
+			a.Gate.Logger.Info("sign-in refused: state cookie invalid or expired", "app", a.Name, "request_id", rid, "error", err)
+			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",
+				Text: "This sign-in took too long or was started elsewhere. Open the app again to start over.", RequestID: rid})
+			return
+		}
+		state, ret = st.Plugin, safeReturn(st.Return, a.Prefix)
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			page.Write(w, r, page.Page{Status: http.StatusRequestEntityTooLarge, Title: "Sign-in answer too large",
+				Text: "The sign-in answer is larger than 64 KiB.", RequestID: rid})
+			return
+		}
+		if err != nil {
+			return // the client went away
+		}
+	}
+	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r, state, body))
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return
+	}
+	if res.Outcome != sdk.OutcomeAuthenticated {
+		a.answer(w, r, res, ret, rid)
+		return
+	}
+	if _, err := a.signIn(w, r, res, rid); err != nil {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+}
+
+// safeReturn keeps a return path only if it stays on this host: it must
+// start with one "/" (not "//" or "/\", which browsers read as another
+// host) and hold no control characters.
+func safeReturn(p, fallback string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fallback
+	}
+	return p
+}

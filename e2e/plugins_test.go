@@ -1,0 +1,338 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const apiKey = "k-2f9c1e7a-correct-horse"
+
+// ssoGateway publishes backendURL as app "app" signed in by the custom-SSO
+// example (a separate binary, pinned by its SHA-256) with header sign-on
+// at the connector, and starts one connector.
+func ssoGateway(t *testing.T, backendURL string) (*gatewayProc, *connectorProc) {
+	t.Helper()
+	keySum := sha256.Sum256([]byte(apiKey))
+	base := gwConfig{Groups: []string{"default"}, Plugins: fmt.Sprintf(
+		"  - {name: apikeys, path: %q, sha256: %s}\n  - {name: header, builtin: true}\n", customSSOBin, fileSum(t, customSSOBin))}
+	g := startGatewayWith(t, base, []appSpec{{
+		Name: "app", Host: "app.localhost", Group: "default", URL: backendURL,
+		Auth: fmt.Sprintf(`{plugin: apikeys, config: {header: X-Api-Key, keys: [{sha256: %s, subject: alice, groups: [staff, hr]}]}}`,
+			hex.EncodeToString(keySum[:])),
+		SignOn: `{plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}, remove: [X-Forged], jwt: {}}}`,
+	}})
+	return g, enrollConnector(t, g, "connector", "default")
+}
+
+func fileSum(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// getWith GETs url with extra header lines.
+func getWith(t testing.TB, c *http.Client, url string, header ...string) response {
+	t.Helper()
+	req := mustRequest(t, url)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	r, err := do(t, c, req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return r
+}
+
+func decodeSeen(t testing.TB, r response) identitySeen {
+	t.Helper()
+	var s identitySeen
+	if r.Status != 200 || json.Unmarshal([]byte(r.Body), &s) != nil {
+		t.Fatalf("want 200 from the backend, got %d %q", r.Status, r.Body)
+	}
+	return s
+}
+
+// A custom SSO plug-in signs the user in; the connector's header plug-in
+// tells the backend who it is, with headers and a JWT the backend checks
+// against the gateway's JWKS; forged identity headers never arrive; the
+// session cookie then stands in for the plug-in.
+func TestCustomSSOWithHeaderSignOn(t *testing.T) {
+	backend := newIdentityBackend(t, "app")
+	g, conn := ssoGateway(t, backend.URL)
+	c := g.client(false)
+	const url = "https://app.localhost/private"
+	backend.loadJWKS(t, c, "https://app.localhost/.gatehouse/jwks.json")
+	eventually(t, "sign-in through the connector", func() bool {
+		return getWith(t, c, url, "X-Api-Key", apiKey).Status == 200
+	})
+
+	t.Run("no credentials: 401, backend untouched", func(t *testing.T) {
+		before := backend.hits.Load()
+		requireErrorPage(t, getWith(t, c, url), http.StatusUnauthorized, "Sign-in required")
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
+	t.Run("wrong key: the plug-in's challenge, backend untouched", func(t *testing.T) {
+		before := backend.hits.Load()
+		r := getWith(t, c, url, "X-Api-Key", "guess")
+		if r.Status != 401 || !strings.Contains(r.Header.Get("Www-Authenticate"), "ApiKey") {
+			t.Fatalf("got %d %v %q", r.Status, r.Header, r.Body)
+		}
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
+
+	var session *http.Cookie
+	t.Run("signed in: injected identity, forged headers gone", func(t *testing.T) {
+		r := getWith(t, c, url, "X-Api-Key", apiKey,
+			"X-Remote-User", "mallory", "X-Remote-Groups", "admins", "X-Forged", "yes",
+			"X-Gatehouse-Assertion", "forged.jwt.value", "Cookie", "theme=dark")
+		s := decodeSeen(t, r)
+		if s.User != "alice" || s.Groups != "staff,hr" || s.Forged != "" {
+			t.Fatalf("backend saw user %q groups %q forged %q", s.User, s.Groups, s.Forged)
+		}
+		if s.JWTSubject != "alice" {
+			t.Fatalf("JWT assertion did not verify against the JWKS: %s", s.JWTError)
+		}
+		if s.Cookie != "theme=dark" {
+			t.Fatalf("backend saw Cookie %q, want the client's own cookie only", s.Cookie)
+		}
+		for _, sc := range (&http.Response{Header: r.Header}).Cookies() {
+			if sc.Name == "__Host-gatehouse.app" {
+				session = sc
+			}
+		}
+		if session == nil {
+			t.Fatalf("no session cookie in %q", r.Header["Set-Cookie"])
+		}
+		line := strings.Join(r.Header["Set-Cookie"], "\n")
+		for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
+			if !strings.Contains(line, attr) {
+				t.Errorf("session cookie lacks %s: %s", attr, line)
+			}
+		}
+	})
+	if session == nil {
+		t.FailNow()
+	}
+	cookie := session.Name + "=" + session.Value
+	t.Run("session cookie signs in without the key, and never reaches the backend", func(t *testing.T) {
+		s := decodeSeen(t, getWith(t, c, url, "Cookie", "theme=dark; "+cookie))
+		if s.User != "alice" || s.JWTSubject != "alice" || s.Cookie != "theme=dark" {
+			t.Fatalf("backend saw %+v", s)
+		}
+	})
+	t.Run("tampered session cookie: back to the plug-in, backend untouched", func(t *testing.T) {
+		before := backend.hits.Load()
+		v := []byte(session.Value)
+		v[len(v)/2] ^= 0x01
+		requireErrorPage(t, getWith(t, c, url, "Cookie", session.Name+"="+string(v)), http.StatusUnauthorized, "Sign-in required")
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
+	t.Run("the plug-in is off the path of a signed-in user", func(t *testing.T) {
+		pid := pluginPID(t, g, customSSOBin)
+		g.proc.log.waitLines(t, "plug-in start", 1, "plug-in started", "plugin=apikeys")
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil { // frozen: every call to it would hang
+			t.Fatal(err)
+		}
+		defer syscall.Kill(pid, syscall.SIGCONT)
+		for range 20 {
+			if s := decodeSeen(t, getWith(t, c, url, "Cookie", cookie)); s.User != "alice" {
+				t.Fatalf("backend saw %+v", s)
+			}
+		}
+	})
+	t.Run("the connector reuses a session's sign-on headers", func(t *testing.T) {
+		// The header plug-in allows reuse (for half the JWT's lifetime), so
+		// with its process frozen the session still gets its identity.
+		pid := childWithExe(conn.pid(), connectorBin)
+		if pid == 0 {
+			t.Fatal("no header plug-in process under the connector")
+		}
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Kill(pid, syscall.SIGCONT)
+		for range 20 {
+			if s := decodeSeen(t, getWith(t, c, url, "Cookie", cookie)); s.User != "alice" || s.JWTSubject != "alice" {
+				t.Fatalf("backend saw %+v", s)
+			}
+		}
+	})
+	t.Run("sign-out ends the session", func(t *testing.T) {
+		r := getWith(t, c, "https://app.localhost/.gatehouse/auth/app/signout", "Cookie", cookie)
+		if r.Status != 200 || !strings.Contains(strings.Join(r.Header["Set-Cookie"], ""), "__Host-gatehouse.app=;") {
+			t.Fatalf("sign-out: %d %q", r.Status, r.Header["Set-Cookie"])
+		}
+	})
+	t.Run("reserved paths never reach the backend", func(t *testing.T) {
+		before := backend.hits.Load()
+		for _, p := range []string{"/.gatehouse/", "/.gatehouse/nope", "/.gatehouse/auth/other/callback", "/.gatehouse/auth/app/nope"} {
+			if r := getWith(t, c, "https://app.localhost"+p, "X-Api-Key", apiKey); r.Status != 404 {
+				t.Errorf("%s: %d, want 404", p, r.Status)
+			}
+		}
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
+}
+
+// A plug-in killed with SIGKILL under load: its app answers 503 while it
+// is down (never a request without an identity) and signs users in again
+// within 5 s, restarted by the gateway.
+func TestPluginKilledUnderLoad(t *testing.T) {
+	backend := newIdentityBackend(t, "app")
+	g, _ := ssoGateway(t, backend.URL)
+	const url = "https://app.localhost/load"
+	c := g.client(false)
+	backend.loadJWKS(t, c, "https://app.localhost/.gatehouse/jwks.json")
+	eventually(t, "sign-in through the connector", func() bool {
+		return getWith(t, c, url, "X-Api-Key", apiKey).Status == 200
+	})
+	pid := pluginPID(t, g, customSSOBin)
+
+	var killedAt atomic.Int64 // unix nanos; 0 before the kill
+	var okBefore, okAfter, unavailable atomic.Int64
+	var firstOKAfter atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				started := time.Now().UnixNano()
+				r, err := do(t, c, withHeader(mustRequest(t, url), "X-Api-Key", apiKey))
+				if err != nil {
+					t.Errorf("transport error: %v", err)
+					return
+				}
+				switch r.Status {
+				case 200:
+					var s identitySeen
+					if json.Unmarshal([]byte(r.Body), &s) != nil || s.User != "alice" || s.JWTSubject != "alice" {
+						t.Errorf("200 without the identity: %q", r.Body)
+						return
+					}
+					// Count a request as after the kill only if it started after it.
+					if k := killedAt.Load(); k == 0 {
+						okBefore.Add(1)
+					} else if started > k && okAfter.Add(1) == 1 {
+						firstOKAfter.Store(time.Now().UnixNano())
+					}
+				case 503:
+					requireErrorPage(t, r, 503, "Sign-in unavailable")
+					unavailable.Add(1)
+				default:
+					t.Errorf("unexpected %d %q", r.Status, r.Body)
+					return
+				}
+			}
+		})
+	}
+	eventually(t, "load before the kill", func() bool { return okBefore.Load() >= 50 })
+	killedAt.Store(time.Now().UnixNano())
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyWithin(t, 5*time.Second, "sign-in to work again after the plug-in was killed", func() bool {
+		return okAfter.Load() >= 10 || t.Failed()
+	})
+	close(stop)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if unavailable.Load() == 0 {
+		t.Fatal("no request saw the plug-in down: the kill did not land")
+	}
+	newPID := pluginPID(t, g, customSSOBin)
+	t.Logf("%d answers before the kill; after it %d × 503 and %d signed-in answers; first signed-in answer %v after the kill; plug-in pid %d → %d",
+		okBefore.Load(), unavailable.Load(), okAfter.Load(),
+		time.Duration(firstOKAfter.Load()-killedAt.Load()).Round(time.Millisecond), pid, newPID)
+	if newPID == pid {
+		t.Fatal("the plug-in was not restarted")
+	}
+}
+
+// A catalog entry whose sha256 does not match the binary: the gateway
+// refuses to start it and says why.
+func TestPluginChecksumMismatch(t *testing.T) {
+	wrong := strings.Repeat("0", 64)
+	base := gwConfig{Groups: []string{"default"}, Plugins: fmt.Sprintf("  - {name: apikeys, path: %q, sha256: %s}\n", customSSOBin, wrong)}
+	g := newGateway(t, base)
+	g.writeConfigText(specYAML(base, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: "http://127.0.0.1:9",
+		Auth: `{plugin: apikeys, config: {keys: [{sha256: ` + wrong + `, subject: a}]}}`}}, g.public, g.tunnel, g.dataDir))
+	p := startProc(t, "gateway", gatehouseBin, "serve", "--config", g.configPath)
+	if code := p.wait(t); code == 0 {
+		t.Fatal("the gateway started with a plug-in whose checksum does not match")
+	}
+	out := p.log.String()
+	for _, want := range []string{"apps[0].auth.plugin", `"apikeys"`, "checksum mismatch", fileSum(t, customSSOBin), "not starting it"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gateway output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func withHeader(r *http.Request, k, v string) *http.Request {
+	r.Header.Set(k, v)
+	return r
+}
+
+// pluginPID finds the running plug-in process: a child of the gateway
+// whose executable is bin.
+func pluginPID(t testing.TB, g *gatewayProc, bin string) int {
+	t.Helper()
+	var pid int
+	eventually(t, "the plug-in process", func() bool {
+		pid = childWithExe(g.proc.pid(), bin)
+		return pid != 0
+	})
+	return pid
+}
+
+func childWithExe(parent int, exe string) int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		stat, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ")".
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
+			continue
+		}
+		if target, err := os.Readlink(filepath.Join(d, "exe")); err == nil && target == exe {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			return pid
+		}
+	}
+	return 0
+}

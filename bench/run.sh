@@ -59,3 +59,7 @@ trap 'cleanup; exit 130' INT TERM
 "$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" -sso "$work/custom-sso" "$@" &
 pid=$!
 wait "$pid"
+
+echo
+echo "Plug-in round trip: the header Injector over go-plugin (gRPC, mutual TLS, Unix socket) vs the same call in-process:"
+"$GO" test -run '^$' -bench '^BenchmarkInjectLatency$' -benchtime 10000x ./plugins/header | grep '^Benchmark'

@@ -24,16 +24,26 @@ const apiKey = "k-2f9c1e7a-correct-horse"
 // at the connector, and starts one connector.
 func ssoGateway(t *testing.T, backendURL string) (*gatewayProc, *connectorProc) {
 	t.Helper()
-	keySum := sha256.Sum256([]byte(apiKey))
+	base, apps := ssoConfig(t, backendURL, apiKey)
+	g := startGatewayWith(t, base, apps)
+	return g, enrollConnector(t, g, "connector", "default")
+}
+
+// ssoConfig is ssoGateway's config, accepting keys (each signs in alice).
+func ssoConfig(t *testing.T, backendURL string, keys ...string) (gwConfig, []appSpec) {
+	t.Helper()
+	var list []string
+	for _, k := range keys {
+		sum := sha256.Sum256([]byte(k))
+		list = append(list, fmt.Sprintf("{sha256: %s, subject: alice, groups: [staff, hr]}", hex.EncodeToString(sum[:])))
+	}
 	base := gwConfig{Groups: []string{"default"}, Plugins: fmt.Sprintf(
 		"  - {name: apikeys, path: %q, sha256: %s}\n  - {name: header, builtin: true}\n", customSSOBin, fileSum(t, customSSOBin))}
-	g := startGatewayWith(t, base, []appSpec{{
+	return base, []appSpec{{
 		Name: "app", Host: "app.localhost", Group: "default", URL: backendURL,
-		Auth: fmt.Sprintf(`{plugin: apikeys, config: {header: X-Api-Key, keys: [{sha256: %s, subject: alice, groups: [staff, hr]}]}}`,
-			hex.EncodeToString(keySum[:])),
+		Auth:   fmt.Sprintf(`{plugin: apikeys, config: {header: X-Api-Key, keys: [%s]}}`, strings.Join(list, ", ")),
 		SignOn: `{plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}, remove: [X-Forged], jwt: {}}}`,
-	}})
-	return g, enrollConnector(t, g, "connector", "default")
+	}}
 }
 
 func fileSum(t testing.TB, path string) string {
@@ -278,6 +288,51 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	if newPID == pid {
 		t.Fatal("the plug-in was not restarted")
 	}
+}
+
+// A reload that changes the plug-in's config starts the new instance
+// before the old one stops: under load, no request fails, and the new
+// config takes effect.
+func TestPluginReloadUnderLoad(t *testing.T) {
+	backend := newIdentityBackend(t, "app")
+	g, _ := ssoGateway(t, backend.URL)
+	const url = "https://app.localhost/reload"
+	c := g.client(false)
+	eventually(t, "sign-in through the connector", func() bool {
+		return getWith(t, c, url, "X-Api-Key", apiKey).Status == 200
+	})
+	var served atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := do(t, c, withHeader(mustRequest(t, url), "X-Api-Key", apiKey))
+				if err != nil || r.Status != 200 {
+					t.Errorf("during the reload: %v %d %q", err, r.Status, r.Body)
+					return
+				}
+				served.Add(1)
+			}
+		})
+	}
+	eventually(t, "load before the reload", func() bool { return served.Load() >= 20 })
+	const newKey = "k-added-by-reload"
+	base, apps := ssoConfig(t, backend.URL, apiKey, newKey)
+	g.writeConfigText(specYAML(base, apps, g.public, g.tunnel, g.dataDir))
+	eventually(t, "the reloaded config to accept the new key", func() bool {
+		return getWith(t, c, url, "X-Api-Key", newKey).Status == 200 || t.Failed()
+	})
+	after := served.Load()
+	eventually(t, "load after the reload", func() bool { return served.Load() >= after+20 || t.Failed() })
+	close(stop)
+	wg.Wait()
+	t.Logf("%d signed-in requests across the reload, none failed", served.Load())
 }
 
 // A catalog entry whose sha256 does not match the binary: the gateway

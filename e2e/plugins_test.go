@@ -391,3 +391,49 @@ func childWithExe(parent int, exe string) int {
 	}
 	return 0
 }
+
+// "gatehouse config check" starts each plug-in with its config block, so
+// a config the plug-in refuses is reported with file, line, app, plug-in
+// and the key at fault, for sign-in and sign-on alike.
+func TestConfigCheckAsksThePlugins(t *testing.T) {
+	dir := t.TempDir()
+	text := fmt.Sprintf(`plugins:
+  - {name: apikeys, path: %q, sha256: %s}
+  - {name: header, builtin: true}
+connector_groups: [{name: default}]
+apps:
+  - name: hr
+    host: hr.localhost
+    group: default
+    auth:
+      plugin: apikeys
+      config: {keys: [{sha256: "nothex", subject: bot}]}
+    sign_on:
+      plugin: header
+      config: {headers: {X-Remote-User: "{{.Usr}}"}}
+    backend: {url: "http://127.0.0.1:9"}
+`, customSSOBin, fileSum(t, customSSOBin))
+	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCmd(t, dir, gatehouseBin, "config", "check", "bad.yaml")
+	if code == 0 {
+		t.Fatal("config check accepted configs the plug-ins refuse")
+	}
+	for _, want := range []string{
+		`bad.yaml:11:15: apps[0].auth.config: plug-in "apikeys" refused its config: keys[0].sha256`,
+		`bad.yaml:14:15: apps[0].sign_on.config: plug-in "header" refused its config: headers.X-Remote-User`,
+		`.Usr`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, stderr)
+		}
+	}
+	good := strings.NewReplacer(`"nothex"`, strings.Repeat("a", 64), "{{.Usr}}", "{{.UPN}}").Replace(text)
+	if err := os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := runCmd(t, dir, gatehouseBin, "config", "check", "good.yaml"); code != 0 || !strings.Contains(out, "2 plug-ins checked") {
+		t.Fatalf("config check of the corrected file: exit %d, %q %q", code, out, errOut)
+	}
+}

@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageError("did you mean 'gatehouse config check FILE'?")
 		}
-		return configCheck(rest[1:], stdout, stderr)
+		return configCheck(ctx, rest[1:], stdout, stderr)
 	case "plugin":
 		return pluginCmd(ctx, rest, stdout, stderr)
 	case "version":

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
+	"github.com/gatehouse/gatehouse/core/gateway"
+	"github.com/gatehouse/gatehouse/core/plugin"
 )
 
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -86,7 +88,9 @@ func connectors(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return tw.Flush()
 }
 
-func configCheck(args []string, stdout, stderr io.Writer) error {
+// configCheck loads FILE strictly, then starts every plug-in it uses with
+// its config block, so a config a plug-in would refuse is caught here.
+func configCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
 		return usageError("config check takes exactly one FILE")
 	}
@@ -94,6 +98,9 @@ func configCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d apps, %d connector groups)\n", args[0], len(cfg.Apps), len(cfg.ConnectorGroups))
+	if err := gateway.CheckPlugins(ctx, plugin.Host{}, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d apps, %d connector groups, %d plug-ins checked)\n", args[0], len(cfg.Apps), len(cfg.ConnectorGroups), len(cfg.Plugins))
 	return nil
 }

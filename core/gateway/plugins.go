@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/sdk"
 )
 
 // authenticators are the running Authenticator plug-ins of one snapshot,
@@ -83,4 +84,57 @@ func (a authenticators) closeUnused(keep authenticators, grace time.Duration) {
 			_ = inst.Close()
 		}
 	})
+}
+
+// checkSignOns has every changed sign_on config checked by its plug-in
+// before connectors get it: the gateway serves the same built-in plug-ins,
+// so a mistake is a config error with file and line here, not a failed
+// request at the connector. checked holds the configs already accepted
+// (app → key); it returns the new set.
+func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key sdk.SigningKey, checked map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	var errs []error
+	for i, a := range cfg.Apps {
+		if a.SignOn.Plugin == "" {
+			continue
+		}
+		k, err := json.Marshal([]any{a.SignOn.Plugin, a.SignOn.Config.Value})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].sign_on.config: %w", cfg.Path, a.SignOn.Config.Line, a.SignOn.Config.Column, i, err))
+			continue
+		}
+		if checked[a.Name] == string(k) {
+			out[a.Name] = string(k)
+			continue
+		}
+		inj := host.Injector(plugin.Entry{Name: a.SignOn.Plugin, Builtin: true},
+			plugin.Use{App: a.Name, Config: a.SignOn.Config.Value, Keys: []sdk.SigningKey{key}})
+		err = inj.Open(ctx)
+		_ = inj.Close()
+		var ce *plugin.ConfigError
+		switch {
+		case errors.As(err, &ce):
+			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].sign_on.config: plug-in %q refused its config: %s", cfg.Path, a.SignOn.Config.Line, a.SignOn.Config.Column, i, ce.Plugin, ce.Problem))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: apps[%d].sign_on.plugin: starting %q for app %q: %w", cfg.Path, i, a.SignOn.Plugin, a.Name, err))
+		default:
+			out[a.Name] = string(k)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// CheckPlugins starts every plug-in cfg uses with its config and stops it
+// again: what "gatehouse config check" adds to the file's own checks.
+func CheckPlugins(ctx context.Context, host plugin.Host, cfg *config.Config) error {
+	auths, authErr := openAuthenticators(ctx, host, cfg, nil)
+	for _, a := range auths {
+		_ = a.Close()
+	}
+	key, err := sdk.NewSigningKey()
+	if err != nil {
+		return err
+	}
+	_, signOnErr := checkSignOns(ctx, host, cfg, key, nil)
+	return errors.Join(authErr, signOnErr)
 }

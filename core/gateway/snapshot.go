@@ -24,6 +24,7 @@ type snapshot struct {
 	appCerts   map[string]*tls.Certificate // apps' own cert_file/key_file, by host
 	hsts       map[string]int64            // HSTS max-age in seconds by app host; absent: none
 	auths      authenticators              // running Authenticator plug-ins, by app
+	signOns    map[string]string           // sign_on configs their plug-in accepted, by app
 }
 
 // published reports whether an app serves host (which may get a certificate).
@@ -41,10 +42,14 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 	version := g.versions.Add(1)
 	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}, hsts: map[string]int64{}}
 	var prevAuths authenticators
+	var prevSignOns map[string]string
 	if prev != nil {
-		prevAuths = prev.auths
+		prevAuths, prevSignOns = prev.auths, prev.signOns
 	}
 	var err error
+	if s.signOns, err = checkSignOns(ctx, g.opts.Plugins, cfg, g.keys.Assertion, prevSignOns); err != nil {
+		return nil, err
+	}
 	if s.auths, err = openAuthenticators(ctx, g.opts.Plugins, cfg, prevAuths); err != nil {
 		return nil, err
 	}

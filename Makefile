@@ -17,14 +17,15 @@ test: vet test-unit test-e2e ## every test
 vet:
 	$(GO) vet ./...
 
-test-unit: ## unit and package tests, with the race detector
+test-unit: tools ## unit and package tests, with the race detector (plugins/kcd runs against the real Kerberos lab)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
 
 test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
-tools: ## test tools into .tools/bin: Pebble (ACME server) for the ACME end-to-end tests
+tools: ## test tools: Pebble (ACME server) into .tools/bin; the Kerberos lab's Debian packages (MIT KDC + LDAP, Apache + mod_auth_gssapi)
 	GO=$(GO) ./scripts/install-pebble.sh
+	./scripts/kcdlab.sh install
 
 bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh

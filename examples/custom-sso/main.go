@@ -24,6 +24,7 @@ type config struct {
 type apiKey struct {
 	SHA256  string   `json:"sha256"` // hex SHA-256 of the key: printf %s KEY | sha256sum
 	Subject string   `json:"subject"`
+	UPN     string   `json:"upn"` // optional: the user principal name (user@REALM)
 	Groups  []string `json:"groups"`
 }
 
@@ -66,7 +67,7 @@ func (a *apiKeys) Authenticate(_ context.Context, req sdk.AuthRequest) (sdk.Auth
 		res.Reason = "unknown API key"
 		return res, nil
 	}
-	return sdk.Authenticated(sdk.Identity{Subject: k.Subject, Groups: k.Groups, AMR: []string{"apikey"}}), nil
+	return sdk.Authenticated(sdk.Identity{Subject: k.Subject, UPN: k.UPN, Groups: k.Groups, AMR: []string{"apikey"}}), nil
 }
 
 func main() {

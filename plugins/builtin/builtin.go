@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/plugins/header"
+	"github.com/gatehouse/gatehouse/plugins/kcd"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -17,6 +18,7 @@ import (
 func Plugins() map[string]sdk.Plugin {
 	return map[string]sdk.Plugin{
 		"header": header.Plugin(),
+		"kcd":    kcd.Plugin(),
 	}
 }
 

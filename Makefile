@@ -16,6 +16,7 @@ test: vet test-unit test-e2e ## every test
 
 vet:
 	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/wasm/... ./examples/wasm/securityheaders ./examples/wasm/pathfilter ./examples/wasm/linktranslate
 
 test-unit: tools ## unit and package tests, with the race detector (plugins/kcd runs against the real Kerberos lab)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
@@ -23,9 +24,10 @@ test-unit: tools ## unit and package tests, with the race detector (plugins/kcd 
 test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; the Kerberos lab's Debian packages (MIT KDC + LDAP, Apache + mod_auth_gssapi)
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), wabt (wat2wasm)
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
+	./scripts/install-wabt.sh
 
 bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh

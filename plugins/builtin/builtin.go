@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/plugins/header"
 	"github.com/gatehouse/gatehouse/plugins/kcd"
+	"github.com/gatehouse/gatehouse/plugins/oidc"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -18,6 +19,7 @@ import (
 func Plugins() map[string]sdk.Plugin {
 	return map[string]sdk.Plugin{
 		"header": header.Plugin(),
+		"oidc":   oidc.Plugin(),
 		"kcd":    kcd.Plugin(),
 	}
 }

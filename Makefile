@@ -4,10 +4,17 @@ BIN     := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-unit test-e2e tools bench vet clean
+.PHONY: build wasm run test test-unit test-e2e tools bench vet clean
 
 build: ## build the gateway, the connector, the demo app and the demo launcher into bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp ./examples/demo
+
+WASM_EXAMPLES := securityheaders pathfilter linktranslate
+wasm: ## build the example WASM filters into bin/wasm/ with the standard Go toolchain, and print their sha256
+	@mkdir -p $(BIN)/wasm
+	@for f in $(WASM_EXAMPLES); do \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(BIN)/wasm/$$f.wasm ./examples/wasm/$$f || exit 1; done
+	@cd $(BIN)/wasm && sha256sum *.wasm
 
 run: build ## start the demo: gateway, demo app and an enrolled connector on loopback
 	$(BIN)/demo --bin $(BIN)

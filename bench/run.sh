@@ -63,3 +63,7 @@ wait "$pid"
 echo
 echo "Plug-in round trip: the header Injector over go-plugin (gRPC, mutual TLS, Unix socket) vs the same call in-process:"
 "$GO" test -run '^$' -bench '^BenchmarkInjectLatency$' -benchtime 10000x ./plugins/header | grep '^Benchmark'
+
+echo
+echo "WASM filters: per-request cost of a chain of 1 and 3 filters (WAT and Go guests), net of a no-filter baseline timed in the same run (ns/filter), and memory per instance:"
+"$GO" test -run '^$' -bench '^(BenchmarkChain|BenchmarkInstanceMemory)$' -benchtime 2s ./core/wasm | grep '^Benchmark'

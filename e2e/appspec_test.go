@@ -41,6 +41,7 @@ type appSpec struct {
 	CertFile, KeyFile      string // the app's own public certificate
 	Auth                   string // YAML value of auth: ("" = passthrough)
 	SignOn                 string // YAML value of sign_on: ("" = none)
+	Filters                string // YAML value of filters: ("" = none)
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -67,6 +68,9 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		fmt.Fprintf(&b, "    auth: %s\n", auth)
 		if a.SignOn != "" {
 			fmt.Fprintf(&b, "    sign_on: %s\n", a.SignOn)
+		}
+		if a.Filters != "" {
+			fmt.Fprintf(&b, "    filters: %s\n", a.Filters)
 		}
 		fmt.Fprintf(&b, "    backend:\n      url: %q\n      timeout: %s\n", a.URL, timeout)
 		for _, kv := range [][2]string{{"ca_file", a.CAFile}, {"pin_sha256", a.PinSHA256}, {"server_name", a.ServerName}} {

@@ -32,6 +32,8 @@ type Config struct {
 	// Plugins is the plug-in catalog that apps' auth and sign_on use.
 	Plugins  []Plugin `yaml:"plugins"`
 	Sessions Sessions `yaml:"sessions"`
+	// Filters is the WASM filter catalog that apps' filter chains use.
+	Filters []Filter `yaml:"filters"`
 
 	ConnectorGroups []ConnectorGroup `yaml:"connector_groups"`
 	Apps            []App            `yaml:"apps"`
@@ -149,6 +151,9 @@ type App struct {
 	// SignOn optionally signs the user in to the backend at the connector
 	// (identity headers, a signed assertion, ...).
 	SignOn SignOn `yaml:"sign_on"`
+	// Filters is the app's WASM filter chain, run in order on requests
+	// (and in reverse on responses) at the gateway.
+	Filters []FilterUse `yaml:"filters"`
 	// HSTS is the Strict-Transport-Security max-age sent on this app's
 	// responses: false (no header), true (8760h, one year) or a duration
 	// of whole seconds such as 720h. Left out: one year in tls.mode acme,

@@ -60,7 +60,7 @@ type Opaque struct {
 // UnmarshalYAML takes a mapping.
 func (o *Opaque) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("expected a mapping of the plug-in's settings, got %s", describeNode(n))
+		return fmt.Errorf("expected a mapping of settings (key: value), got %s", describeNode(n))
 	}
 	if err := n.Decode(&o.Value); err != nil {
 		return fmt.Errorf("plug-in config: %w", err)

@@ -28,6 +28,7 @@ func (l *loader) validate(c *Config) {
 	for i := range c.Apps {
 		l.checkAppPlugins(fmt.Sprintf("apps[%d]", i), &c.Apps[i], plugins)
 	}
+	l.checkFilters(c)
 	if c.Sessions.Lifetime < Duration(time.Minute) && !l.bad["sessions.lifetime"] {
 		l.errorf("sessions.lifetime", "%s is too short for anyone to work; use at least 1m (default 8h)", c.Sessions.Lifetime.D())
 	}

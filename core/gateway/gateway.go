@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/wasm"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -61,6 +62,7 @@ type Gateway struct {
 	acme     *acme.Manager // tls.mode acme, from Listen
 	keys     *keys.Set
 	gate     *signin.Gate
+	wasm     *wasm.Runtime // compiles and runs the apps' WASM filters
 	jwks     []byte
 
 	publicLn, tunnelLn, httpLn net.Listener // httpLn nil without listen.http
@@ -93,8 +95,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	if g.jwks, err = sdk.JWKS(g.keys.Assertion); err != nil {
 		return nil, err
 	}
+	if g.wasm, err = wasm.NewRuntime(ctx, wasm.Options{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"), Logger: opts.Logger}); err != nil {
+		return nil, err
+	}
 	s, err := g.buildSnapshot(ctx, cfg, nil)
 	if err != nil {
+		_ = g.wasm.Close(ctx)
 		return nil, err
 	}
 	g.snap.Store(s)
@@ -254,6 +260,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	_ = srv.Shutdown(sctx)
 	stopHub()
 	g.snap.Load().auths.closeUnused(nil, 0)
+	g.snap.Load().chains.closeUnused(nil)
 	g.log.Info("gateway stopped")
 	return err
 }
@@ -302,6 +309,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	}
 	g.snap.Store(s)
 	old.auths.closeUnused(s.auths, authGrace)
+	old.chains.closeUnused(s.chains)
 	g.reg.SetInactiveAfter(cfg.Tunnel.InactiveAfter.D())
 	g.hub.PushConfig()
 	g.log.Info("config applied", "config_version", s.version, "apps", len(cfg.Apps))

@@ -25,6 +25,7 @@ type snapshot struct {
 	hsts       map[string]int64            // HSTS max-age in seconds by app host; absent: none
 	auths      authenticators              // running Authenticator plug-ins, by app
 	signOns    map[string]string           // sign_on configs their plug-in accepted, by app
+	chains     chains                      // loaded WASM filters, by app
 }
 
 // published reports whether an app serves host (which may get a certificate).
@@ -43,8 +44,9 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}, hsts: map[string]int64{}}
 	var prevAuths authenticators
 	var prevSignOns map[string]string
+	var prevChains chains
 	if prev != nil {
-		prevAuths, prevSignOns = prev.auths, prev.signOns
+		prevAuths, prevSignOns, prevChains = prev.auths, prev.signOns, prev.chains
 	}
 	var err error
 	if s.signOns, err = checkSignOns(ctx, g.opts.Plugins, cfg, g.keys.Assertion, prevSignOns); err != nil {
@@ -53,8 +55,13 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 	if s.auths, err = openAuthenticators(ctx, g.opts.Plugins, cfg, prevAuths); err != nil {
 		return nil, err
 	}
+	if s.chains, err = loadChains(ctx, g.wasm, cfg, prevChains); err != nil {
+		s.auths.closeUnused(prevAuths, 0)
+		return nil, err
+	}
 	if err := g.fillSnapshot(s); err != nil {
 		s.auths.closeUnused(prevAuths, 0)
+		s.chains.closeUnused(prevChains)
 		return nil, err
 	}
 	return s, nil
@@ -73,7 +80,7 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 		}
 	}
 	for _, a := range cfg.Apps {
-		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix}
+		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix, Filters: s.chains.wrap(a.Name)}
 		if auth := s.auths[a.Name]; auth != nil {
 			app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
 				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Gate: g.gate}

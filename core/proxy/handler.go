@@ -81,8 +81,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("X-Forwarded-Host", r.Host)
 	r.Header.Set("X-Forwarded-Proto", "https")
 	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, trailer: r.Trailer}
-	ctx := context.WithValue(r.Context(), routeKey{}, ri)
-	h.rp.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, ri))
+	if route.Filters != nil {
+		setIdentityHeaders(r.Header, envelope)
+		route.Filters(h.rp).ServeHTTP(w, r)
+		return
+	}
+	h.rp.ServeHTTP(w, r)
+}
+
+// setIdentityHeaders tells an app's filters who the user is, in headers
+// only the gateway sets (a client's copies were stripped, and these are
+// removed again before the request leaves for the connector).
+func setIdentityHeaders(h http.Header, envelope []byte) {
+	if envelope == nil {
+		return
+	}
+	e, err := tunnel.ReadEnvelope(envelope)
+	if err != nil {
+		return
+	}
+	for k, v := range map[string]string{
+		"X-Gatehouse-User": e.Identity.Subject, "X-Gatehouse-Upn": e.Identity.UPN,
+		"X-Gatehouse-Email": e.Identity.Email, "X-Gatehouse-Groups": strings.Join(e.Identity.Groups, ","),
+	} {
+		if v != "" {
+			h.Set(k, v)
+		}
+	}
 }
 
 // reservedPrefix is Gatehouse's own path space on every published host:
@@ -114,6 +140,7 @@ func stripSpoofable(h http.Header) {
 // formed for http.Request.Write: the connector replaces it with the app's
 // backend URL. X-Forwarded-For is appended to by ReverseProxy itself.
 func director(r *http.Request) {
+	stripSpoofable(r.Header) // the identity headers filters saw stay here
 	r.URL.Scheme = "http"
 	r.URL.Host = r.Host
 	r.Header.Del("Expect") // the connector's own transport handles 100-continue

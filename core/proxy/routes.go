@@ -15,6 +15,9 @@ type Route struct {
 	Prefix string // "/" or "/path" without a trailing slash
 	// Guard admits requests to an app with sign-in; nil for passthrough.
 	Guard Guard
+	// Filters wraps the app's WASM filter chain around the relay; nil
+	// without filters.
+	Filters func(http.Handler) http.Handler
 }
 
 // A Guard decides whether a request may reach an app's backend. It

@@ -42,6 +42,7 @@ type appSpec struct {
 	Auth                   string // YAML value of auth: ("" = passthrough)
 	SignOn                 string // YAML value of sign_on: ("" = none)
 	Filters                string // YAML value of filters: ("" = none)
+	Access                 string // YAML value of access: ("" = none)
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -68,6 +69,9 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		fmt.Fprintf(&b, "    auth: %s\n", auth)
 		if a.SignOn != "" {
 			fmt.Fprintf(&b, "    sign_on: %s\n", a.SignOn)
+		}
+		if a.Access != "" {
+			fmt.Fprintf(&b, "    access: %s\n", a.Access)
 		}
 		if a.Filters != "" {
 			fmt.Fprintf(&b, "    filters: %s\n", a.Filters)

@@ -26,6 +26,9 @@ commands:
   serve          run the gateway
   token create   create a one-time connector enrollment token
   connectors     list enrolled connectors and their status
+  sessions revoke  end every session of a user (--user SUBJECT)
+  signins        the sign-in log: sign-ins and denials, newest first
+  policy test    what an app's access policy decides for a user (--app, --user, ...)
   config check   validate a config file
   plugin check   run the plug-in conformance checks against a plug-in binary
   version        print the version
@@ -76,6 +79,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return configCheck(ctx, rest[1:], stdout, stderr)
 	case "plugin":
 		return pluginCmd(ctx, rest, stdout, stderr)
+	case "sessions":
+		if len(rest) == 0 || rest[0] != "revoke" {
+			return usageError("did you mean 'gatehouse sessions revoke --user SUBJECT'?")
+		}
+		return sessionsRevoke(ctx, rest[1:], stdout, stderr)
+	case "signins":
+		return signIns(ctx, rest, stdout, stderr)
+	case "policy":
+		if len(rest) == 0 || rest[0] != "test" {
+			return usageError("did you mean 'gatehouse policy test --app NAME --user SUBJECT'?")
+		}
+		return policyTest(ctx, rest[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", version)
 		return nil

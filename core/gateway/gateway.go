@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	if err != nil {
 		return nil, err
 	}
-	g.gate = &signin.Gate{Sealer: sealer, Envelope: g.keys.Envelope, Logger: opts.Logger, Now: opts.Clock.Now}
+	g.gate = &signin.Gate{Sealer: sealer, Envelope: g.keys.Envelope, Store: opts.Store, Logger: opts.Logger, Now: opts.Clock.Now}
 	if g.jwks, err = sdk.JWKS(g.keys.Assertion); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -124,9 +125,20 @@ func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key
 	return out, errors.Join(errs...)
 }
 
-// CheckPlugins starts every plug-in cfg uses with its config and stops it
-// again: what "gatehouse config check" adds to the file's own checks.
-func CheckPlugins(ctx context.Context, host plugin.Host, cfg *config.Config) error {
+// Check is what "gatehouse config check" adds to the file's own checks:
+// it compiles the access rules, and starts every plug-in cfg uses with
+// its config and stops it again.
+func Check(ctx context.Context, host plugin.Host, cfg *config.Config) error {
+	var errs []error
+	for i, a := range cfg.Apps {
+		if _, err := policy.Compile(a.Access); err != nil {
+			errs = append(errs, fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err))
+		}
+	}
+	return errors.Join(append(errs, checkPlugins(ctx, host, cfg))...)
+}
+
+func checkPlugins(ctx context.Context, host plugin.Host, cfg *config.Config) error {
 	auths, authErr := openAuthenticators(ctx, host, cfg, nil)
 	for _, a := range auths {
 		_ = a.Close()

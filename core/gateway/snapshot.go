@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/proxy"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -79,11 +80,15 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 			Apps:            []tunnel.AppConfig{},
 		}
 	}
-	for _, a := range cfg.Apps {
+	for i, a := range cfg.Apps {
 		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix, Filters: s.chains.wrap(a.Name)}
 		if auth := s.auths[a.Name]; auth != nil {
+			pol, err := policy.Compile(a.Access)
+			if err != nil {
+				return fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err)
+			}
 			app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
-				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Gate: g.gate}
+				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Policy: pol, Gate: g.gate}
 			route.Guard = app
 			reserved.Apps[a.Name] = app
 		}

@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/session"
+	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -34,8 +36,11 @@ type Authenticator interface {
 type Gate struct {
 	Sealer   *session.Sealer
 	Envelope ed25519.PrivateKey // signs identity envelopes
+	Store    Store              // revocations and the sign-in log
 	Logger   *slog.Logger
 	Now      func() time.Time
+
+	identities identities
 }
 
 // App is one app's sign-in; it implements proxy.Guard.
@@ -46,6 +51,7 @@ type App struct {
 	Plugin   string // the Authenticator's catalog name, for logs
 	Auth     Authenticator
 	Lifetime time.Duration
+	Policy   *policy.Policy // conditional access; nil admits every signed-in user
 	Gate     *Gate
 }
 
@@ -68,10 +74,16 @@ func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelop
 	if c, err := r.Cookie(sessionCookie(a.Name)); err == nil {
 		s, err := a.Gate.Sealer.OpenSession(a.Name, hostOnly(r.Host), c.Value, now)
 		if err == nil {
-			StripCookies(r.Header)
-			return s.Envelope, true
+			switch a.check(w, r, rid, s, now) {
+			case pass:
+				StripCookies(r.Header)
+				return s.Envelope, true
+			case done:
+				return nil, false
+			}
+		} else {
+			a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
 		}
-		a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
 	}
 	ret := a.Prefix
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -83,12 +95,12 @@ func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelop
 		return nil, false
 	}
 	if res.Outcome == sdk.OutcomeAuthenticated {
-		env, err := a.signIn(w, r, res, rid)
-		if err != nil {
+		s, err := a.signIn(w, r, res, rid)
+		if err != nil || a.check(w, r, rid, s, now) != pass {
 			return nil, false
 		}
 		StripCookies(r.Header)
-		return env, true
+		return s.Envelope, true
 	}
 	a.answer(w, r, res, ret, rid)
 	return nil, false
@@ -140,6 +152,9 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 		w.WriteHeader(res.Status)
 		_, _ = w.Write(res.Body)
 		a.Gate.Logger.Info("sign-in challenged", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "status", res.Status, "reason", res.Reason)
+		if res.Reason != "" { // a refusal the plug-in explained (a bad key, a failed login), not a prompt
+			a.record(r, store.SignIn{Result: "challenged", Reason: res.Reason})
+		}
 	default: // not mine: nothing in the request says who this is
 		a.Gate.Logger.Info("sign-in required: the plug-in found no credentials", "app", a.Name, "plugin", a.Plugin, "request_id", rid)
 		page.Write(w, r, page.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
@@ -149,7 +164,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 
 // signIn starts a session for the identity in res: it signs the envelope
 // once, seals it into the session cookie, and returns it.
-func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult, rid string) ([]byte, error) {
+func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult, rid string) (session.Session, error) {
 	s, err := a.newSession(res.Identity)
 	if err == nil {
 		var v string
@@ -158,13 +173,15 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 			a.Gate.Logger.Info("signed in", "app", a.Name, "plugin", a.Plugin, "request_id", rid,
 				"subject", res.Identity.Subject, "session", s.ID, "expires", s.Expires.UTC().Format(time.RFC3339))
-			return s.Envelope, nil
+			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "signed_in", Reason: res.Reason})
+			return s, nil
 		}
 	}
 	a.Gate.Logger.Error("sign-in failed: cannot start a session", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "error", err)
+	a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "failed", Reason: err.Error()})
 	page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Cannot sign you in",
 		Text: "Your identity was confirmed, but Gatehouse cannot start a session with it. Tell your IT team.", RequestID: rid})
-	return nil, err
+	return session.Session{}, err
 }
 
 // unavailable answers when the plug-in cannot: fail closed.

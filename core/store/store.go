@@ -63,6 +63,18 @@ type Store interface {
 	// ListBlobs returns every key that starts with prefix, sorted.
 	ListBlobs(ctx context.Context, prefix string) ([]string, error)
 
+	// RevokeSessions ends every session of subject that started before
+	// t; later calls with a later t move the line forward.
+	RevokeSessions(ctx context.Context, subject string, t time.Time) error
+	// RevokedBefore returns the time before which subject's sessions are
+	// revoked, or the zero time.
+	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
+
+	// AddSignIn records one sign-in or denial in the sign-in log.
+	AddSignIn(ctx context.Context, s SignIn) error
+	// ListSignIns returns the latest limit records, newest first.
+	ListSignIns(ctx context.Context, limit int) ([]SignIn, error)
+
 	// TryLock takes the named lock for owner until expires, atomically: it
 	// succeeds (true) if nobody holds the lock, the holder's expiry is before
 	// now, or owner already holds it (which extends it). Processes sharing
@@ -97,6 +109,17 @@ type Blob struct {
 	Value    []byte // nil from StatBlob
 	Size     int64
 	Modified time.Time
+}
+
+// SignIn is one record of the sign-in log.
+type SignIn struct {
+	At       time.Time
+	App      string
+	Plugin   string // the Authenticator ("idp")
+	Subject  string // "" when nobody was identified
+	Result   string // "signed_in", "denied", "challenged", "failed"
+	Reason   string
+	ClientIP string
 }
 
 // Connector is one enrolled connector.

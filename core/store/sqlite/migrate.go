@@ -46,6 +46,21 @@ var migrations = []string{
 		owner   TEXT NOT NULL,
 		expires INTEGER NOT NULL
 	) STRICT;`,
+	// 3: session revocation and the sign-in log.
+	`CREATE TABLE revocations (
+		subject TEXT PRIMARY KEY,
+		before  INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE signins (
+		id        INTEGER PRIMARY KEY AUTOINCREMENT,
+		at        INTEGER NOT NULL,
+		app       TEXT NOT NULL,
+		plugin    TEXT NOT NULL,
+		subject   TEXT NOT NULL,
+		result    TEXT NOT NULL,
+		reason    TEXT NOT NULL,
+		client_ip TEXT NOT NULL
+	) STRICT;`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

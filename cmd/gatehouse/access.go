@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/policy"
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+// sessionsRevoke is "gatehouse sessions revoke --user SUBJECT": every
+// session of the user that exists now ends at its next request.
+func sessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("sessions revoke", stderr)
+	user := fs.String("user", "", "the user's subject, as the sign-in log shows it (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *user == "" {
+		return usageError("sessions revoke needs --user SUBJECT")
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now()
+	if err := st.RevokeSessions(ctx, *user, now); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked every session of %q started before %s: the user signs in again at the next request\n", *user, now.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// signIns is "gatehouse signins": the latest records of the sign-in log.
+func signIns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("signins", stderr)
+	limit := fs.Int("limit", 50, "how many records, newest first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	list, err := st.ListSignIns(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tAPP\tIDP\tUSER\tRESULT\tCLIENT\tREASON")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.At.UTC().Format(time.RFC3339), s.App, s.Plugin, s.Subject, s.Result, s.ClientIP, s.Reason)
+	}
+	return tw.Flush()
+}
+
+// policyTest is "gatehouse policy test": what would the config's access
+// policy of an app decide for this user and request?
+func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("policy test", stderr)
+	app := fs.String("app", "", "the app (required)")
+	user := fs.String("user", "", "the user's subject (required)")
+	upn := fs.String("upn", "", "the user's UPN")
+	email := fs.String("email", "", "the user's e-mail")
+	groups := fs.String("groups", "", "comma-separated groups")
+	amr := fs.String("amr", "pwd", "comma-separated authentication methods")
+	ip := fs.String("ip", "192.0.2.1", "the client's IP address")
+	method := fs.String("method", "GET", "the request method")
+	path := fs.String("path", "/", "the request path")
+	age := fs.Duration("signed-in-ago", 0, "how long ago the user signed in")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *app == "" || *user == "" {
+		return usageError("policy test needs --app NAME and --user SUBJECT")
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	var a *config.App
+	for i := range cfg.Apps {
+		if cfg.Apps[i].Name == *app {
+			a = &cfg.Apps[i]
+		}
+	}
+	if a == nil {
+		return fmt.Errorf("no app %q in %s", *app, cfg.Path)
+	}
+	if a.Auth.Passthrough {
+		fmt.Fprintf(stdout, "ALLOW (passthrough): app %q has no sign-in; anyone who reaches it is let through\n", *app)
+		return nil
+	}
+	addr, err := netip.ParseAddr(*ip)
+	if err != nil {
+		return fmt.Errorf("--ip: %w", err)
+	}
+	p, err := policy.Compile(a.Access)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	d := p.Decide(policy.Input{
+		Identity: sdk.Identity{Subject: *user, UPN: *upn, Email: *email, Groups: list(*groups), AMR: list(*amr)},
+		SignedIn: now.Add(-*age), ClientIP: addr, Method: *method, Host: a.Host, Path: *path, Now: now,
+	})
+	verdict := "ALLOW"
+	if !d.Allow {
+		verdict = "DENY"
+		if d.Reauth {
+			verdict = "SIGN IN AGAIN"
+		}
+	}
+	fmt.Fprintf(stdout, "%s (%s): %s\n", verdict, d.Rule, d.Reason)
+	return nil
+}
+
+func list(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

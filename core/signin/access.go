@@ -1,0 +1,116 @@
+package signin
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/policy"
+	"github.com/gatehouse/gatehouse/core/session"
+	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// A Store is where sessions are revoked and sign-ins recorded.
+type Store interface {
+	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
+	AddSignIn(ctx context.Context, s store.SignIn) error
+}
+
+// verdict is what checking a session said.
+type verdict int
+
+const (
+	pass   verdict = iota // the request may go on
+	reauth                // the user must sign in again (revoked, too old)
+	done                  // answered (denied, or the check could not be made)
+)
+
+// check decides whether the user of session s may make request r: the
+// session must not be revoked, and the app's access policy must allow it.
+func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s session.Session, now time.Time) verdict {
+	id, err := a.Gate.identities.get(s)
+	if err != nil {
+		a.Gate.Logger.Error("session refused: its identity envelope does not decode", "app", a.Name, "request_id", rid, "error", err)
+		return reauth
+	}
+	before, err := a.Gate.Store.RevokedBefore(r.Context(), id.Subject)
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return done
+	}
+	if s.IssuedAt.Before(before) {
+		a.Gate.Logger.Info("session revoked: signing in again", "app", a.Name, "request_id", rid, "subject", id.Subject, "session", s.ID)
+		return reauth
+	}
+	if a.Policy == nil || a.Policy.Empty() {
+		return pass
+	}
+	ip := clientIP(r)
+	d := a.Policy.Decide(policy.Input{Identity: id, SignedIn: s.IssuedAt, ClientIP: ip,
+		Method: r.Method, Host: hostOnly(r.Host), Path: r.URL.Path, Now: now})
+	if d.Allow {
+		a.Gate.Logger.Debug("access allowed", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule)
+		return pass
+	}
+	if d.Reauth {
+		a.Gate.Logger.Info("access needs a new sign-in", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule, "reason", d.Reason)
+		return reauth
+	}
+	a.Gate.Logger.Info("access denied", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule, "reason", d.Reason, "client_ip", ip.String())
+	a.record(r, store.SignIn{Subject: id.Subject, Result: "denied", Reason: d.Rule + ": " + d.Reason})
+	page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Access denied",
+		Text: "You are signed in, but this app's access policy does not let you in (" + d.Rule + "). Ask your IT team if you need access.", RequestID: rid})
+	return done
+}
+
+// record writes to the sign-in log; a failure is logged, not fatal.
+func (a *App) record(r *http.Request, s store.SignIn) {
+	s.At, s.App, s.Plugin, s.ClientIP = a.Gate.Now(), a.Name, a.Plugin, clientIP(r).String()
+	if err := a.Gate.Store.AddSignIn(context.WithoutCancel(r.Context()), s); err != nil {
+		a.Gate.Logger.Error("sign-in log: cannot record", "app", a.Name, "error", err)
+	}
+}
+
+func clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, _ := netip.ParseAddr(host)
+	return ip.Unmap()
+}
+
+// identities caches the identity of each session (sessions are immutable),
+// so a request costs a map lookup, not a JSON decode.
+type identities struct {
+	mu sync.Mutex
+	m  map[string]sdk.Identity
+}
+
+const maxIdentities = 10000
+
+func (c *identities) get(s session.Session) (sdk.Identity, error) {
+	c.mu.Lock()
+	id, ok := c.m[s.ID]
+	c.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	e, err := tunnel.ReadEnvelope(s.Envelope)
+	if err != nil {
+		return sdk.Identity{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxIdentities {
+		c.m = map[string]sdk.Identity{}
+	}
+	c.m[s.ID] = e.Identity
+	return e.Identity, nil
+}

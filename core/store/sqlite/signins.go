@@ -1,0 +1,66 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/store"
+)
+
+// RevokeSessions ends subject's sessions that started before t.
+func (d *DB) RevokeSessions(ctx context.Context, subject string, t time.Time) error {
+	if _, err := d.db.ExecContext(ctx,
+		`INSERT INTO revocations (subject, before) VALUES (?1, ?2)
+		ON CONFLICT (subject) DO UPDATE SET before = max(before, excluded.before)`,
+		subject, t.UnixNano()); err != nil {
+		return fmt.Errorf("sqlite store: revoking sessions of %q: %w", subject, err)
+	}
+	return nil
+}
+
+// RevokedBefore returns the revocation line of subject, or the zero time.
+func (d *DB) RevokedBefore(ctx context.Context, subject string) (time.Time, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, `SELECT before FROM revocations WHERE subject = ?`, subject).Scan(&n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, fmt.Errorf("sqlite store: reading revocations of %q: %w", subject, err)
+	}
+	return time.Unix(0, n), nil
+}
+
+// AddSignIn appends to the sign-in log.
+func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
+	if _, err := d.db.ExecContext(ctx,
+		`INSERT INTO signins (at, app, plugin, subject, result, reason, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.At.UnixNano(), s.App, s.Plugin, s.Subject, s.Result, s.Reason, s.ClientIP); err != nil {
+		return fmt.Errorf("sqlite store: recording a sign-in: %w", err)
+	}
+	return nil
+}
+
+// ListSignIns returns the latest limit records, newest first.
+func (d *DB) ListSignIns(ctx context.Context, limit int) ([]store.SignIn, error) {
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT at, app, plugin, subject, result, reason, client_ip FROM signins ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: listing sign-ins: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SignIn
+	for rows.Next() {
+		var s store.SignIn
+		var at int64
+		if err := rows.Scan(&at, &s.App, &s.Plugin, &s.Subject, &s.Result, &s.Reason, &s.ClientIP); err != nil {
+			return nil, fmt.Errorf("sqlite store: listing sign-ins: %w", err)
+		}
+		s.At = time.Unix(0, at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -8,6 +8,9 @@ import (
 // State is a sign-in in progress: what the Authenticator asked the gateway
 // to keep, and where to send the user once signed in.
 type State struct {
+	// ID makes the state single-use: the gateway refuses a second
+	// callback with the same ID.
+	ID string `json:"i"`
 	// Plugin is the Authenticator's own state (nonce, PKCE verifier, ...).
 	Plugin []byte `json:"p,omitempty"`
 	// Return is the path (and query) the user asked for.

@@ -20,6 +20,8 @@ import (
 type Store interface {
 	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
 	AddSignIn(ctx context.Context, s store.SignIn) error
+	// TryLock marks sign-in states used: a state's lock can be taken once.
+	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
 }
 
 // verdict is what checking a session said.

@@ -12,6 +12,7 @@ package signin
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net"
@@ -85,6 +86,10 @@ func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelop
 			a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
 		}
 	}
+	if browserNavigation(r) {
+		a.writeStart(w, r, rid)
+		return nil, false
+	}
 	ret := a.Prefix
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		ret = r.URL.RequestURI()
@@ -128,7 +133,7 @@ func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
 func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult, ret, rid string) {
 	switch res.Outcome {
 	case sdk.OutcomeRedirect:
-		st := session.State{Plugin: res.State, Return: ret, Expires: a.Gate.Now().Add(stateTTL)}
+		st := session.State{ID: rand.Text(), Plugin: res.State, Return: ret, Expires: a.Gate.Now().Add(stateTTL)}
 		http.SetCookie(w, &http.Cookie{
 			Name: stateCookie(a.Name), Value: a.Gate.Sealer.SealState(a.Name, hostOnly(r.Host), st),
 			Path: "/", MaxAge: int(stateTTL / time.Second), Secure: true, HttpOnly: true,

@@ -1,12 +1,14 @@
 package signin
 
 import (
+	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -14,6 +16,7 @@ import (
 // published host:
 //
 //	/.gatehouse/jwks.json               public keys of signed assertions
+//	/.gatehouse/auth/APP/start          a browser's sign-in begins here
 //	/.gatehouse/auth/APP/callback       where an identity provider returns
 //	/.gatehouse/auth/APP/signout        ends the session with APP
 type Reserved struct {
@@ -41,6 +44,8 @@ func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "callback":
 		a.callback(w, r, rid)
+	case "start":
+		a.start(w, r, rid)
 	case "signout":
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid)
@@ -65,6 +70,19 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 			a.Gate.Logger.Info("sign-in refused: state cookie invalid or expired", "app", a.Name, "request_id", rid, "error", err)
 			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",
 				Text: "This sign-in took too long or was started elsewhere. Open the app again to start over.", RequestID: rid})
+			return
+		}
+		now := a.Gate.Now()
+		fresh, err := a.Gate.Store.TryLock(r.Context(), "signin-state/"+st.ID, rand.Text(), now, st.Expires)
+		if err != nil {
+			a.unavailable(w, r, rid, err)
+			return
+		}
+		if !fresh {
+			a.Gate.Logger.Warn("sign-in refused: the state was already used (a replayed callback)", "app", a.Name, "request_id", rid)
+			a.record(r, store.SignIn{Result: "failed", Reason: "replayed sign-in state"})
+			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Sign-in already used",
+				Text: "This sign-in answer was used before. Open the app again to sign in.", RequestID: rid})
 			return
 		}
 		state, ret = st.Plugin, safeReturn(st.Return, a.Prefix)

@@ -1,0 +1,68 @@
+package signin
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+// A browser that opens a page without a session first gets a tiny page
+// that sends it on to /.gatehouse/auth/APP/start with the address it
+// opened, #fragment included (a fragment never reaches a server, so only
+// the browser can hand it over). The sign-in then ends at exactly that
+// address. Without JavaScript the page still works, minus the fragment.
+var startPage = template.Must(template.New("start").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing in…</title>
+<meta name="referrer" content="no-referrer">
+<noscript><meta http-equiv="refresh" content="0;url={{.Start}}?return={{.Return}}"></noscript>
+<script>location.replace({{.Start}} + "?return=" + encodeURIComponent(location.pathname + location.search + location.hash));</script>
+</head><body><p>Signing in… <a href="{{.Start}}?return={{.Return}}">continue</a></p></body></html>
+`))
+
+// browserNavigation reports whether r is a browser opening a page: the
+// only kind of request that gets the start page rather than the
+// Authenticator's answer.
+func browserNavigation(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") &&
+		r.Header.Get("Authorization") == ""
+}
+
+// writeStart answers a browser navigation without a session.
+func (a *App) writeStart(w http.ResponseWriter, r *http.Request, rid string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Request-Id", rid)
+	w.WriteHeader(http.StatusOK)
+	_ = startPage.Execute(w, struct{ Start, Return string }{
+		Start: "/.gatehouse/auth/" + a.Name + "/start", Return: url.QueryEscape(r.URL.RequestURI()),
+	})
+}
+
+// start begins a sign-in for a browser: the Authenticator sees the
+// request as if made to the address the user opened.
+func (a *App) start(w http.ResponseWriter, r *http.Request, rid string) {
+	ret := safeReturn(r.URL.Query().Get("return"), a.Prefix)
+	orig, _, _ := strings.Cut(ret, "#")
+	r2 := r.Clone(r.Context())
+	if u, err := url.ParseRequestURI(orig); err == nil {
+		r2.URL = u
+	}
+	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r2, nil, nil))
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return
+	}
+	if res.Outcome != sdk.OutcomeAuthenticated {
+		a.answer(w, r, res, ret, rid)
+		return
+	}
+	if _, err := a.signIn(w, r, res, rid); err != nil {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+}

@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
+)
+
+// Sign-in at a real OpenID provider (panva oidc-provider), driven like a
+// browser without JavaScript: the start page, the provider's login form,
+// the callback, and the app through the connector with the identity the
+// provider asserted. The #fragment of the address the user opened
+// survives the round trip; a replayed callback, an open redirect and a
+// user the policy refuses never reach the backend.
+func TestOIDCSignIn(t *testing.T) {
+	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{"https://app.localhost/.gatehouse/auth/app/callback"}})
+	if errors.Is(err, oplab.ErrSkip) {
+		t.Skipf("OpenID provider not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = op.Stop() })
+	backend := newIdentityBackend(t, "app")
+	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: oidc, builtin: true}\n  - {name: header, builtin: true}\n"}
+	g := startGatewayWith(t, base, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: backend.URL,
+		Auth:   fmt.Sprintf("{plugin: oidc, config: {issuer: %q, client_id: %s, client_secret: %s, scopes: [openid, profile, email, groups]}}", op.Issuer, oplab.ClientID, oplab.ClientSecret),
+		Access: "{require_mfa: true}",
+		SignOn: `{plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}}}`,
+	}})
+	enrollConnector(t, g, "connector", "default")
+
+	newBrowser := func() *http.Client {
+		c := g.client(false)
+		c.Jar, _ = cookiejar.New(nil)
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		return c
+	}
+	open := func(b *http.Client, u string) response {
+		return getWith(t, b, u, "Accept", "text/html,application/xhtml+xml")
+	}
+	// signIn does what the start page's script and the user do; it also
+	// returns the state cookie the sign-in started with.
+	signIn := func(b *http.Client, path, fragment, user string) (callback *url.URL, state []*http.Cookie, final response) {
+		r := open(b, "https://app.localhost"+path)
+		m := regexp.MustCompile(`location.replace\("([^"]+)"`).FindStringSubmatch(r.Body)
+		if r.Status != 200 || m == nil {
+			t.Fatalf("opening %s without a session: %d %q, want the start page", path, r.Status, r.Body)
+		}
+		start := strings.ReplaceAll(m[1], `\/`, "/") + "?return=" + url.QueryEscape(path+fragment)
+		r = open(b, "https://app.localhost"+start)
+		if r.Status != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), op.Issuer) {
+			t.Fatalf("start: %d Location %q, want a redirect to the provider", r.Status, r.Header.Get("Location"))
+		}
+		state = (&http.Response{Header: r.Header}).Cookies()
+		cb, err := op.Browser(nil).SignIn(context.Background(), r.Header.Get("Location"), user, oplab.Password)
+		if err != nil {
+			t.Fatalf("signing in at the provider: %v", err)
+		}
+		return cb, state, open(b, cb.String())
+	}
+
+	alice := newBrowser()
+	cb, aliceState, r := signIn(alice, "/reports?year=2026", "#section-2", oplab.Alice)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/reports?year=2026#section-2" {
+		t.Fatalf("callback: %d Location %q, want 303 to the page opened, fragment included (%s)", r.Status, r.Header.Get("Location"), r.Body)
+	}
+	s := decodeSeen(t, open(alice, "https://app.localhost/reports?year=2026"))
+	if s.User != oplab.Alice || !strings.Contains(s.Groups, "engineering") {
+		t.Fatalf("backend saw %+v, want alice and her groups from the provider", s)
+	}
+
+	t.Run("replayed callback", func(t *testing.T) {
+		before := backend.hits.Load()
+		replay := newBrowser()
+		// The attacker holds the callback URL and alice's state cookie.
+		u, _ := url.Parse("https://app.localhost/")
+		replay.Jar.SetCookies(u, aliceState)
+		requireErrorPage(t, open(replay, cb.String()), http.StatusBadRequest, "Sign-in already used")
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
+	t.Run("open redirect refused", func(t *testing.T) {
+		b := newBrowser()
+		_, _, r := signIn(b, "/x", "", oplab.Alice)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/x" {
+			t.Fatalf("callback: %d %q", r.Status, r.Header.Get("Location"))
+		}
+		for _, evil := range []string{"//evil.example/x", "/\\evil.example", "https://evil.example/"} {
+			r := open(b, "https://app.localhost/.gatehouse/auth/app/start?return="+url.QueryEscape(evil))
+			loc := r.Header.Get("Location")
+			if strings.Contains(loc, "evil.example") && !strings.HasPrefix(loc, op.Issuer) {
+				t.Fatalf("start with return %q redirected to %q", evil, loc)
+			}
+		}
+	})
+	t.Run("MFA required: bob signed in with a password only", func(t *testing.T) {
+		before := backend.hits.Load()
+		bob := newBrowser()
+		_, _, r := signIn(bob, "/reports", "", oplab.Bob)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("callback: %d %q", r.Status, r.Body)
+		}
+		requireErrorPage(t, open(bob, "https://app.localhost/reports"), http.StatusForbidden, "Access denied")
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
+}
+

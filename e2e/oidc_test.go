@@ -89,6 +89,18 @@ func TestOIDCSignIn(t *testing.T) {
 			t.Fatalf("backend saw %d requests", n)
 		}
 	})
+	t.Run("forged state", func(t *testing.T) {
+		before := backend.hits.Load()
+		forger := newBrowser()
+		u, _ := url.Parse("https://app.localhost/")
+		forged := *aliceState[0]
+		forged.Value = "A" + forged.Value[1:]
+		forger.Jar.SetCookies(u, []*http.Cookie{&forged})
+		requireErrorPage(t, open(forger, cb.String()), http.StatusBadRequest, "Sign-in expired")
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
 	t.Run("open redirect refused", func(t *testing.T) {
 		b := newBrowser()
 		_, _, r := signIn(b, "/x", "", oplab.Alice)

@@ -128,4 +128,3 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 }
-

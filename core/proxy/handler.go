@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,17 +71,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stripSpoofable(r.Header)
-	var envelope []byte
+	var envelope, secret []byte
 	if route.Guard != nil {
 		var ok bool
-		if envelope, ok = route.Guard.Admit(w, r, rid); !ok {
+		if envelope, secret, ok = route.Guard.Admit(w, r, rid); !ok {
 			return
 		}
 	}
 	r.Header.Set("X-Request-Id", rid)
 	r.Header.Set("X-Forwarded-Host", r.Host)
 	r.Header.Set("X-Forwarded-Proto", "https")
-	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, trailer: r.Trailer}
+	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, secret: secret, trailer: r.Trailer}
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, ri))
 	if route.Filters != nil {
 		setIdentityHeaders(r.Header, envelope)
@@ -170,6 +171,15 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		p = pageSignOn
 	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeIdentity:
 		p = pageIdentity
+	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeAskCreds:
+		// The password vault has no working credentials for this user: a
+		// browser goes to the page that asks for them, once per attempt.
+		h.logger.Info("vault: asking the user for credentials", "request_id", ri.requestID, "app", ri.route.App)
+		if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, reservedPrefix+"auth/"+ri.route.App+"/credentials?again&return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		p = pageAskCredentials
 	case errors.Is(err, context.Canceled):
 		// the client went away; nobody reads the page
 	}

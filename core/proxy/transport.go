@@ -49,6 +49,7 @@ type routeInfo struct {
 	version   uint64
 	requestID string
 	envelope  []byte      // the signed identity; nil for passthrough apps
+	secret    []byte      // the user's sealed vault credentials, if any
 	trailer   http.Header // the incoming request's, filled at body EOF
 }
 
@@ -133,7 +134,7 @@ func writeRequest(stream net.Conn, req *http.Request, ri *routeInfo) error {
 	bw.Reset(stream)
 	var hb [64]byte
 	_, _ = bw.Write(tunnel.AppendRequestHeader(hb[:0], tunnel.RequestHeader{
-		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version, Envelope: ri.envelope}))
+		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version, Envelope: ri.envelope, Secret: ri.secret}))
 	if err := req.Write(bw); err != nil {
 		return err
 	}

@@ -28,8 +28,13 @@ func (c *countingAuth) Authenticate(_ context.Context, req sdk.AuthRequest) (sdk
 
 type memStore struct{}
 
-func (memStore) RevokedBefore(context.Context, string) (time.Time, error) { return time.Time{}, nil }
-func (memStore) AddSignIn(context.Context, store.SignIn) error            { return nil }
+func (memStore) RevokedBefore(context.Context, string) (time.Time, error)    { return time.Time{}, nil }
+func (memStore) AddSignIn(context.Context, store.SignIn) error               { return nil }
+func (memStore) PutCredential(context.Context, string, string, []byte) error { return nil }
+func (memStore) GetCredential(context.Context, string, string) ([]byte, error) {
+	return nil, store.ErrNotFound
+}
+func (memStore) DeleteCredential(context.Context, string, string) error { return nil }
 func (memStore) TryLock(context.Context, string, string, time.Time, time.Time) (bool, error) {
 	return true, nil
 }
@@ -48,7 +53,7 @@ func TestExpiredSessionSignsInAgain(t *testing.T) {
 		r := httptest.NewRequest("GET", "https://hr.example.com/x", nil)
 		r.Header = h
 		w := httptest.NewRecorder()
-		_, ok := app.Admit(w, r, "rid")
+		_, _, ok := app.Admit(w, r, "rid")
 		return w, ok
 	}
 	w, ok := admit(http.Header{"X-Key": {"k"}})

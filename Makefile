@@ -16,7 +16,7 @@ wasm: ## build the example WASM filters into bin/wasm/ with the standard Go tool
 		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(BIN)/wasm/$$f.wasm ./examples/wasm/$$f || exit 1; done
 	@cd $(BIN)/wasm && sha256sum *.wasm
 
-run: build ## start the demo: gateway, demo app and an enrolled connector on loopback
+run: build ## start the demo on loopback: an OpenID provider (sign in as alice/password), gateway, demo app and an enrolled connector
 	$(BIN)/demo --bin $(BIN)
 
 test: vet test-unit test-e2e ## every test

@@ -27,36 +27,7 @@ func TestBrowserSAMLSignIn(t *testing.T) {
 	if why := browser.Available(); why != "" {
 		t.Skip("SKIPPING BROWSER TEST: " + why)
 	}
-	idp, err := idplab.Start(context.Background(), idplab.Options{})
-	if errors.Is(err, idplab.ErrSkip) {
-		t.Skipf("SAML IdP not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Stop() })
-
-	// The gateway's SAML key pair for this app: RSA, which every IdP takes.
-	dir := t.TempDir()
-	keyFile, certFile := filepath.Join(dir, "sp.key"), filepath.Join(dir, "sp.crt")
-	writeRSAPair(t, keyFile, certFile)
-
-	backend := newIdentityBackend(t, "app")
-	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: saml, builtin: true}\n  - {name: header, builtin: true}\n"}
-	g := startGatewayWith(t, base, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: backend.URL,
-		Auth:   fmt.Sprintf("{plugin: saml, config: {idp_metadata_url: %q, sp_key_file: %q, sp_cert_file: %q}}", idp.MetadataURL, keyFile, certFile),
-		SignOn: `{plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}}}`,
-	}})
-	enrollConnector(t, g, "connector", "default")
-	c := g.client(false)
-	md := get(t, c, "https://app.localhost/.gatehouse/auth/app/callback?metadata")
-	if md.Status != 200 || !strings.Contains(md.Body, "EntityDescriptor") {
-		t.Fatalf("SP metadata: %d %.200q", md.Status, md.Body)
-	}
-	if err := idp.Trust([]byte(md.Body)); err != nil {
-		t.Fatal(err)
-	}
-
+	g, idp, backend := samlGateway(t, "app")
 	ca, err := os.ReadFile(g.devCAFile())
 	if err != nil {
 		t.Fatal(err)
@@ -130,4 +101,46 @@ func writeRSAPair(t *testing.T, keyFile, certFile string) {
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// samlGateway starts a SimpleSAMLphp IdP and a gateway publishing the
+// identity backend as each of apps (at APP.localhost), signed in by SAML
+// with header sign-on, with a connector; the IdP trusts every app.
+func samlGateway(t *testing.T, apps ...string) (*gatewayProc, *idplab.IdP, *identityBackend) {
+	t.Helper()
+	idp, err := idplab.Start(context.Background(), idplab.Options{})
+	if errors.Is(err, idplab.ErrSkip) {
+		t.Skipf("SAML IdP not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Stop() })
+	dir := t.TempDir()
+	keyFile, certFile := filepath.Join(dir, "sp.key"), filepath.Join(dir, "sp.crt")
+	writeRSAPair(t, keyFile, certFile) // RSA: SimpleSAMLphp 1.19 refuses ECDSA-signed requests
+	backend := newIdentityBackend(t, "app")
+	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: saml, builtin: true}\n  - {name: header, builtin: true}\n"}
+	var specs []appSpec
+	for _, a := range apps {
+		specs = append(specs, appSpec{Name: a, Host: a + ".localhost", Group: "default", URL: backend.URL,
+			Auth:   fmt.Sprintf("{plugin: saml, config: {idp_metadata_url: %q, sp_key_file: %q, sp_cert_file: %q}}", idp.MetadataURL, keyFile, certFile),
+			SignOn: `{plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}}}`,
+		})
+	}
+	g := startGatewayWith(t, base, specs)
+	enrollConnector(t, g, "connector", "default")
+	c := g.client(false)
+	var mds [][]byte
+	for _, a := range apps {
+		md := get(t, c, "https://"+a+".localhost/.gatehouse/auth/"+a+"/callback?metadata")
+		if md.Status != 200 || !strings.Contains(md.Body, "EntityDescriptor") {
+			t.Fatalf("SP metadata of %s: %d %.200q", a, md.Status, md.Body)
+		}
+		mds = append(mds, []byte(md.Body))
+	}
+	if err := idp.Trust(mds...); err != nil {
+		t.Fatal(err)
+	}
+	return g, idp, backend
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/kcd"
 	"github.com/gatehouse/gatehouse/plugins/oidc"
 	"github.com/gatehouse/gatehouse/plugins/saml"
+	"github.com/gatehouse/gatehouse/plugins/vault"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -23,6 +24,7 @@ func Plugins() map[string]sdk.Plugin {
 		"oidc":   oidc.Plugin(),
 		"saml":   saml.Plugin(),
 		"kcd":    kcd.Plugin(),
+		"vault":  vault.Plugin(),
 	}
 }
 

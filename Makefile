@@ -31,9 +31,10 @@ test-unit: tools ## unit and package tests, with the race detector (plugins/kcd 
 test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp; oidc-provider (npm) into .tools/
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp; oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
+	./scripts/basicauth-lab.sh install
 	./scripts/install-wabt.sh
 	./scripts/install-oidc-provider.sh
 	./scripts/install-chromium.sh

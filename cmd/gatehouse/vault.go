@@ -33,7 +33,7 @@ func vaultCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *shared {
 		subject = vault.Shared
 	}
-	if *app == "" || (subject == "") == !*shared || (*shared && *user != "") {
+	if *app == "" || *shared == (*user != "") {
 		return usageError("vault " + verb + " needs --app NAME and one of --user SUBJECT or --shared")
 	}
 	cfg, err := config.Load(*cfgPath)

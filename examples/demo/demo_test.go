@@ -71,6 +71,7 @@ func TestDemo(t *testing.T) {
 			t.Parallel()
 			demo, out, _ := runDemo(t, bin, nil)
 			curl := out.waitFor(t, "^curl ", 90*time.Second)
+			out.waitFor(t, "Press Ctrl-C to stop", 30*time.Second) // the whole banner is out
 			pids := out.pids(t)
 			signIn := out.signInOn(t)
 			provider := providerPID(t, demo.Process.Pid, signIn)

@@ -94,6 +94,7 @@ func TestDemoSignIn(t *testing.T) {
 
 	demo, out, dir := runDemo(t, bin, []string{recordingEnv + "=1"})
 	out.waitFor(t, "^curl ", 90*time.Second)
+	out.waitFor(t, "Press Ctrl-C to stop", 30*time.Second) // the whole banner is out
 	if !out.signInOn(t) {
 		t.Skip("sign-in is off: the OpenID provider is not available here")
 	}
@@ -216,6 +217,7 @@ func TestDemoWithoutProvider(t *testing.T) {
 	bin := buildAll(t)
 	demo, out, _ := runDemo(t, bin, []string{"GATEHOUSE_OIDC_OP=0"})
 	curl := out.waitFor(t, "^curl ", 90*time.Second)
+	out.waitFor(t, "Press Ctrl-C to stop", 30*time.Second) // the banner's last line: all of it is out
 	for _, want := range []string{
 		"!!! SIGN-IN IS OFF. The demo's OpenID provider could not start:",
 		"GATEHOUSE_OIDC_OP=0",

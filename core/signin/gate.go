@@ -54,9 +54,11 @@ type App struct {
 	Plugin   string // the Authenticator's catalog name, for logs
 	Auth     Authenticator
 	Lifetime time.Duration
-	Policy   *policy.Policy // conditional access; nil admits every signed-in user
-	Vault    hpke.PublicKey // the password vault's key; nil without the vault
-	Gate     *Gate
+	// Persistent sessions survive a browser restart (cookie Expires set).
+	Persistent bool
+	Policy     *policy.Policy // conditional access; nil admits every signed-in user
+	Vault      hpke.PublicKey // the password vault's key; nil without the vault
+	Gate       *Gate
 }
 
 // Cookie names. App names have no ".", so no app's cookie can be taken
@@ -211,8 +213,12 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	if err == nil {
 		var v string
 		if v, err = a.Gate.Sealer.SealSession(a.Name, hostOnly(r.Host), s); err == nil {
-			http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
-				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			c := &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
+				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+			if a.Persistent {
+				c.Expires = s.Expires
+			}
+			http.SetCookie(w, c)
 			a.Gate.Logger.Info("signed in", "app", a.Name, "plugin", a.Plugin, "request_id", rid,
 				"subject", res.Identity.Subject, "session", s.ID, "expires", s.Expires.UTC().Format(time.RFC3339))
 			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "signed_in", Reason: res.Reason})

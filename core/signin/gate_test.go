@@ -72,3 +72,25 @@ func TestExpiredSessionSignsInAgain(t *testing.T) {
 		t.Fatalf("an expired session: admitted=%v status %d, plug-in called %d times; want 401 from the plug-in's NotMine", ok, w.Code, auth.calls.Load()-calls)
 	}
 }
+
+// A persistent session's cookie carries the session's expiry; the default
+// is a browser-session cookie.
+func TestPersistentSessions(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	sealer, _ := session.NewSealer(make([]byte, 32))
+	_, priv, _ := ed25519.GenerateKey(nil)
+	gate := &Gate{Sealer: sealer, Envelope: priv, Store: memStore{}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	for _, persistent := range []bool{false, true} {
+		app := &App{Name: "hr", Host: "hr.example.com", Prefix: "/", Plugin: "p", Auth: &countingAuth{}, Lifetime: time.Hour, Persistent: persistent, Gate: gate}
+		r := httptest.NewRequest("GET", "https://hr.example.com/x", nil)
+		r.Header.Set("X-Key", "k")
+		w := httptest.NewRecorder()
+		if _, _, ok := app.Admit(w, r, "rid"); !ok {
+			t.Fatal("not admitted")
+		}
+		c := w.Result().Cookies()[0]
+		if got := !c.Expires.IsZero(); got != persistent || (persistent && !c.Expires.Equal(now.Add(time.Hour))) {
+			t.Errorf("persistent=%v: cookie Expires %v", persistent, c.Expires)
+		}
+	}
+}

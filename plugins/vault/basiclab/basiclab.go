@@ -22,17 +22,13 @@
 package basiclab
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/labscript"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -67,7 +63,7 @@ type Lab struct {
 	// per request.
 	AccessLog string
 
-	script  string
+	script  *labscript.Script
 	private bool
 }
 
@@ -78,7 +74,7 @@ func Start(ctx context.Context) (*Lab, error) {
 	if mode == "0" {
 		return nil, fmt.Errorf("%w: GATEHOUSE_BASICLAB=0", ErrSkip)
 	}
-	script, err := findScript()
+	script, err := labscript.Find("basicauth-lab.sh", "BASICLAB", "gatehouse-basiclab-", ErrSkip)
 	if err != nil {
 		return nil, err
 	}
@@ -90,34 +86,22 @@ func Start(ctx context.Context) (*Lab, error) {
 		lab.script = script
 		return lab, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // installing packages takes a while
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // installing packages takes a while
 	defer cancel()
 	if mode == "1" {
-		if out, err := run(ctx, script, "", "install"); err != nil {
-			return nil, fmt.Errorf("installing the Basic-auth lab's packages (%s install): %w\n%s", script, err, out)
+		if out, err := script.Run(ctx, "", "install"); err != nil {
+			return nil, fmt.Errorf("installing the Basic-auth lab's packages (%s install): %w\n%s", script.Path, err, out)
 		}
 	} else if missing := Missing(); missing != "" {
 		return nil, fmt.Errorf("%w: %s", ErrSkip, missing)
 	}
-	reapStale(script)
-	dir, err := os.MkdirTemp("/tmp", privatePrefix)
+	dir, err := script.Start(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("making the lab directory: %w", err)
-	}
-	if out, err := run(ctx, script, dir, "start"); err != nil {
-		_, _ = run(context.Background(), script, dir, "stop")
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting the Basic-auth lab (%s start): %w\n%s", script, err, out)
+		return nil, fmt.Errorf("the Basic-auth lab: %w", err)
 	}
 	lab, err := read(dir)
-	if err == nil {
-		// The owner's pid lets a later Start stop this lab if the owner
-		// dies without calling Stop (a panic, a killed test binary).
-		err = os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	}
 	if err != nil {
-		_, _ = run(context.Background(), script, dir, "stop")
-		os.RemoveAll(dir)
+		_ = script.Stop(dir)
 		return nil, err
 	}
 	lab.script, lab.private = script, true
@@ -131,11 +115,7 @@ func (l *Lab) Stop() error {
 	if l == nil || !l.private {
 		return nil
 	}
-	out, err := run(context.Background(), l.script, l.Dir, "stop")
-	if err != nil {
-		return fmt.Errorf("stopping the Basic-auth lab in %s: %w\n%s", l.Dir, err, out)
-	}
-	return os.RemoveAll(l.Dir)
+	return l.script.Stop(l.Dir)
 }
 
 // AccessLogLines is Apache's access log, one request a line.
@@ -151,17 +131,12 @@ func (l *Lab) AccessLogLines() ([]string, error) {
 	return strings.Split(text, "\n"), nil
 }
 
-const (
-	privatePrefix = "gatehouse-basiclab-"
-	ownerFile     = "owner.pid" // the pid of the process that started the lab
-)
-
 // Missing names what this machine lacks to start a lab, and what to do,
 // "" if nothing.
 func Missing() string {
 	var missing []string
 	for _, cmd := range []string{"apache2", "htpasswd"} {
-		if _, err := lookPath(cmd); err != nil {
+		if _, err := labscript.LookPath(cmd); err != nil {
 			missing = append(missing, cmd)
 		}
 	}
@@ -176,80 +151,11 @@ func Missing() string {
 	return ""
 }
 
-// reapStale stops the private labs whose owning process is gone (by the
-// pid files in their directories, with the script) and removes them.
-func reapStale(script string) {
-	dirs, _ := filepath.Glob(filepath.Join("/tmp", privatePrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			continue // malformed, or its owner still runs
-		}
-		if _, err := run(context.Background(), script, dir, "stop"); err == nil {
-			os.RemoveAll(dir)
-		}
-	}
-}
-
-// lookPath finds cmd on PATH or in the sbin directories root's PATH has.
-func lookPath(cmd string) (string, error) {
-	if p, err := exec.LookPath(cmd); err == nil {
-		return p, nil
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		if _, err := os.Stat(filepath.Join(dir, cmd)); err == nil {
-			return filepath.Join(dir, cmd), nil
-		}
-	}
-	return "", fmt.Errorf("%s not found", cmd)
-}
-
-// findScript finds scripts/basicauth-lab.sh in the working directory or
-// above it (a test runs in its package's directory).
-func findScript() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding scripts/basicauth-lab.sh: %w", err)
-	}
-	for {
-		p := filepath.Join(dir, "scripts", "basicauth-lab.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%w: scripts/basicauth-lab.sh not found above the working directory", ErrSkip)
-		}
-		dir = parent
-	}
-}
-
-func run(ctx context.Context, script, dir, verb string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "bash", script, verb)
-	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
-	if dir != "" {
-		cmd.Env = append(cmd.Env, "BASICLAB="+dir)
-	}
-	cmd.WaitDelay = 5 * time.Second
-	return cmd.CombinedOutput()
-}
-
 // read loads the lab.env the script wrote in dir.
 func read(dir string) (*Lab, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "lab.env"))
+	env, err := labscript.ReadEnv(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading the lab's facts: %w", err)
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
+		return nil, err
 	}
 	l := &Lab{
 		Dir: env["BASICLAB"], BaseURL: env["BASE_URL"], URL: env["URL"], User: env["USER"], Password: env["PASSWORD"],

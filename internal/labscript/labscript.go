@@ -77,7 +77,8 @@ func (s *Script) Start(ctx context.Context) (string, error) {
 		err = os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
 	}
 	if err != nil {
-		s.Stop(dir)
+		_ = s.Stop(dir)
+		os.RemoveAll(dir) // even if stop failed: nothing left behind
 		return "", fmt.Errorf("starting the lab (%s start): %w\n%s", s.Path, err, out)
 	}
 	return dir, nil

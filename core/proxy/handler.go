@@ -141,7 +141,6 @@ func stripSpoofable(h http.Header) {
 // formed for http.Request.Write: the connector replaces it with the app's
 // backend URL. X-Forwarded-For is appended to by ReverseProxy itself.
 func director(r *http.Request) {
-	stripSpoofable(r.Header) // the identity headers filters saw stay here
 	r.URL.Scheme = "http"
 	r.URL.Host = r.Host
 	r.Header.Del("Expect") // the connector's own transport handles 100-continue
@@ -149,6 +148,9 @@ func director(r *http.Request) {
 		// ReverseProxy cloned the trailer map before the body was read;
 		// the server fills the original's, so send that one.
 		r.Trailer = ri.trailer
+		if ri.route.Filters != nil {
+			stripSpoofable(r.Header) // the identity headers the filters saw stay here
+		}
 	}
 }
 

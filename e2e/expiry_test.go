@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/core/store"
 )
 
 // TestExpiredTokenIsReportedAsExpired presents expired tokens to a gateway
@@ -39,4 +41,36 @@ func TestExpiredTokenIsReportedAsExpired(t *testing.T) {
 			t.Fatalf("an expired token swept from the store is reported as unknown, not as expired:\n%s", out)
 		}
 	})
+}
+
+// TestSweepKeepsTheStoreBounded: the periodic sweep drops sign-in records
+// older than 90 days and single-use locks an hour past their expiry, and
+// keeps everything newer.
+func TestSweepKeepsTheStoreBounded(t *testing.T) {
+	t.Parallel()
+	ig := startInprocGateway(t, oneApp("http://127.0.0.1:9"))
+	ctx := context.Background()
+	now := ig.clock.Now()
+	for _, age := range []time.Duration{91 * 24 * time.Hour, 89 * 24 * time.Hour} {
+		if err := ig.store.AddSignIn(ctx, store.SignIn{At: now.Add(-age), App: "demo", Subject: age.String(), Result: "signed_in"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, expired := range map[string]time.Duration{"old": 2 * time.Hour, "recent": 30 * time.Minute} {
+		if ok, err := ig.store.TryLock(ctx, name, "x", now.Add(-3*time.Hour), now.Add(-expired)); !ok || err != nil {
+			t.Fatalf("TryLock(%s) = %v, %v", name, ok, err)
+		}
+	}
+	ig.gw.Sweep(ctx)
+	got, err := ig.store.ListSignIns(ctx, 10)
+	if err != nil || len(got) != 1 || got[0].Subject != (89*24*time.Hour).String() {
+		t.Fatalf("sign-ins after the sweep: %+v, %v; want only the 89-day-old one", got, err)
+	}
+	// A lock still in the store refuses a taker whose clock is behind.
+	if ok, _ := ig.store.TryLock(ctx, "recent", "y", now.Add(-time.Hour), now); ok {
+		t.Fatal("the sweep removed a lock expired only 30 minutes ago")
+	}
+	if ok, _ := ig.store.TryLock(ctx, "old", "y", now.Add(-3*time.Hour), now); !ok {
+		t.Fatal("the sweep kept a lock expired two hours ago")
+	}
 }

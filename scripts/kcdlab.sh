@@ -198,10 +198,13 @@ write_apache_conf() {
 	LoadModule include_module     /usr/lib/apache2/modules/mod_include.so
 	LoadModule auth_gssapi_module /usr/lib/apache2/modules/mod_auth_gssapi.so
 	TypesConfig /etc/mime.types
+	# One process, threads enough for the bench: 64 connections to each of
+	# two apps, each app with its own connection pool at the connector.
 	StartServers 1
 	ServerLimit 1
-	ThreadsPerChild 16
-	MaxRequestWorkers 16
+	ThreadLimit 192
+	ThreadsPerChild 192
+	MaxRequestWorkers 192
 	User www-data
 	Group www-data
 	LogFormat "%h user=%u \"%r\" %>s" kcd

@@ -356,13 +356,27 @@ func (g *Gateway) Sweep(ctx context.Context) {
 	}
 	// Expired tokens stay a week, so that using one says "expired" rather
 	// than "not recognised".
-	if _, err := g.opts.Store.DeleteExpiredTokens(ctx, g.opts.Clock.Now().Add(-tokenGrace)); err != nil {
+	now := g.opts.Clock.Now()
+	if _, err := g.opts.Store.DeleteExpiredTokens(ctx, now.Add(-tokenGrace)); err != nil {
 		g.log.Error("deleting expired tokens", "error", err)
+	}
+	// Locks (single-use sign-in states) are kept an hour past expiry, so
+	// clock skew between gateway nodes cannot free one early.
+	if _, err := g.opts.Store.DeleteExpiredLocks(ctx, now.Add(-time.Hour)); err != nil {
+		g.log.Error("deleting expired locks", "error", err)
+	}
+	if n, err := g.opts.Store.DeleteSignInsBefore(ctx, now.Add(-signInKeep)); err != nil {
+		g.log.Error("trimming the sign-in log", "error", err)
+	} else if n > 0 {
+		g.log.Info("sign-in log trimmed", "deleted", n, "older_than", now.Add(-signInKeep).Format(time.RFC3339))
 	}
 }
 
 // tokenGrace is how long an expired token is kept.
 const tokenGrace = 7 * 24 * time.Hour
+
+// signInKeep is how long the sign-in log keeps a record.
+const signInKeep = 90 * 24 * time.Hour
 
 // Advertise returns the tunnel addresses to put in tokens: the configured
 // ones, with a configured port 0 replaced by the bound port.

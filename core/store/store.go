@@ -82,12 +82,18 @@ type Store interface {
 	AddSignIn(ctx context.Context, s SignIn) error
 	// ListSignIns returns the latest limit records, newest first.
 	ListSignIns(ctx context.Context, limit int) ([]SignIn, error)
+	// DeleteSignInsBefore removes sign-in records older than t and
+	// returns how many.
+	DeleteSignInsBefore(ctx context.Context, t time.Time) (int, error)
 
 	// TryLock takes the named lock for owner until expires, atomically: it
 	// succeeds (true) if nobody holds the lock, the holder's expiry is before
 	// now, or owner already holds it (which extends it). Processes sharing
 	// the database exclude each other.
 	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
+	// DeleteExpiredLocks removes locks that expired before t (they no
+	// longer hold anything) and returns how many.
+	DeleteExpiredLocks(ctx context.Context, t time.Time) (int, error)
 	// Unlock releases the lock if owner holds it; otherwise it does nothing.
 	Unlock(ctx context.Context, name, owner string) error
 

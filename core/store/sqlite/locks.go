@@ -21,6 +21,15 @@ func (d *DB) TryLock(ctx context.Context, name, owner string, now, expires time.
 	return n == 1, nil
 }
 
+// DeleteExpiredLocks removes locks that expired before t.
+func (d *DB) DeleteExpiredLocks(ctx context.Context, t time.Time) (int, error) {
+	n, err := rowsAffected(d.db.ExecContext(ctx, `DELETE FROM locks WHERE expires < ?`, t.UnixNano()))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: deleting expired locks: %w", err)
+	}
+	return int(n), nil
+}
+
 // Unlock releases the lock if owner holds it.
 func (d *DB) Unlock(ctx context.Context, name, owner string) error {
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {

@@ -68,6 +68,9 @@ var migrations = []string{
 		sealed  BLOB NOT NULL,
 		PRIMARY KEY (app, subject)
 	) STRICT;`,
+	// 5: housekeeping deletes by age.
+	`CREATE INDEX signins_at ON signins (at);
+	CREATE INDEX locks_expires ON locks (expires);`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

@@ -44,6 +44,15 @@ func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
 	return nil
 }
 
+// DeleteSignInsBefore removes sign-in records older than t.
+func (d *DB) DeleteSignInsBefore(ctx context.Context, t time.Time) (int, error) {
+	n, err := rowsAffected(d.db.ExecContext(ctx, `DELETE FROM signins WHERE at < ?`, t.UnixNano()))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: deleting old sign-ins: %w", err)
+	}
+	return int(n), nil
+}
+
 // ListSignIns returns the latest limit records, newest first.
 func (d *DB) ListSignIns(ctx context.Context, limit int) ([]store.SignIn, error) {
 	rows, err := d.db.QueryContext(ctx,

@@ -148,6 +148,13 @@ func testLocks(t *testing.T, s store.Store) {
 	if err := s.Unlock(ctx, "never-taken", "x"); err != nil {
 		t.Fatalf("Unlock of a free lock: %v", err)
 	}
+	// Now "l" (c) holds until base+5m and "m" (b) expired at base+1m.
+	if n, err := s.DeleteExpiredLocks(ctx, base.Add(2*time.Minute)); n != 1 || err != nil {
+		t.Fatalf("DeleteExpiredLocks = %d, %v; want 1 (the expired lock only)", n, err)
+	}
+	if ok, _ := s.TryLock(ctx, "l", "d", base.Add(4*time.Minute), base.Add(6*time.Minute)); ok {
+		t.Fatal("DeleteExpiredLocks removed a lock that still holds")
+	}
 }
 
 // RaceTryLock has 16 goroutines, spread over stores, take one lock at once

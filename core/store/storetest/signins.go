@@ -45,6 +45,12 @@ func testSignIns(t *testing.T, s store.Store) {
 		got[0].App != "hr" || got[0].Plugin != "oidc" || got[0].ClientIP != "192.0.2.1" || got[0].Reason != "because" {
 		t.Fatalf("ListSignIns = %+v, want the newest first with every field", got)
 	}
+	if n, err := s.DeleteSignInsBefore(ctx, base.Add(2*time.Second)); n != 2 || err != nil {
+		t.Fatalf("DeleteSignInsBefore = %d, %v; want 2", n, err)
+	}
+	if got, err := s.ListSignIns(ctx, 10); err != nil || len(got) != 1 || got[0].Result != "challenged" {
+		t.Fatalf("after DeleteSignInsBefore: %+v, %v; want the newest record only", got, err)
+	}
 }
 
 func testCredentials(t *testing.T, s store.Store) {

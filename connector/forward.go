@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -80,7 +81,7 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 		}
 		return
 	}
-	log := s.log.With("request_id", hdr.RequestID, "app", hdr.App)
+	log := reqLog{s.log, &hdr}
 	req, err := http.ReadRequest(br)
 	if err != nil {
 		log.Warn("tunnel stream: malformed request", "error", err)
@@ -88,14 +89,16 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 		return
 	}
 	lim.Unlimit()
-	_ = stream.SetReadDeadline(time.Time{})
 	if hasToken(req.Header["Connection"], "upgrade") {
 		w.hasBody = true // the stream becomes the upgraded connection: never reused
+		_ = stream.SetReadDeadline(time.Time{})
 	} else if req.Body == http.NoBody {
 		// Once the request is read, anything more from the gateway is its
-		// close (or, after the response, its next request).
+		// close (or, after the response, its next request). Whoever reads
+		// next sets its own deadline: the watcher, or the next serveOne.
 		w.arm()
 	} else {
+		_ = stream.SetReadDeadline(time.Time{})
 		req.Body = w.body(req.Body)
 	}
 
@@ -142,6 +145,23 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 	}
 	complete = true
 	return
+}
+
+// reqLog logs with a request's id and app; it adds them only when a line
+// is written, which most requests never do.
+type reqLog struct {
+	l   *slog.Logger
+	hdr *tunnel.RequestHeader
+}
+
+func (r reqLog) Warn(msg string, args ...any) {
+	r.l.Warn(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
+}
+
+func (r reqLog) Debug(msg string, args ...any) {
+	if r.l.Enabled(context.Background(), slog.LevelDebug) {
+		r.l.Debug(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
+	}
 }
 
 // outbound turns the tunnelled request into one for the backend: the
@@ -237,7 +257,13 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	return bw.Flush()
 }
 
-type writerOnly struct{ io.Writer }
+// writerOnly is a bufio.Writer without ReadFrom. It keeps WriteString
+// and WriteByte, or Response.Write would copy every header string.
+type writerOnly struct{ bw *bufio.Writer }
+
+func (w writerOnly) Write(p []byte) (int, error)       { return w.bw.Write(p) }
+func (w writerOnly) WriteString(s string) (int, error) { return w.bw.WriteString(s) }
+func (w writerOnly) WriteByte(c byte) error            { return w.bw.WriteByte(c) }
 
 func hasChunked(te []string) bool {
 	return len(te) > 0 && te[0] == "chunked"

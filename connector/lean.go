@@ -164,7 +164,9 @@ func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, e
 	if err != nil {
 		return fail(err)
 	}
-	_ = c.conn.SetReadDeadline(time.Time{})
+	if l.timeout > 0 {
+		_ = c.conn.SetReadDeadline(time.Time{})
+	}
 	resp.Body = &leanBody{ReadCloser: resp.Body, done: func(complete bool) {
 		// Reuse only after a complete response, if cancellation did not
 		// already touch the connection and the backend keeps it open.

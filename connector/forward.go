@@ -246,10 +246,16 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
 		resp.TransferEncoding = []string{"chunked"}
 	}
-	resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw, long: long, length: resp.ContentLength}
-	// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
-	// inside Read, which must not happen while Read fills bw's buffer.
-	err := resp.Write(writerOnly{bw})
+	body := &flushingBody{ReadCloser: resp.Body, bw: bw, long: long, length: resp.ContentLength}
+	resp.Body = body
+	var err error
+	if sizedResponse(resp) {
+		err = writeSized(bw, resp, body)
+	} else {
+		// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
+		// inside Read, which must not happen while Read fills bw's buffer.
+		err = resp.Write(writerOnly{bw})
+	}
 	resp.Body.Close()
 	if err != nil {
 		return err

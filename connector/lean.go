@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -199,105 +197,4 @@ func (b *leanBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(func() { b.done(b.eof) })
 	return err
-}
-
-// writeHead writes the head of a bodyless request as req.Write would,
-// without its per-request allocations: the request line, Host, a
-// User-Agent only if the request has a non-empty one, then the other
-// headers in key order. Requests it has no shortcut for (an unusual
-// host, Connection: close, trailers) go through req.Write.
-func writeHead(bw *bufio.Writer, req *http.Request) error {
-	uri := req.URL.RequestURI()
-	if req.Close || req.Trailer != nil || req.TransferEncoding != nil || !plainHost(req.Host) || hasCTL(uri) {
-		return req.Write(bw)
-	}
-	bw.WriteString(req.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(uri)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(req.Host)
-	bw.WriteString("\r\n")
-	if v := headerValue(req.Header.Get("User-Agent")); v != "" {
-		writeField(bw, "User-Agent", v)
-	}
-	var buf [32]string
-	keys := buf[:0]
-	for k := range req.Header {
-		switch k {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
-			continue
-		}
-		if validFieldName(k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range req.Header[k] {
-			writeField(bw, k, headerValue(v))
-		}
-	}
-	_, err := bw.WriteString("\r\n")
-	return err
-}
-
-func writeField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
-}
-
-// headerValue is v as http.Header.Write sends it: CR and LF become spaces,
-// surrounding white space goes.
-func headerValue(v string) string {
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
-	}
-	return strings.Trim(v, " \t\r\n")
-}
-
-// plainHost reports whether a Host value has only the bytes of a name, an
-// IP literal and a port, which req.Write sends unchanged.
-func plainHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '-', c == ':', c == '[', c == ']', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func hasCTL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// validFieldName reports whether k is an RFC 9110 token, as a header name
-// must be (Header.Write drops the others).
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

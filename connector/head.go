@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
 // The common request and response heads are written here field by field:
@@ -25,7 +26,7 @@ import (
 // host, Connection: close, trailers) go through req.Write.
 func writeHead(bw *bufio.Writer, req *http.Request) error {
 	uri := req.URL.RequestURI()
-	if req.Close || req.Trailer != nil || req.TransferEncoding != nil || !plainHost(req.Host) || hasCTL(uri) {
+	if req.Close || req.Trailer != nil || req.TransferEncoding != nil || !httphead.PlainHost(req.Host) || httphead.HasCTL(uri) {
 		return req.Write(bw)
 	}
 	bw.WriteString(req.Method)
@@ -34,8 +35,8 @@ func writeHead(bw *bufio.Writer, req *http.Request) error {
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(req.Host)
 	bw.WriteString("\r\n")
-	if v := headerValue(req.Header.Get("User-Agent")); v != "" {
-		writeField(bw, "User-Agent", v)
+	if v := httphead.Value(req.Header.Get("User-Agent")); v != "" {
+		httphead.WriteField(bw, "User-Agent", v)
 	}
 	var buf [32]string
 	keys := buf[:0]
@@ -44,79 +45,18 @@ func writeHead(bw *bufio.Writer, req *http.Request) error {
 		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
 			continue
 		}
-		if validFieldName(k) {
+		if httphead.ValidName(k) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range req.Header[k] {
-			writeField(bw, k, headerValue(v))
+			httphead.WriteField(bw, k, httphead.Value(v))
 		}
 	}
 	_, err := bw.WriteString("\r\n")
 	return err
-}
-
-func writeField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
-}
-
-// headerValue is v as http.Header.Write sends it: CR and LF become spaces,
-// surrounding white space goes.
-func headerValue(v string) string {
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
-	}
-	return strings.Trim(v, " \t\r\n")
-}
-
-// plainHost reports whether a Host value has only the bytes of a name, an
-// IP literal and a port, which req.Write sends unchanged.
-func plainHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '-', c == ':', c == '[', c == ']', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func hasCTL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// validFieldName reports whether k is an RFC 9110 token, as a header name
-// must be (Header.Write drops the others).
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // sizedResponse reports whether writeSized may write resp: a body of known
@@ -156,14 +96,14 @@ func writeSized(bw *bufio.Writer, resp *http.Response, body io.Reader) error {
 		case "Content-Length", "Transfer-Encoding", "Trailer":
 			continue
 		}
-		if validFieldName(k) {
+		if httphead.ValidName(k) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range resp.Header[k] {
-			writeField(bw, k, headerValue(v))
+			httphead.WriteField(bw, k, httphead.Value(v))
 		}
 	}
 	bw.WriteString("\r\n")

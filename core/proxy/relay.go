@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -31,30 +32,12 @@ import (
 // those).
 func leanEligible(r *http.Request) bool {
 	if r.Trailer != nil || r.Form != nil || r.Method == http.MethodConnect || r.URL.Opaque != "" ||
-		hasToken(r.Header["Connection"], "upgrade") || !plainHost(r.Host) {
+		hasToken(r.Header["Connection"], "upgrade") || !httphead.PlainHost(r.Host) {
 		return false
 	}
 	if r.ContentLength < 0 {
 		switch r.Method {
 		case "GET", "HEAD", "DELETE", "OPTIONS", "PROPFIND", "SEARCH":
-			return false
-		}
-	}
-	return true
-}
-
-// plainHost reports whether a Host header has only the bytes of a name,
-// an IP literal and a port, which http.Request.Write sends unchanged.
-func plainHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '-', c == ':', c == '[', c == ']', c == '_':
-		default:
 			return false
 		}
 	}
@@ -99,7 +82,7 @@ func (lr *leanRequest) retryable() bool {
 // removed, no Go User-Agent added.
 func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 	r := lr.r
-	if containsCTL(lr.uri) {
+	if httphead.HasCTL(lr.uri) {
 		return errors.New("net/http: can't write control character in Request.URL")
 	}
 	conn := r.Header["Connection"]
@@ -112,8 +95,8 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && !dropped("User-Agent") {
-		if v := headerValue(ua[0]); v != "" {
-			writeField(bw, "User-Agent", v)
+		if v := httphead.Value(ua[0]); v != "" {
+			httphead.WriteField(bw, "User-Agent", v)
 		}
 	}
 	var num [20]byte
@@ -124,7 +107,7 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 			bw.WriteString("Content-Length: 0\r\n")
 		}
 	case r.ContentLength > 0:
-		writeField(bw, "Content-Length", string(strconv.AppendInt(num[:0], r.ContentLength, 10)))
+		httphead.WriteField(bw, "Content-Length", string(strconv.AppendInt(num[:0], r.ContentLength, 10)))
 	default:
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
@@ -134,11 +117,11 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 			"X-Request-Id", "X-Forwarded-Host", "X-Forwarded-Proto":
 			continue
 		}
-		if dropped(k) || strings.HasPrefix(k, "X-Gatehouse-") {
+		if dropped(k) || strings.HasPrefix(k, "X-Gatehouse-") || !httphead.ValidName(k) {
 			continue
 		}
 		for _, v := range vv {
-			writeField(bw, k, headerValue(v))
+			httphead.WriteField(bw, k, httphead.Value(v))
 		}
 	}
 	if hasToken(r.Header["Te"], "trailers") {
@@ -150,15 +133,15 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 			prior = nil
 		}
 		if len(prior) > 0 {
-			ip = headerValue(strings.Join(prior, ", ") + ", " + ip)
+			ip = httphead.Value(strings.Join(prior, ", ") + ", " + ip)
 		}
-		writeField(bw, "X-Forwarded-For", ip)
+		httphead.WriteField(bw, "X-Forwarded-For", ip)
 	}
 	for _, f := range [...]struct{ k, v string }{
 		{"X-Forwarded-Host", r.Host}, {"X-Forwarded-Proto", "https"}, {"X-Request-Id", lr.ri.requestID},
 	} {
 		if !dropped(f.k) {
-			writeField(bw, f.k, f.v)
+			httphead.WriteField(bw, f.k, f.v)
 		}
 	}
 	if _, err := bw.WriteString("\r\n"); err != nil {
@@ -209,31 +192,6 @@ func writeChunked(bw *bufio.Writer, body io.Reader) error {
 			return err
 		}
 	}
-}
-
-func writeField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
-}
-
-// headerValue is v as http.Header.Write sends it: CR and LF become spaces,
-// surrounding white space goes.
-func headerValue(v string) string {
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
-	}
-	return strings.Trim(v, " \t\r\n")
-}
-
-func containsCTL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // hopHeader reports whether k is one of the hop-by-hop headers that

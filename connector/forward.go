@@ -41,7 +41,9 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(stream)
 	reusable := true
+	clock := s.sweep.add(stream)
 	defer func() {
+		s.sweep.remove(clock)
 		stream.Close()
 		if reusable { // nothing else may still read br
 			br.Reset(nil)
@@ -53,7 +55,7 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	wait := headerTimeout
 	for {
 		var again bool
-		again, reusable = s.serveOne(ctx, stream, lim, br, bw, wait)
+		again, reusable = s.serveOne(ctx, stream, clock, lim, br, bw, wait)
 		if !again {
 			return
 		}
@@ -65,17 +67,21 @@ func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 // the response back. It reports whether the stream may carry another
 // request, and whether br may be reused (not while the backend transport
 // may still read an unfinished request body from it).
-func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.HeaderLimit, br *bufio.Reader, bw *bufio.Writer, wait time.Duration) (again, reusable bool) {
+func (s *session) serveOne(ctx context.Context, stream net.Conn, clock *streamClock, lim *tunnel.HeaderLimit, br *bufio.Reader, bw *bufio.Writer, wait time.Duration) (again, reusable bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := &watcher{stream: stream, br: br, cancel: cancel}
 	complete := false
-	defer func() { again, reusable = w.finish(complete) }()
+	defer func() {
+		again, reusable = w.finish(complete)
+		clock.deadline = clock.deadline || w.done != nil // finish left a read deadline
+	}()
 
 	lim.Limit(maxHead)
-	_ = stream.SetReadDeadline(time.Now().Add(wait))
+	clock.waitHead(time.Now().Add(wait))
 	hdr, err := tunnel.ReadRequestHeader(br)
 	if err != nil {
+		clock.gotHead()
 		if !errors.Is(err, io.EOF) { // EOF: the gateway closed the stream
 			s.log.Warn("tunnel stream: bad request header", "error", err)
 		}
@@ -83,6 +89,7 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 	}
 	log := reqLog{s.log, &hdr}
 	req, err := http.ReadRequest(br)
+	clock.gotHead()
 	if err != nil {
 		log.Warn("tunnel stream: malformed request", "error", err)
 		writeError(bw, http.StatusBadRequest, tunnel.ErrCodeBadRequest, "malformed request on the tunnel")
@@ -91,14 +98,11 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 	lim.Unlimit()
 	if hasToken(req.Header["Connection"], "upgrade") {
 		w.hasBody = true // the stream becomes the upgraded connection: never reused
-		_ = stream.SetReadDeadline(time.Time{})
 	} else if req.Body == http.NoBody {
 		// Once the request is read, anything more from the gateway is its
-		// close (or, after the response, its next request). Whoever reads
-		// next sets its own deadline: the watcher, or the next serveOne.
+		// close (or, after the response, its next request).
 		w.arm()
 	} else {
-		_ = stream.SetReadDeadline(time.Time{})
 		req.Body = w.body(req.Body)
 	}
 
@@ -118,9 +122,9 @@ func (s *session) serveOne(ctx context.Context, stream net.Conn, lim *tunnel.Hea
 		complete = writeError(bw, status, code, err.Error())
 		return
 	}
-	slow := time.AfterFunc(slowBackend, w.watch)
+	clock.backendCall(w.watch)
 	resp, err := a.roundTrip(out)
-	slow.Stop()
+	clock.backendDone()
 	if err != nil {
 		if w.abandoned() {
 			return

@@ -1,12 +1,16 @@
 package connector
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/tunnel"
 )
 
 // TestStreamClock checks the sweeper's two limits: a wait for a request
@@ -67,5 +71,63 @@ func TestStreamClock(t *testing.T) {
 	c.check(time.Now().Add(time.Hour))
 	if slow.Load() != 1 {
 		t.Fatal("watch started for a backend call that had ended")
+	}
+}
+
+// TestSlowBackendAbandoned checks the whole path for a backend that does
+// not answer: after slowBackend the sweeper starts the watcher, the
+// gateway's close then cancels the request, and the lean client's backend
+// connection is dropped at once.
+func TestSlowBackendAbandoned(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	backendGone := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var b [4096]byte
+		for { // read the request, never answer, notice the close
+			if _, err := c.Read(b[:]); err != nil {
+				close(backendGone)
+				return
+			}
+		}
+	}()
+	c := &Connector{log: slog.New(slog.DiscardHandler)}
+	s := &session{c: c, log: c.log}
+	a, err := newApp(tunnel.AppConfig{Name: "slow", URL: "http://" + ln.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.apps.Store(&appTable{version: 1, apps: map[string]*app{"slow": a}, changed: make(chan struct{})})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go s.sweep.run(ctx)
+
+	gw, conn := net.Pipe()
+	served := make(chan struct{})
+	go func() { s.serveStream(ctx, conn); close(served) }()
+	head := tunnel.AppendRequestHeader(nil, tunnel.RequestHeader{App: "slow", RequestID: "r", ConfigVersion: 1})
+	head = append(head, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"...)
+	if _, err := gw.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(slowBackend + 2*sweepEvery) // the watcher is on
+	gw.Close()                             // the client went away
+	select {
+	case <-backendGone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend connection outlived the abandoned request")
+	}
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("serveStream did not return")
 	}
 }

@@ -16,7 +16,7 @@ wasm: ## build the example WASM filters into bin/wasm/ with the standard Go tool
 		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(BIN)/wasm/$$f.wasm ./examples/wasm/$$f || exit 1; done
 	@cd $(BIN)/wasm && sha256sum *.wasm
 
-run: build ## start the demo: gateway, demo app and an enrolled connector on loopback
+run: build ## start the demo on loopback: an OpenID provider (sign in as alice/password), gateway, demo app and an enrolled connector
 	$(BIN)/demo --bin $(BIN)
 
 test: vet test-unit test-e2e ## every test
@@ -31,11 +31,14 @@ test-unit: tools ## unit and package tests, with the race detector (plugins/kcd 
 test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), wabt (wat2wasm); oidc-provider (npm) into .tools/
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp; oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
+	./scripts/basicauth-lab.sh install
 	./scripts/install-wabt.sh
 	./scripts/install-oidc-provider.sh
+	./scripts/install-chromium.sh
+	./scripts/install-simplesamlphp.sh
 
 bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh

@@ -15,6 +15,8 @@
 package main
 
 import (
+	"github.com/gatehouse/gatehouse/plugins/kcd/kcdlab"
+
 	"encoding/json"
 	"errors"
 	"flag"
@@ -80,6 +82,8 @@ type env struct {
 	app, gateway, connector *proc
 	direct, gh, gh2         *target
 	signed                  *target // nil without -sso
+	kcd, kcdPass            *target // nil without the Kerberos lab
+	lab                     *kcdlab.Lab
 }
 
 func run(o options, ps *procs) error {
@@ -181,6 +185,22 @@ func run(o options, ps *procs) error {
 		}
 		fig["ratio_signon_vs_passthrough"] = fig["gh_signon_small_rps"] / fig["gh_pass_small_rps"]
 	}
+	if e.kcd != nil {
+		for _, run := range []struct {
+			key  string
+			t    *target
+			path string
+		}{{"kcd_pass_rps", e.kcdPass, "/index.html"}, {"kcd_public_rps", e.kcd, "/index.html"}, {"kcd_private_rps", e.kcd, "/private/whoami.shtml"}} {
+			say("%s: %s", run.t.name, run.path)
+			r, err := load(run.t, loadSpec{path: run.path, conns: o.conns, threads: o.threads, duration: o.duration})
+			if err != nil {
+				return fmt.Errorf("KCD scenario: %w", err)
+			}
+			fig[run.key] = r.rps
+		}
+		fig["ratio_kcd_vs_passthrough"] = fig["kcd_public_rps"] / fig["kcd_pass_rps"]
+		_ = e.lab.Stop()
+	}
 	fig["gateway_rss_load_mib"] = mib(loadRSS[e.gateway.pid()])
 	fig["connector_rss_load_mib"] = mib(loadRSS[e.connector.pid()])
 
@@ -256,8 +276,12 @@ func setUp(o options, ps *procs) (*env, error) {
 	dataDir := filepath.Join(o.work, "data")
 	cfg := filepath.Join(o.work, "gatehouse.yaml")
 	text := fmt.Sprintf(configTemplate, dataDir, publicPort, tunnelPort, appPort)
+	var kcd string
 	if o.sso != "" {
-		extra, err := signedConfig(o.sso, appPort)
+		if e.lab = startKCDLab(func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...) }); e.lab != nil {
+			kcd = kcdApps(e.lab)
+		}
+		extra, err := signedConfig(o.sso, appPort, kcd)
 		if err != nil {
 			return nil, err
 		}
@@ -328,6 +352,23 @@ func setUp(o options, ps *procs) (*env, error) {
 		e.signed = &target{name: "gatehouse (signed in, header sign-on)", base: "https://" + publicAddr, host: "signed.localhost", client: c}
 		if err := waitUntil("a signed-in request", 30*time.Second, []*proc{e.gateway, e.connector}, func() error { return signIn(e.signed) }); err != nil {
 			return nil, err
+		}
+		if e.lab != nil {
+			for _, name := range []string{"kcd", "kcdpass"} {
+				c, err := gatewayClient(caFile, name+".localhost", false)
+				if err != nil {
+					return nil, err
+				}
+				t := &target{name: "gatehouse (" + name + ")", base: "https://" + publicAddr, host: name + ".localhost", client: c}
+				if name == "kcd" {
+					e.kcd = t
+				} else {
+					e.kcdPass = t
+				}
+			}
+			if err := waitUntil("a KCD request", 30*time.Second, []*proc{e.gateway, e.connector}, func() error { return kcdSignIn(e.kcd) }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return e, nil
@@ -425,6 +466,11 @@ func report(o options, f figures) {
 			"  passthrough %.0f req/s (p50 %.2f ms, p99 %.2f ms); signed in %.0f req/s (p50 %.2f ms, p99 %.2f ms): ratio_signon_vs_passthrough=%.3f\n",
 			f["gh_pass_small_rps"], f["gh_pass_small_p50_ms"], f["gh_pass_small_p99_ms"],
 			f["gh_signon_small_rps"], f["gh_signon_small_p50_ms"], f["gh_signon_small_p99_ms"], f["ratio_signon_vs_passthrough"])
+	}
+	if f["kcd_pass_rps"] > 0 {
+		fmt.Printf("Kerberos constrained delegation (lab Apache behind the connector; alice's session cookie):\n"+
+			"  passthrough /index.html %.0f req/s; KCD app /index.html %.0f req/s (ratio_kcd_vs_passthrough=%.3f); KCD app /private/whoami.shtml (Apache checks the ticket) %.0f req/s\n",
+			f["kcd_pass_rps"], f["kcd_public_rps"], f["ratio_kcd_vs_passthrough"], f["kcd_private_rps"])
 	}
 	fmt.Printf("ratios: ratio_small_rps=%.3f ratio_large_rps=%.3f ratio_bulk=%.3f (ratio_bulk_h2=%.3f)\n\n",
 		f["ratio_small_rps"], f["ratio_large_rps"], f["ratio_bulk"], f["ratio_bulk_h2"])

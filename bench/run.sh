@@ -67,3 +67,7 @@ echo "Plug-in round trip: the header Injector over go-plugin (gRPC, mutual TLS, 
 echo
 echo "WASM filters: per-request cost of a chain of 1 and 3 filters (WAT and Go guests), net of a no-filter baseline timed in the same run (ns/filter), and memory per instance:"
 "$GO" test -run '^$' -bench '^(BenchmarkChain|BenchmarkInstanceMemory)$' -benchtime 2s ./core/wasm | grep '^Benchmark'
+
+echo
+echo "Kerberos sign-on (plugins/kcd) against the real lab (MIT KDC + Apache/mod_auth_gssapi; skipped without it): a request to Apache with the kcd Injector over the plug-in protocol vs no sign-on, Inject with a cached ticket, and a cold (user, SPN) pair (S4U2Self + S4U2Proxy):"
+"$GO" test -run '^$' -bench '^(BenchmarkBackendRequest|BenchmarkInjectCachedOverWire|BenchmarkInjectUncached)$' -benchtime 2s ./plugins/kcd | grep -E '^(Benchmark|.*SKIP|.*skip)' || true

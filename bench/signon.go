@@ -21,7 +21,7 @@ import (
 const ssoKey = "bench-api-key"
 
 // signedConfig is appended to the config: the plug-in catalog and the app.
-func signedConfig(ssoBin string, appPort int) (string, error) {
+func signedConfig(ssoBin string, appPort int, kcdApps string) (string, error) {
 	b, err := os.ReadFile(ssoBin)
 	if err != nil {
 		return "", fmt.Errorf("custom-SSO plug-in: %w", err)
@@ -35,10 +35,12 @@ func signedConfig(ssoBin string, appPort int) (string, error) {
     sign_on: {plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}", X-Remote-Groups: "{{join .Groups}}"}, jwt: {}}}
     backend:
       url: http://127.0.0.1:%d
+%s
 plugins:
   - {name: apikeys, path: %q, sha256: %s}
   - {name: header, builtin: true}
-`, hex.EncodeToString(key[:]), appPort, ssoBin, hex.EncodeToString(bin[:])), nil
+  - {name: kcd, builtin: true}
+`, hex.EncodeToString(key[:]), appPort, kcdApps, ssoBin, hex.EncodeToString(bin[:])), nil
 }
 
 // signIn signs in once with the API key and returns the target with the

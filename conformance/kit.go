@@ -37,7 +37,7 @@ type Options struct {
 	// key, so plug-ins that sign assertions can start.
 	Keys []sdk.SigningKey
 	// CallTimeout is the deadline of every well-formed call; a plug-in that
-	// does not answer within it fails. Default 2 s.
+	// does not answer within it fails. Default 5 s.
 	CallTimeout time.Duration
 	// Logger receives the plug-in's log lines; nil discards them.
 	Logger *slog.Logger
@@ -125,7 +125,7 @@ func newKit(path string, opts Options) (*kit, error) {
 		return nil, fmt.Errorf("conformance: Kind must be %q or %q, not %q", Authenticator, Injector, opts.Kind)
 	}
 	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = 2 * time.Second
+		opts.CallTimeout = 5 * time.Second
 	}
 	if opts.Keys == nil {
 		key, err := sdk.NewSigningKey()

@@ -124,10 +124,14 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		return
 	}
 	out := outbound(ctx, req, a)
-	if err := s.admit(ctx, a, hdr, out); err != nil {
+	rejectStatus := 0
+	if err := s.admit(ctx, a, hdr, out, &rejectStatus); err != nil {
 		code, status := tunnel.ErrCodeSignOn, http.StatusServiceUnavailable
-		if errors.Is(err, errIdentity) {
+		switch {
+		case errors.Is(err, errIdentity):
 			code, status = tunnel.ErrCodeIdentity, http.StatusForbidden
+		case errors.Is(err, errAskCredentials):
+			code, status = tunnel.ErrCodeAskCreds, http.StatusUnauthorized
 		}
 		log.Warn("request refused before the backend", "error", err)
 		complete = writeError(bw, status, code, err.Error())
@@ -147,6 +151,14 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		}
 		log.Warn("backend request failed", "error", err)
 		complete = writeError(bw, http.StatusBadGateway, code, err.Error())
+		return
+	}
+	if rejectStatus != 0 && resp.StatusCode == rejectStatus {
+		// The backend refused the credentials the sign-on plug-in gave:
+		// the gateway asks the user for new ones instead.
+		resp.Body.Close()
+		log.Info("backend refused the injected credentials", "status", resp.StatusCode)
+		complete = writeError(bw, http.StatusUnauthorized, tunnel.ErrCodeAskCreds, "the backend refused the stored credentials")
 		return
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -171,6 +183,10 @@ type reqLog struct {
 
 func (r reqLog) Warn(msg string, args ...any) {
 	r.l.Warn(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
+}
+
+func (r reqLog) Info(msg string, args ...any) {
+	r.l.Info(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
 }
 
 func (r reqLog) Debug(msg string, args ...any) {

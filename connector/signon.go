@@ -64,9 +64,14 @@ func (s *signOn) close(grace time.Duration) {
 // errIdentity marks a request refused because its identity did not check out.
 var errIdentity = errors.New("identity refused")
 
+// errAskCredentials means the sign-on plug-in needs the user to enter
+// credentials (the password vault has none that work).
+var errAskCredentials = errors.New("the sign-on plug-in asks the user for credentials")
+
 // admit checks a request's identity for app a and runs its Injector on
-// out. Without an error, out may go to the backend.
-func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, out *http.Request) error {
+// out. Without an error, out may go to the backend; a backend answer with
+// status *rejectStatus (when set) means it refused the injected credentials.
+func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, out *http.Request, rejectStatus *int) error {
 	if !a.cfg.Identity {
 		return nil
 	}
@@ -89,12 +94,18 @@ func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, o
 		return nil
 	}
 	res, err := a.signOn.inj.Inject(ctx, sdk.InjectRequest{
-		Identity: env.Identity, Method: out.Method, URL: out.URL.String(), Header: out.Header,
+		Identity: env.Identity, Method: out.Method, URL: out.URL.String(), Header: out.Header, Secret: hdr.Secret,
 	})
 	if err != nil {
 		return fmt.Errorf("sign-on plug-in %q: %w", a.cfg.SignOn.Plugin, err)
 	}
+	if res.AskCredentials {
+		return errAskCredentials
+	}
 	res.Apply(out.Header)
+	if res.RejectStatus != 0 {
+		*rejectStatus = res.RejectStatus
+	}
 	if res.ReuseFor > 0 {
 		exp := now.Add(res.ReuseFor)
 		if env.Expires.Before(exp) {

@@ -47,10 +47,14 @@ type response struct {
 	Proto  int // major version
 }
 
-// do sends req with a deadline and reads the whole answer.
+// do sends req with a deadline (waitFor, unless the request has its own)
+// and reads the whole answer.
 func do(t testing.TB, c *http.Client, req *http.Request) (response, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(req.Context(), waitFor)
+	ctx, cancel := req.Context(), context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok { // a request with its own deadline (a 2 GiB upload) keeps it
+		ctx, cancel = context.WithTimeout(ctx, waitFor)
+	}
 	defer cancel()
 	resp, err := c.Do(req.WithContext(ctx))
 	if err != nil {

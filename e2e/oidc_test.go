@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,6 +90,20 @@ func TestOIDCSignIn(t *testing.T) {
 			t.Fatalf("backend saw %d requests", n)
 		}
 	})
+	t.Run("forged state", func(t *testing.T) {
+		before := backend.hits.Load()
+		forger := newBrowser()
+		u, _ := url.Parse("https://app.localhost/")
+		forged := *aliceState[0]
+		v := []byte(forged.Value)
+		v[len(v)/2] ^= 0x01 // another base64 character: the seal no longer opens
+		forged.Value = string(v)
+		forger.Jar.SetCookies(u, []*http.Cookie{&forged})
+		requireErrorPage(t, open(forger, cb.String()), http.StatusBadRequest, "Sign-in expired")
+		if n := backend.hits.Load() - before; n != 0 {
+			t.Fatalf("backend saw %d requests", n)
+		}
+	})
 	t.Run("open redirect refused", func(t *testing.T) {
 		b := newBrowser()
 		_, _, r := signIn(b, "/x", "", oplab.Alice)
@@ -117,3 +132,63 @@ func TestOIDCSignIn(t *testing.T) {
 	})
 }
 
+// API clients send the provider's JWT access tokens: a valid one reaches
+// the backend as the robot client; one for another audience, an unsigned
+// one (alg none) or garbage never does.
+func TestOIDCBearerTokens(t *testing.T) {
+	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{"https://api.localhost/.gatehouse/auth/api/callback"}})
+	if errors.Is(err, oplab.ErrSkip) {
+		t.Skipf("OpenID provider not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = op.Stop() })
+	backend := newIdentityBackend(t, "api")
+	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: oidc, builtin: true}\n  - {name: header, builtin: true}\n"}
+	auth := func(audience string) string {
+		return fmt.Sprintf("{plugin: oidc, config: {issuer: %q, client_id: %s, client_secret: %s, bearer: {audience: %q}}}", op.Issuer, oplab.ClientID, oplab.ClientSecret, audience)
+	}
+	signOn := `{plugin: header, config: {headers: {X-Remote-User: "{{.Subject}}"}}}`
+	g := startGatewayWith(t, base, []appSpec{
+		{Name: "api", Host: "api.localhost", Group: "default", URL: backend.URL, Auth: auth(op.APIAudience), SignOn: signOn},
+		{Name: "other", Host: "other.localhost", Group: "default", URL: backend.URL, Auth: auth("https://other.example.test"), SignOn: signOn},
+	})
+	enrollConnector(t, g, "connector", "default")
+	c := g.client(false)
+	token, err := op.RobotToken(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a bearer request through the connector", func() bool {
+		return getWith(t, c, "https://api.localhost/v1", "Authorization", "Bearer "+token).Status == 200
+	})
+	if s := decodeSeen(t, getWith(t, c, "https://api.localhost/v1", "Authorization", "Bearer "+token)); s.User == "" {
+		t.Fatalf("backend saw no identity: %+v", s)
+	}
+	parts := strings.Split(token, ".")
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	for _, tc := range []struct{ name, url, auth string }{
+		{"no token", "https://api.localhost/v1", ""},
+		{"another audience", "https://other.localhost/v1", "Bearer " + token},
+		{"alg none", "https://api.localhost/v1", "Bearer " + unsigned},
+		{"signature changed", "https://api.localhost/v1", "Bearer " + parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))},
+		{"garbage", "https://api.localhost/v1", "Bearer not-a-jwt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := backend.hits.Load()
+			var r response
+			if tc.auth == "" {
+				r = getWith(t, c, tc.url)
+			} else {
+				r = getWith(t, c, tc.url, "Authorization", tc.auth)
+			}
+			if r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("Www-Authenticate"), "Bearer") {
+				t.Fatalf("%d %v %q, want 401 with WWW-Authenticate: Bearer", r.Status, r.Header.Get("Www-Authenticate"), r.Body)
+			}
+			if n := backend.hits.Load() - before; n != 0 {
+				t.Fatalf("backend saw %d requests", n)
+			}
+		})
+	}
+}

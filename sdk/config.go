@@ -21,6 +21,13 @@ type ConfigureRequest struct {
 	// for backends, newest first: sign with Keys[0]. The gateway publishes
 	// their public halves (see [JWKS]). Empty unless the host has keys.
 	Keys []SigningKey `json:"keys,omitempty"`
+	// CheckOnly says the host only checks the config and closes the
+	// plug-in again: the gateway does this for sign-on plug-ins, which
+	// run at connectors. Check what can be checked anywhere, but do not
+	// require files or services that exist only where the plug-in really
+	// runs (a connector's keytab or key file). A constructor may return
+	// nil and no error for a config it accepts: no call follows a check.
+	CheckOnly bool `json:"check_only,omitempty"`
 
 	// Log writes to the host's log, tagged with the plug-in's and the app's
 	// name. Never log a secret, a token or a password. Never nil in a

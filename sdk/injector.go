@@ -25,6 +25,11 @@ type InjectRequest struct {
 	URL string `json:"url"`
 	// Header is the request's header as the connector will send it.
 	Header http.Header `json:"header,omitempty"`
+	// Secret is what the gateway keeps sealed for this user and app, if
+	// anything: for the password vault, credentials sealed with package
+	// sdk/vault to a key only the connectors hold. The host passes it on
+	// unread.
+	Secret []byte `json:"secret,omitempty"`
 }
 
 // InjectResult is how to change the request's header: every header named in
@@ -40,6 +45,14 @@ type InjectResult struct {
 	// on nothing but the identity: not for one-time tokens such as a
 	// Kerberos authenticator, which a backend refuses to see twice.
 	ReuseFor time.Duration `json:"reuse_for,omitempty"`
+	// AskCredentials says the user must enter (new) credentials for the
+	// app: there are none, or the backend refused them. The request does
+	// not go to the backend; the gateway shows its credentials page.
+	AskCredentials bool `json:"ask_credentials,omitempty"`
+	// RejectStatus, when not 0, is the backend status that means it
+	// refused the injected credentials (401 for Basic): the connector then
+	// answers as for AskCredentials instead of relaying the response.
+	RejectStatus int `json:"reject_status,omitempty"`
 }
 
 // Apply changes h as r says.

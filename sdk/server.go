@@ -43,7 +43,7 @@ func (in *instance[T]) configure(ctx context.Context, req ConfigureRequest) (Con
 		}
 		return ConfigureResponse{}, status.Error(codes.InvalidArgument, err.Error())
 	}
-	if any(impl) == nil {
+	if any(impl) == nil && !req.CheckOnly { // a check may build nothing: no call follows it
 		return ConfigureResponse{}, status.Error(codes.Internal, "the plug-in's constructor returned nil and no error")
 	}
 	in.impl.Store(&impl)

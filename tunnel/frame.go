@@ -54,8 +54,8 @@ func ReadFrame(r io.Reader, v any) error {
 
 // RequestHeader opens every request stream, before the HTTP request. It
 // is binary (it is on every request's path): a version byte, then the
-// config version as a uvarint, then App, RequestID and Envelope, each a
-// uvarint length and bytes.
+// config version as a uvarint, then App, RequestID, Envelope and Secret,
+// each a uvarint length and bytes.
 type RequestHeader struct {
 	// App names the published app whose backend must answer.
 	App string
@@ -67,7 +67,13 @@ type RequestHeader struct {
 	// Envelope is the signed identity of the user (see Envelope); empty
 	// for an app without sign-in.
 	Envelope []byte
+	// Secret is the user's sealed vault credentials for the app (see
+	// sdk/vault), for the connector's sign-on plug-in; usually empty.
+	Secret []byte
 }
+
+// MaxSecret bounds RequestHeader.Secret.
+const MaxSecret = 16 << 10
 
 const (
 	requestHeaderVersion = 2
@@ -83,7 +89,9 @@ func AppendRequestHeader(b []byte, h RequestHeader) []byte {
 	b = binary.AppendUvarint(b, uint64(len(h.RequestID)))
 	b = append(b, h.RequestID...)
 	b = binary.AppendUvarint(b, uint64(len(h.Envelope)))
-	return append(b, h.Envelope...)
+	b = append(b, h.Envelope...)
+	b = binary.AppendUvarint(b, uint64(len(h.Secret)))
+	return append(b, h.Secret...)
 }
 
 // ReadRequestHeader reads a RequestHeader written by AppendRequestHeader.
@@ -105,7 +113,10 @@ func ReadRequestHeader(r *bufio.Reader) (RequestHeader, error) {
 	if h.RequestID, err = readField(r); err != nil {
 		return h, err
 	}
-	h.Envelope, err = readBytes(r, MaxEnvelope)
+	if h.Envelope, err = readBytes(r, MaxEnvelope); err != nil {
+		return h, err
+	}
+	h.Secret, err = readBytes(r, MaxSecret)
 	return h, err
 }
 
@@ -170,6 +181,7 @@ const (
 	ErrCodeBadRequest = "bad_request"
 	ErrCodeIdentity   = "identity_refused"    // no valid identity envelope
 	ErrCodeSignOn     = "sign_on_unavailable" // the app's Injector failed
+	ErrCodeAskCreds   = "credentials_needed"  // the vault has no (working) credentials for the user
 )
 
 // HeaderLimit passes reads through while counting them, and fails once more

@@ -23,6 +23,7 @@ func TestRequestHeaderRoundTrip(t *testing.T) {
 		{"fields at the limit", RequestHeader{App: strings.Repeat("a", maxHeaderField), RequestID: strings.Repeat("r", maxHeaderField), ConfigVersion: 1 << 40}},
 		{"non-ASCII bytes", RequestHeader{App: "ünï\x00\xff", RequestID: "\r\n", ConfigVersion: 7}},
 		{"envelope", RequestHeader{App: "hr", RequestID: "r", ConfigVersion: 1, Envelope: []byte("signed\x00bytes")}},
+		{"secret", RequestHeader{App: "hr", Envelope: []byte("e"), Secret: []byte("sealed")}},
 		{"envelope at the limit", RequestHeader{App: "hr", Envelope: bytes.Repeat([]byte{0xee}, MaxEnvelope)}},
 	}
 	for _, tt := range tests {
@@ -36,7 +37,7 @@ func TestRequestHeaderRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ReadRequestHeader: %v", err)
 			}
-			if got.App != tt.h.App || got.RequestID != tt.h.RequestID || got.ConfigVersion != tt.h.ConfigVersion || !bytes.Equal(got.Envelope, tt.h.Envelope) {
+			if got.App != tt.h.App || got.RequestID != tt.h.RequestID || got.ConfigVersion != tt.h.ConfigVersion || !bytes.Equal(got.Envelope, tt.h.Envelope) || !bytes.Equal(got.Secret, tt.h.Secret) {
 				t.Fatalf("ReadRequestHeader = %+v, want %+v", got, tt.h)
 			}
 			req, err := http.ReadRequest(br)
@@ -71,9 +72,10 @@ func TestReadRequestHeaderErrors(t *testing.T) {
 		{"config version overflows", append([]byte{requestHeaderVersion}, bytes.Repeat([]byte{0xff}, 11)...), nil, "overflow"},
 		{"no app length", []byte{requestHeaderVersion, 1}, io.EOF, ""},
 		{"app truncated", good[:5], io.ErrUnexpectedEOF, ""},
-		{"request id truncated", good[:len(good)-2], io.ErrUnexpectedEOF, ""},
-		{"no envelope length", good[:len(good)-1], io.EOF, ""},
-		{"envelope over the limit", binary.AppendUvarint(good[:len(good)-1:len(good)-1], MaxEnvelope+1), nil, "limit 32768"},
+		{"request id truncated", good[:len(good)-3], io.ErrUnexpectedEOF, ""},
+		{"no envelope length", good[:len(good)-2], io.EOF, ""},
+		{"no secret length", good[:len(good)-1], io.EOF, ""},
+		{"envelope over the limit", binary.AppendUvarint(good[:len(good)-2:len(good)-2], MaxEnvelope+1), nil, "limit 32768"},
 		{"field over the limit", long, nil, "field of 1025 bytes (limit 1024)"},
 		{"field length 2^64-1", huge, nil, "limit 1024"},
 	}

@@ -2,6 +2,7 @@
 // dials out to the gateway and never listens on any port.
 //
 //	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...]
+//	gatehouse-connector vault-key --out FILE
 //
 // It runs its built-in sign-on plug-ins (header) as child processes of its
 // own binary ("gatehouse-connector plugin serve NAME").
@@ -26,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/internal/profile"
 	"github.com/gatehouse/gatehouse/plugins/builtin"
+	"github.com/gatehouse/gatehouse/sdk/vault"
 )
 
 var version = "dev"
@@ -44,6 +46,9 @@ func run() error {
 		// The connector runs its built-in sign-on plug-ins as children of
 		// its own binary.
 		return builtin.Serve(os.Args[3])
+	}
+	if len(os.Args) > 1 && os.Args[1] == "vault-key" {
+		return vaultKey(os.Args[2:])
 	}
 	fs := flag.NewFlagSet("gatehouse-connector", flag.ContinueOnError)
 	stateDir := fs.String("state", "", "directory for the connector's key, certificate and pinned gateway CA (required)")
@@ -98,4 +103,36 @@ func run() error {
 	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version,
 		Plugins: plugin.Host{Logger: logger}})
 	return c.Run(ctx)
+}
+
+// vaultKey is "gatehouse-connector vault-key --out FILE": a key pair for
+// the password vault. The private key goes to FILE (give a copy to every
+// connector of the group, and name it in the vault plug-in's key_file);
+// the public key is printed for the gateway's config (vault.public_key).
+func vaultKey(args []string) error {
+	fs := flag.NewFlagSet("gatehouse-connector vault-key", flag.ContinueOnError)
+	out := fs.String("out", "", "file for the private key (created, mode 0600; never overwritten)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("vault-key needs --out FILE")
+	}
+	priv, pub, err := vault.NewKey()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing the vault key: %w", err)
+	}
+	if _, err := f.Write(priv); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the vault key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the vault key: %w", err)
+	}
+	fmt.Printf("vault private key written to %s (copy it to every connector of the group)\npublic key for the gateway config (apps[].vault.public_key):\n%s\n", *out, pub)
+	return nil
 }

@@ -28,6 +28,7 @@ commands:
   connectors     list enrolled connectors and their status
   sessions revoke  end every session of a user (--user SUBJECT)
   signins        the sign-in log: sign-ins and denials, newest first
+  vault set|delete  store or remove password-vault credentials (password on stdin)
   policy test    what an app's access policy decides for a user (--app, --user, ...)
   config check   validate a config file
   plugin check   run the plug-in conformance checks against a plug-in binary
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError("did you mean 'gatehouse sessions revoke --user SUBJECT'?")
 		}
 		return sessionsRevoke(ctx, rest[1:], stdout, stderr)
+	case "vault":
+		return vaultCmd(ctx, rest, os.Stdin, stdout, stderr)
 	case "signins":
 		return signIns(ctx, rest, stdout, stderr)
 	case "policy":

@@ -151,6 +151,8 @@ type App struct {
 	// SignOn optionally signs the user in to the backend at the connector
 	// (identity headers, a signed assertion, ...).
 	SignOn SignOn `yaml:"sign_on"`
+	// Vault turns on the password vault (with sign_on plug-in vault).
+	Vault Vault `yaml:"vault"`
 	// Access is the app's conditional access policy (sign-in apps only).
 	Access Access `yaml:"access"`
 	// Filters is the app's WASM filter chain, run in order on requests

@@ -77,6 +77,10 @@ type Sessions struct {
 	// Lifetime is how long a sign-in lasts before the user must sign in
 	// again (shortened when the identity provider says so). Default 8h.
 	Lifetime Duration `yaml:"lifetime"`
+	// Persistent keeps the session cookie when the browser closes (until
+	// the session expires); false (the default) makes it a browser-session
+	// cookie, gone with the browser.
+	Persistent bool `yaml:"persistent"`
 }
 
 const defaultSessionLifetime = Duration(8 * time.Hour)

@@ -28,6 +28,7 @@ func (l *loader) validate(c *Config) {
 	for i := range c.Apps {
 		l.checkAppPlugins(fmt.Sprintf("apps[%d]", i), &c.Apps[i], plugins)
 		l.checkAccess(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
+		l.checkVault(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
 	}
 	l.checkFilters(c)
 	if c.Sessions.Lifetime < Duration(time.Minute) && !l.bad["sessions.lifetime"] {

@@ -109,7 +109,7 @@ func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key
 			continue
 		}
 		inj := host.Injector(plugin.Entry{Name: a.SignOn.Plugin, Builtin: true},
-			plugin.Use{App: a.Name, Config: a.SignOn.Config.Value, Keys: []sdk.SigningKey{key}})
+			plugin.Use{App: a.Name, Config: a.SignOn.Config.Value, Keys: []sdk.SigningKey{key}, CheckOnly: true})
 		err = inj.Open(ctx)
 		_ = inj.Close()
 		var ce *plugin.ConfigError

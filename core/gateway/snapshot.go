@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/proxy"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/sdk/vault"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -88,7 +89,12 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 				return fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err)
 			}
 			app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
-				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Policy: pol, Gate: g.gate}
+				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate}
+			if a.Vault.PublicKey != "" {
+				if app.Vault, err = vault.PublicKey(a.Vault.PublicKey); err != nil {
+					return fmt.Errorf("%s: apps[%d].vault.public_key: %w", cfg.Path, i, err)
+				}
+			}
 			route.Guard = app
 			reserved.Apps[a.Name] = app
 		}

@@ -54,6 +54,8 @@ type Use struct {
 	Config map[string]any
 	// Keys are the signing keys handed to the plug-in, newest first.
 	Keys []sdk.SigningKey
+	// CheckOnly is passed on in ConfigureRequest.CheckOnly.
+	CheckOnly bool
 }
 
 type systemClock struct{}

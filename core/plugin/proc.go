@@ -88,7 +88,7 @@ func (in *instance) connect(ctx context.Context, client *goplugin.Client, cfg []
 	}
 	ctx, cancel := in.host.withDeadline(ctx)
 	defer cancel()
-	req := sdk.ConfigureRequest{App: in.use.App, Plugin: in.entry.Name, Config: cfg, Keys: in.use.Keys}
+	req := sdk.ConfigureRequest{App: in.use.App, Plugin: in.entry.Name, Config: cfg, Keys: in.use.Keys, CheckOnly: in.use.CheckOnly}
 	if err := p.rpc.invoke(ctx, wire.MethodConfigure, req, &sdk.ConfigureResponse{}); err != nil {
 		return nil, in.configureError(err)
 	}

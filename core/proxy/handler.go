@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,14 +74,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stripSpoofable(r.Header)
-	var envelope []byte
+	var envelope, secret []byte
 	if route.Guard != nil {
 		var ok bool
-		if envelope, ok = route.Guard.Admit(w, r, rid); !ok {
+		if envelope, secret, ok = route.Guard.Admit(w, r, rid); !ok {
 			return
 		}
 	}
-	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, trailer: r.Trailer}
+	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, secret: secret, trailer: r.Trailer}
 	if route.Filters == nil && !h.noLean && leanEligible(r) {
 		h.relay(w, r, ri) // sets the X-Forwarded-* and X-Request-Id headers itself
 		return
@@ -147,7 +148,6 @@ func stripSpoofable(h http.Header) {
 // formed for http.Request.Write: the connector replaces it with the app's
 // backend URL. X-Forwarded-For is appended to by ReverseProxy itself.
 func director(r *http.Request) {
-	stripSpoofable(r.Header) // the identity headers filters saw stay here
 	r.URL.Scheme = "http"
 	r.URL.Host = r.Host
 	r.Header.Del("Expect") // the connector's own transport handles 100-continue
@@ -155,6 +155,9 @@ func director(r *http.Request) {
 		// ReverseProxy cloned the trailer map before the body was read;
 		// the server fills the original's, so send that one.
 		r.Trailer = ri.trailer
+		if ri.route.Filters != nil {
+			stripSpoofable(r.Header) // the identity headers the filters saw stay here
+		}
 	}
 }
 
@@ -182,6 +185,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ri *routeInfo, er
 		p = pageSignOn
 	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeIdentity:
 		p = pageIdentity
+	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeAskCreds:
+		// The password vault has no working credentials for this user: a
+		// browser goes to the page that asks for them, once per attempt.
+		h.logger.Info("vault: asking the user for credentials", "request_id", ri.requestID, "app", ri.route.App)
+		if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, reservedPrefix+"auth/"+ri.route.App+"/credentials?again&return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		p = pageAskCredentials
 	case errors.Is(err, context.Canceled):
 		// the client went away; nobody reads the page
 	}

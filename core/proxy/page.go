@@ -20,6 +20,8 @@ var (
 		Text: "Gatehouse could not sign you in to this app just now. Try again in a minute."}
 	pageIdentity = page.Page{Status: http.StatusBadGateway, Title: "Identity not accepted",
 		Text: "The connector did not accept the identity Gatehouse sent with your request. Tell your IT team."}
+	pageAskCredentials = page.Page{Status: http.StatusUnauthorized, Title: "Credentials needed",
+		Text: "This app needs your own username and password for it: open it in a browser to enter them."}
 	pageTimeout = page.Page{Status: http.StatusGatewayTimeout, Title: "App too slow",
 		Text: "The app took too long to answer."}
 )

@@ -21,11 +21,11 @@ type Route struct {
 }
 
 // A Guard decides whether a request may reach an app's backend. It
-// returns the signed identity envelope to send with the request, or ok
-// false after answering the client itself (sign-in redirect, challenge,
+// returns the signed identity envelope to send with the request (and the
+// user's sealed vault credentials, for apps with the vault), or ok false after answering the client itself (sign-in redirect, challenge,
 // error page).
 type Guard interface {
-	Admit(w http.ResponseWriter, r *http.Request, requestID string) (envelope []byte, ok bool)
+	Admit(w http.ResponseWriter, r *http.Request, requestID string) (envelope, secret []byte, ok bool)
 }
 
 // Table maps (host, path) to a route; it is immutable once built.

@@ -49,6 +49,7 @@ type routeInfo struct {
 	version   uint64
 	requestID string
 	envelope  []byte      // the signed identity; nil for passthrough apps
+	secret    []byte      // the user's sealed vault credentials, if any
 	trailer   http.Header // the incoming request's, filled at body EOF
 }
 
@@ -151,7 +152,7 @@ func writeRequest(stream net.Conn, ri *routeInfo, write requestWriter) error {
 	defer bw.Reset(nil)
 	bw.Reset(stream)
 	_, _ = bw.Write(tunnel.AppendRequestHeader(bw.AvailableBuffer(), tunnel.RequestHeader{
-		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version, Envelope: ri.envelope}))
+		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version, Envelope: ri.envelope, Secret: ri.secret}))
 	if err := write.writeRequest(bw); err != nil {
 		return err
 	}

@@ -22,6 +22,10 @@ type Store interface {
 	AddSignIn(ctx context.Context, s store.SignIn) error
 	// TryLock marks sign-in states used: a state's lock can be taken once.
 	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
+	// The password vault's sealed credentials.
+	PutCredential(ctx context.Context, app, subject string, sealed []byte) error
+	GetCredential(ctx context.Context, app, subject string) ([]byte, error)
+	DeleteCredential(ctx context.Context, app, subject string) error
 }
 
 // verdict is what checking a session said.

@@ -12,6 +12,7 @@ package signin
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hpke"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/sdk/vault"
 )
 
 // An Authenticator is the app's sign-in plug-in (core/plugin.Authenticator).
@@ -52,8 +54,11 @@ type App struct {
 	Plugin   string // the Authenticator's catalog name, for logs
 	Auth     Authenticator
 	Lifetime time.Duration
-	Policy   *policy.Policy // conditional access; nil admits every signed-in user
-	Gate     *Gate
+	// Persistent sessions survive a browser restart (cookie Expires set).
+	Persistent bool
+	Policy     *policy.Policy // conditional access; nil admits every signed-in user
+	Vault      hpke.PublicKey // the password vault's key; nil without the vault
+	Gate       *Gate
 }
 
 // Cookie names. App names have no ".", so no app's cookie can be taken
@@ -68,27 +73,22 @@ func sessionCookie(app string) string { return cookiePrefix + "." + app }
 func stateCookie(app string) string   { return cookiePrefix + "-state." + app }
 
 // Admit decides whether r may go on to the backend. It returns the signed
-// identity envelope to send with it, or ok false when it has answered the
-// client itself (a redirect to sign in, a challenge, an error page).
-func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelope []byte, ok bool) {
+// identity envelope to send with it (and the user's sealed vault
+// credentials for apps with the vault), or ok false when it has answered
+// the client itself (a redirect to sign in, a challenge, an error page).
+func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelope, secret []byte, ok bool) {
 	now := a.Gate.Now()
-	if c, err := r.Cookie(sessionCookie(a.Name)); err == nil {
-		s, err := a.Gate.Sealer.OpenSession(a.Name, hostOnly(r.Host), c.Value, now)
-		if err == nil {
-			switch a.check(w, r, rid, s, now) {
-			case pass:
-				StripCookies(r.Header)
-				return s.Envelope, true
-			case done:
-				return nil, false
-			}
-		} else {
-			a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
+	if s, found := a.session(r, rid, now); found {
+		switch a.check(w, r, rid, s, now) {
+		case pass:
+			return a.admitted(w, r, rid, s)
+		case done:
+			return nil, nil, false
 		}
 	}
 	if browserNavigation(r) {
 		a.writeStart(w, r, rid)
-		return nil, false
+		return nil, nil, false
 	}
 	ret := a.Prefix
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -97,18 +97,57 @@ func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelop
 	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r, nil, nil))
 	if err != nil {
 		a.unavailable(w, r, rid, err)
-		return nil, false
+		return nil, nil, false
 	}
 	if res.Outcome == sdk.OutcomeAuthenticated {
 		s, err := a.signIn(w, r, res, rid)
 		if err != nil || a.check(w, r, rid, s, now) != pass {
-			return nil, false
+			return nil, nil, false
 		}
-		StripCookies(r.Header)
-		return s.Envelope, true
+		return a.admitted(w, r, rid, s)
 	}
 	a.answer(w, r, res, ret, rid)
-	return nil, false
+	return nil, nil, false
+}
+
+// session returns the request's valid session cookie for the app, if any.
+func (a *App) session(r *http.Request, rid string, now time.Time) (session.Session, bool) {
+	c, err := r.Cookie(sessionCookie(a.Name))
+	if err != nil {
+		return session.Session{}, false
+	}
+	s, err := a.Gate.Sealer.OpenSession(a.Name, hostOnly(r.Host), c.Value, now)
+	if err != nil {
+		a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
+		return session.Session{}, false
+	}
+	return s, true
+}
+
+// admitted lets a request of session s through: the gateway's cookies
+// never go further, and an app with the vault gets the user's sealed
+// credentials (their own, else the app's shared ones).
+func (a *App) admitted(w http.ResponseWriter, r *http.Request, rid string, s session.Session) (envelope, secret []byte, ok bool) {
+	StripCookies(r.Header)
+	if a.Vault == nil {
+		return s.Envelope, nil, true
+	}
+	id, err := a.Gate.identities.get(s)
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return nil, nil, false
+	}
+	for _, subject := range []string{id.Subject, vault.Shared} {
+		secret, err = a.Gate.Store.GetCredential(r.Context(), a.Name, subject)
+		if err == nil {
+			return s.Envelope, secret, true
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			a.unavailable(w, r, rid, err)
+			return nil, nil, false
+		}
+	}
+	return s.Envelope, nil, true // the plug-in asks for credentials
 }
 
 // authRequest is what the Authenticator sees of r: never the gateway's
@@ -174,8 +213,12 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	if err == nil {
 		var v string
 		if v, err = a.Gate.Sealer.SealSession(a.Name, hostOnly(r.Host), s); err == nil {
-			http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
-				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			c := &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
+				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+			if a.Persistent {
+				c.Expires = s.Expires
+			}
+			http.SetCookie(w, c)
 			a.Gate.Logger.Info("signed in", "app", a.Name, "plugin", a.Plugin, "request_id", rid,
 				"subject", res.Identity.Subject, "session", s.ID, "expires", s.Expires.UTC().Format(time.RFC3339))
 			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "signed_in", Reason: res.Reason})

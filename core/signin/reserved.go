@@ -19,6 +19,7 @@ import (
 //	/.gatehouse/auth/APP/start          a browser's sign-in begins here
 //	/.gatehouse/auth/APP/callback       where an identity provider returns
 //	/.gatehouse/auth/APP/signout        ends the session with APP
+//	/.gatehouse/auth/APP/credentials    the password vault's page
 type Reserved struct {
 	Apps map[string]*App // apps with sign-in, by name
 	JWKS []byte
@@ -46,6 +47,9 @@ func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.callback(w, r, rid)
 	case "start":
 		a.start(w, r, rid)
+	case "credentials":
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		a.credentials(w, r, rid)
 	case "signout":
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid)

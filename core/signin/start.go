@@ -17,9 +17,9 @@ import (
 var startPage = template.Must(template.New("start").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Signing in…</title>
 <meta name="referrer" content="no-referrer">
-<noscript><meta http-equiv="refresh" content="0;url={{.Start}}?return={{.Return}}"></noscript>
+<noscript><meta http-equiv="refresh" content="0;url={{.Link}}"></noscript>
 <script>location.replace({{.Start}} + "?return=" + encodeURIComponent(location.pathname + location.search + location.hash));</script>
-</head><body><p>Signing in… <a href="{{.Start}}?return={{.Return}}">continue</a></p></body></html>
+</head><body><p>Signing in… <a href="{{.Link}}">continue</a></p></body></html>
 `))
 
 // browserNavigation reports whether r is a browser opening a page: the
@@ -37,9 +37,11 @@ func (a *App) writeStart(w http.ResponseWriter, r *http.Request, rid string) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Request-Id", rid)
 	w.WriteHeader(http.StatusOK)
-	_ = startPage.Execute(w, struct{ Start, Return string }{
-		Start: "/.gatehouse/auth/" + a.Name + "/start", Return: url.QueryEscape(r.URL.RequestURI()),
-	})
+	start := "/.gatehouse/auth/" + a.Name + "/start"
+	_ = startPage.Execute(w, struct {
+		Start string
+		Link  template.URL // escaped here, once: the template must not escape it again
+	}{start, template.URL(start + "?return=" + url.QueryEscape(r.URL.RequestURI()))})
 }
 
 // start begins a sign-in for a browser: the Authenticator sees the

@@ -70,6 +70,14 @@ type Store interface {
 	// revoked, or the zero time.
 	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
 
+	// PutCredential stores sealed vault credentials of subject for app,
+	// replacing earlier ones; GetCredential returns them or ErrNotFound;
+	// DeleteCredential removes them (no error if there were none). The
+	// store only ever holds what the gateway cannot open.
+	PutCredential(ctx context.Context, app, subject string, sealed []byte) error
+	GetCredential(ctx context.Context, app, subject string) ([]byte, error)
+	DeleteCredential(ctx context.Context, app, subject string) error
+
 	// AddSignIn records one sign-in or denial in the sign-in log.
 	AddSignIn(ctx context.Context, s SignIn) error
 	// ListSignIns returns the latest limit records, newest first.

@@ -106,7 +106,7 @@ func newHarness(tb testing.TB) *harness {
 // adjusts the spec.
 func (h *harness) load(tb testing.TB, path string, edit func(*Spec)) *Filter {
 	tb.Helper()
-	s := Spec{Name: "test", App: "demo", Path: path, SHA256: fileSHA256(tb, path), PoolSize: 2, Timeout: 2 * time.Second}
+	s := Spec{Name: "test", App: "demo", Path: path, SHA256: fileSHA256(tb, path), PoolSize: 2, Timeout: 10 * time.Second} // generous: tests run under -race on a busy machine; timeout tests set their own
 	if edit != nil {
 		edit(&s)
 	}

@@ -10,9 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 )
 
 const (
+	appName  = "demo"
 	appHost  = "demo.localhost"
 	group    = "default"
 	tailSize = 20 // log lines shown when a component fails
@@ -24,19 +28,24 @@ type demo struct {
 	out   io.Writer
 	exits chan *proc // each child, once, when it exits
 	procs []*proc    // in start order
+
+	prov     *provider      // the OpenID provider, started before the children
+	provDown chan error     // once, if the provider stops answering
+	wg       sync.WaitGroup // the provider's watcher
 }
 
 // setup is what start-up produced, for the banner.
 type setup struct {
 	ports  ports
-	config string // gateway config file
-	caFile string // development CA
+	config string    // gateway config file
+	caFile string    // development CA
+	prov   *provider // sign-in, or why it is off
 }
 
 // run starts everything, waits for Ctrl-C (ctx done) or a child's death,
 // and stops everything. It returns nil after a requested stop.
 func run(ctx context.Context, opts options, out io.Writer) error {
-	d := &demo{opts: opts, out: out, exits: make(chan *proc, 3)}
+	d := &demo{opts: opts, out: out, exits: make(chan *proc, 3), provDown: make(chan error, 1)}
 	for _, name := range []string{"gatehouse", "gatehouse-connector", "demoapp"} {
 		if fi, err := os.Stat(d.bin(name)); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 			return fmt.Errorf("%s is missing or not executable: build it first (make build; make run does it for you)", d.bin(name))
@@ -61,6 +70,10 @@ func run(ctx context.Context, opts options, out io.Writer) error {
 	}
 
 	defer d.stopAll()
+	// Cancelled (and the provider's watcher waited for) before stopAll runs.
+	ctx, cancel := context.WithCancel(ctx)
+	defer d.wg.Wait()
+	defer cancel()
 	s, err := d.start(ctx)
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "\ngatehouse demo: interrupted during start-up")
@@ -77,10 +90,17 @@ func run(ctx context.Context, opts options, out io.Writer) error {
 		return nil
 	case p := <-d.exits:
 		return d.failed(p, "exited unexpectedly ("+p.exitStatus()+")")
+	case err := <-d.provDown:
+		if ctx.Err() != nil { // a Ctrl-C in the terminal reaches the provider too
+			fmt.Fprintln(out)
+			return nil
+		}
+		return d.providerFailed(err)
 	}
 }
 
-// start brings the three processes up in order, each ready before the next.
+// start brings the OpenID provider and the three processes up in order,
+// each ready before the next.
 func (d *demo) start(ctx context.Context) (*setup, error) {
 	p, notes, err := pickPorts(d.opts.ports)
 	if err != nil {
@@ -90,6 +110,16 @@ func (d *demo) start(ctx context.Context) (*setup, error) {
 		fmt.Fprintln(d.out, "  note:     ", n)
 	}
 	s := &setup{ports: p, caFile: filepath.Join(d.opts.dir, dataDir, devTLSDir, "dev-ca.pem")}
+
+	if s.prov, err = d.startProvider(ctx, p.oidc, s.callbackURL()); err != nil {
+		return nil, err
+	}
+	if op := s.prov.op; op != nil {
+		d.prov = s.prov
+		d.watchProvider(ctx)
+		fmt.Fprintf(d.out, "  %-10s %s answers: oidc-provider with users %s and %s; client %q may return to %s\n",
+			"provider", op.Issuer, oplab.Alice, oplab.Bob, oplab.ClientID, s.callbackURL())
+	}
 
 	appURL := "http://127.0.0.1:" + strconv.Itoa(p.app)
 	app, err := d.spawn("demo app", "demoapp.log", nil, d.bin("demoapp"), "--addr", "127.0.0.1:"+strconv.Itoa(p.app))
@@ -101,7 +131,7 @@ func (d *demo) start(ctx context.Context) (*setup, error) {
 	}
 	d.status(app, "%s answers", appURL)
 
-	if s.config, err = writeConfig(d.opts.dir, p); err != nil {
+	if s.config, err = writeConfig(d.opts.dir, p, s.prov); err != nil {
 		return nil, err
 	}
 	checked, err := d.command(ctx, true, d.bin("gatehouse"), "config", "check", s.config)
@@ -138,10 +168,18 @@ func (d *demo) start(ctx context.Context) (*setup, error) {
 		return nil, err
 	}
 	url := s.url()
-	if err := d.waitReady(ctx, conn, "did not get a request through ("+url+")", httpOK(client, url)); err != nil {
+	if s.prov.op == nil {
+		if err := d.waitReady(ctx, conn, "did not get a request through ("+url+")", httpOK(client, url)); err != nil {
+			return nil, err
+		}
+		d.status(conn, "enrolled; %s answers 200 through the tunnel (no sign-in)", url)
+		return s, nil
+	}
+	if err := d.waitReady(ctx, conn, "did not get a signed-in request through ("+url+"headers)",
+		signedIn(client, url, s.prov.op)); err != nil {
 		return nil, err
 	}
-	d.status(conn, "enrolled; %s answers 200 through the tunnel", url)
+	d.status(conn, "enrolled; %s answers the robot's token through the tunnel, and 401 without one", url)
 	return s, nil
 }
 
@@ -172,10 +210,7 @@ func (d *demo) command(ctx context.Context, logOut bool, bin string, args ...str
 		log.Write(stdout.Bytes())
 	}
 	log.Write(stderr.Bytes())
-	if f, ferr := os.OpenFile(filepath.Join(d.opts.dir, "setup.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); ferr == nil {
-		_, _ = f.Write(log.Bytes())
-		f.Close()
-	}
+	d.setupLog(log.String())
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
@@ -184,6 +219,14 @@ func (d *demo) command(ctx context.Context, logOut bool, bin string, args ...str
 			strings.ReplaceAll(strings.TrimSpace(stderr.String()), "\n", "\n    "))
 	}
 	return stdout.String(), nil
+}
+
+// setupLog appends text to setup.log in the working directory.
+func (d *demo) setupLog(text string) {
+	if f, err := os.OpenFile(filepath.Join(d.opts.dir, "setup.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+		_, _ = f.WriteString(text)
+		f.Close()
+	}
 }
 
 // status prints the one line a component gets once it is ready.
@@ -198,14 +241,17 @@ func (d *demo) failed(p *proc, why string) error {
 	return fmt.Errorf("the %s %s", p.name, why)
 }
 
-// stopAll stops the children in reverse start order.
+// stopAll stops the children in reverse start order, then the provider.
 func (d *demo) stopAll() {
-	if len(d.procs) == 0 {
+	if len(d.procs) == 0 && d.prov == nil {
 		return
 	}
 	var names []string
 	for i := len(d.procs) - 1; i >= 0; i-- {
 		names = append(names, d.procs[i].name)
+	}
+	if d.prov != nil {
+		names = append(names, "OpenID provider")
 	}
 	fmt.Fprintf(d.out, "gatehouse demo: stopping %s\n", strings.Join(names, ", "))
 	for i := len(d.procs) - 1; i >= 0; i-- {
@@ -214,6 +260,7 @@ func (d *demo) stopAll() {
 			fmt.Fprintf(d.out, "  %-10s did not stop on SIGTERM; killed\n", p.name)
 		}
 	}
+	d.stopProvider()
 	fmt.Fprintf(d.out, "gatehouse demo: stopped; logs and state are in %s\n", d.opts.dir)
 	d.procs = nil
 }
@@ -221,3 +268,9 @@ func (d *demo) stopAll() {
 func (d *demo) bin(name string) string { return filepath.Join(d.opts.bin, name) }
 
 func (s *setup) url() string { return fmt.Sprintf("https://%s:%d/", appHost, s.ports.public) }
+
+// callbackURL is where the provider sends a browser back after sign-in.
+func (s *setup) callbackURL() string { return s.url() + ".gatehouse/auth/" + appName + "/callback" }
+
+// signOutURL ends the demo app's session.
+func (s *setup) signOutURL() string { return s.url() + ".gatehouse/auth/" + appName + "/signout" }

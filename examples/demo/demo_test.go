@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +20,10 @@ import (
 
 // TestDemo runs the demo as `make run` does, but with its own binaries,
 // working directory and free ports, so it never meets a real `make run` on
-// 8443. It pastes the printed curl line into sh, then ends the demo one of
-// two ways and checks that no child (or child's process group) is left.
+// 8443. It pastes the printed curl line (which fetches an access token from
+// the demo's OpenID provider) into sh, then ends the demo one of three ways
+// and checks that no child (or child's process group) and no provider is
+// left.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gateway, the connector and the demo app; skipped with -short")
@@ -28,36 +31,56 @@ func TestDemo(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed: this test runs the printed curl line, so it needs curl on PATH")
 	}
+	t.Parallel()
 	bin := buildAll(t)
 
 	for _, tc := range []struct {
 		name     string
-		end      func(t *testing.T, demo *exec.Cmd, pids map[string]int)
+		end      func(t *testing.T, demo *exec.Cmd, pids map[string]int, provider int)
 		wantExit int
 		wantOut  string
+		provider bool // the case needs the provider
 	}{
 		{
-			name:     "interrupt",
-			end:      func(t *testing.T, demo *exec.Cmd, _ map[string]int) { sendSignal(t, demo.Process.Pid, syscall.SIGINT) },
+			name: "interrupt",
+			end: func(t *testing.T, demo *exec.Cmd, _ map[string]int, _ int) {
+				sendSignal(t, demo.Process.Pid, syscall.SIGINT)
+			},
 			wantExit: 0,
 			wantOut:  "gatehouse demo: stopping connector, gateway, demo app",
 		},
 		{
-			name:     "a child dies",
-			end:      func(t *testing.T, _ *exec.Cmd, pids map[string]int) { sendSignal(t, pids["demo app"], syscall.SIGKILL) },
+			name: "a child dies",
+			end: func(t *testing.T, _ *exec.Cmd, pids map[string]int, _ int) {
+				sendSignal(t, pids["demo app"], syscall.SIGKILL)
+			},
 			wantExit: 1,
 			wantOut:  "the demo app exited unexpectedly (signal: killed)",
 		},
+		{
+			name: "the provider dies",
+			end: func(t *testing.T, _ *exec.Cmd, _ map[string]int, provider int) {
+				sendSignal(t, provider, syscall.SIGKILL)
+			},
+			wantExit: 1,
+			wantOut:  "the OpenID provider stopped accepting connections",
+			provider: true,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// A space in the path checks that the printed lines are quoted.
-			dir := filepath.Join(t.TempDir(), "run dir")
-			demo := exec.Command(filepath.Join(bin, "demo"), "--bin", bin, "--dir", dir,
-				"--public-port", "0", "--tunnel-port", "0", "--app-port", "0")
-			out := startDemo(t, demo)
-
+			t.Parallel()
+			demo, out, _ := runDemo(t, bin, nil)
 			curl := out.waitFor(t, "^curl ", 90*time.Second)
+			out.waitFor(t, "Press Ctrl-C to stop", 30*time.Second) // the whole banner is out
 			pids := out.pids(t)
+			signIn := out.signInOn(t)
+			provider := providerPID(t, demo.Process.Pid, signIn)
+			if tc.provider && provider == 0 {
+				t.Skip("needs the OpenID provider's pid: sign-in is off, or there is no /proc")
+			}
+			if signIn && !strings.Contains(curl, `-H "Authorization: Bearer $(curl `) {
+				t.Errorf("with sign-in on, the curl line sends no access token: %s", curl)
+			}
 
 			// Paste the curl line into a shell somewhere else.
 			sh := exec.Command("sh", "-c", curl)
@@ -69,6 +92,9 @@ func TestDemo(t *testing.T) {
 			if !strings.Contains(string(page), "Hello from the internal demo app") {
 				t.Fatalf("the printed curl line did not fetch the demo app's page:\n%s", page)
 			}
+			if signIn && !strings.Contains(string(page), "<td>X-Remote-User</td><td>robot</td>") {
+				t.Errorf("the demo app did not see the robot as X-Remote-User:\n%s", page)
+			}
 
 			// The printed connectors command lists the connector as active.
 			connectors := strings.TrimSpace(out.waitFor(t, ` connectors --config `, time.Second))
@@ -77,42 +103,87 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("%s: %v\n%s%s", connectors, err, list, stderrOf(err))
 			}
 
-			tc.end(t, demo, pids)
+			tc.end(t, demo, pids, provider)
 			if code := out.exitCode(t, demo, 30*time.Second); code != tc.wantExit {
 				t.Errorf("demo exited with status %d, want %d\n%s", code, tc.wantExit, out.text())
 			}
 			if !strings.Contains(out.text(), tc.wantOut) {
 				t.Errorf("output lacks %q:\n%s", tc.wantOut, out.text())
 			}
-			for name, pid := range pids {
-				// Each child leads its own process group: the group must be gone.
-				if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
-					t.Errorf("the %s (process group %d) is still there after the demo exited (kill: %v)", name, pid, err)
-					_ = syscall.Kill(-pid, syscall.SIGKILL)
-				}
-			}
+			checkGone(t, pids, provider)
 		})
 	}
 }
 
+// checkGone checks that no child is left: each child leads its own process
+// group, which must be gone, and the provider's process too.
+func checkGone(t *testing.T, pids map[string]int, provider int) {
+	t.Helper()
+	for name, pid := range pids {
+		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the %s (process group %d) is still there after the demo exited (kill: %v)", name, pid, err)
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	if provider != 0 {
+		if err := syscall.Kill(provider, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the OpenID provider (pid %d) is still there after the demo exited (kill: %v)", provider, err)
+			_ = syscall.Kill(provider, syscall.SIGKILL)
+		}
+	}
+}
+
+// runDemo starts the demo built into bin on free ports in a new working
+// directory (with a space in its path, which checks that the printed lines
+// are quoted), with env added to its environment. It returns the command,
+// its output and the working directory.
+func runDemo(t *testing.T, bin string, env []string) (*exec.Cmd, *output, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run dir")
+	demo := exec.Command(filepath.Join(bin, "demo"), "--bin", bin, "--dir", dir,
+		"--public-port", "0", "--tunnel-port", "0", "--app-port", "0", "--oidc-port", "0")
+	demo.Env = append(os.Environ(), env...)
+	return demo, startDemo(t, demo), dir
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
 // buildAll builds the three binaries `make build` builds, and the demo
-// itself, into a temporary directory.
+// itself, into a temporary directory, once for all tests.
 func buildAll(t *testing.T) string {
 	t.Helper()
-	gotool, err := exec.LookPath("go")
-	if err != nil {
+	buildOnce.Do(func() { builtBin, buildErr = build() })
+	if errors.Is(buildErr, exec.ErrNotFound) {
 		t.Skip("the go command is not on PATH; it is needed to build the binaries")
 	}
-	bin := t.TempDir()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+func build() (string, error) {
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		return "", err
+	}
+	bin, err := os.MkdirTemp("", "gatehouse-demo-test-")
+	if err != nil {
+		return "", err
+	}
 	build := exec.Command(gotool, "build", "-o", bin+string(os.PathSeparator),
 		"github.com/gatehouse/gatehouse/cmd/gatehouse",
 		"github.com/gatehouse/gatehouse/cmd/gatehouse-connector",
 		"github.com/gatehouse/gatehouse/examples/demoapp",
 		"github.com/gatehouse/gatehouse/examples/demo")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
-	return bin
+	return bin, nil
 }
 
 // output collects the demo's stdout line by line.

@@ -1,10 +1,17 @@
-// Command demo is the program behind `make run`. On loopback it starts the
+// Command demo is the program behind `make run`. On loopback it starts an
+// OpenID provider (panva's oidc-provider, through plugins/oidc/oplab), the
 // demo app (an "internal" web app), a Gatehouse gateway with a development
-// CA, and a connector enrolled with a fresh one-time token; it waits until a
-// request to https://demo.localhost:PORT/ goes all the way through, prints
-// the URL and a curl line to try, and stops everything on Ctrl-C.
+// CA that publishes the app behind OpenID Connect sign-in, and a connector
+// enrolled with a fresh one-time token; it waits until a request with an
+// access token goes all the way through to https://demo.localhost:PORT/ as a
+// signed-in identity, prints the URL, who to sign in as and a curl line to
+// try, and stops everything on Ctrl-C.
 //
-//	go run ./examples/demo [--bin DIR] [--dir DIR] [--public-port N] [--tunnel-port N] [--app-port N]
+//	go run ./examples/demo [--bin DIR] [--dir DIR] [--public-port N] [--tunnel-port N] [--app-port N] [--oidc-port N]
+//
+// The provider needs Node.js and npm; oplab installs oidc-provider into
+// .tools/ on first use. When it cannot run (or GATEHOUSE_OIDC_OP=0), the
+// demo publishes the app with auth: passthrough instead, and says so loudly.
 //
 // Everything it writes lives in one working directory, .run/demo at the
 // repository root by default: the gateway config, the gateway's data
@@ -12,16 +19,19 @@
 // emptied at every start, except for the development CA, which is kept so
 // that a browser told to trust it once keeps trusting it.
 //
-// The preferred ports are 8443 (gateway, HTTPS), 8444 (gateway, tunnel) and
-// 9080 (demo app); a port that is taken is replaced by a free one, and 0
-// means "any free port" (the tests use that, so they never collide with a
-// running `make run`).
+// The preferred ports are 8443 (gateway, HTTPS), 8444 (gateway, tunnel),
+// 9080 (demo app) and 9090 (OpenID provider); a port that is taken is
+// replaced by a free one, and 0 means "any free port" (the tests use that,
+// so they never collide with a running `make run`).
 //
-// Children run in their own process groups, so a Ctrl-C in the terminal
-// does not reach them directly: this program stops them itself, in reverse
-// order (SIGTERM to each group, then SIGKILL after a grace period), and exits
-// 0. A child that dies on its own stops the demo with a non-zero status and
-// the tail of its log.
+// The gateway, the connector and the demo app run in their own process
+// groups, so a Ctrl-C in the terminal does not reach them directly: this
+// program stops them itself, in reverse order (SIGTERM to each group, then
+// SIGKILL after a grace period), then the provider, and exits 0. The
+// provider is oplab's child: it exits when its stdin closes (on stop, or
+// when this program dies), and a terminal's Ctrl-C reaches it at once. A
+// child that dies on its own, or a provider that stops answering, stops the
+// demo with a non-zero status and the tail of its log.
 package main
 
 import (
@@ -76,6 +86,7 @@ func parseFlags(args []string) (options, error) {
 	public := fs.Int("public-port", 8443, "gateway HTTPS port on 127.0.0.1 (0: any free port)")
 	tunnel := fs.Int("tunnel-port", 8444, "gateway tunnel port on 127.0.0.1 (0: any free port)")
 	app := fs.Int("app-port", 9080, "demo app port on 127.0.0.1 (0: any free port)")
+	oidc := fs.Int("oidc-port", 9090, "OpenID provider port on 127.0.0.1 (0: any free port)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -85,11 +96,11 @@ func parseFlags(args []string) (options, error) {
 	opts := options{
 		bin:          *bin,
 		dir:          *dir,
-		ports:        ports{public: *public, tunnel: *tunnel, app: *app},
+		ports:        ports{public: *public, tunnel: *tunnel, app: *app, oidc: *oidc},
 		startTimeout: 30 * time.Second,
 		stopGrace:    5 * time.Second,
 	}
-	for _, p := range []int{*public, *tunnel, *app} {
+	for _, p := range []int{*public, *tunnel, *app, *oidc} {
 		if p < 0 || p > 65535 {
 			return options{}, fmt.Errorf("port %d is out of range (0-65535)", p)
 		}

@@ -5,16 +5,17 @@ import (
 	"net"
 )
 
-// ports are the three loopback ports the demo listens on.
+// ports are the loopback ports the demo listens on.
 type ports struct {
 	public int // gateway, HTTPS for users
 	tunnel int // gateway, TLS for connectors
 	app    int // the demo app, plain HTTP
+	oidc   int // the OpenID provider, plain HTTP (loopback only)
 }
 
 // pickPorts returns the wanted ports where they are free on 127.0.0.1 and
 // free ports in place of those that are taken (or 0), with a note for each
-// wanted port it had to replace. All three are held open until all are
+// wanted port it had to replace. All of them are held open until all are
 // chosen, so they differ; the children bind them a moment later.
 func pickPorts(want ports) (ports, []string, error) {
 	var (
@@ -35,6 +36,7 @@ func pickPorts(want ports) (ports, []string, error) {
 		{"the gateway's HTTPS port", want.public, &got.public},
 		{"the gateway's tunnel port", want.tunnel, &got.tunnel},
 		{"the demo app's port", want.app, &got.app},
+		{"the OpenID provider's port", want.oidc, &got.oidc},
 	} {
 		var ln net.Listener
 		if p.want != 0 {

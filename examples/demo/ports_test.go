@@ -21,7 +21,7 @@ func TestPickPorts(t *testing.T) {
 	if got.public == taken || got.public == 0 {
 		t.Errorf("public port %d, want a free port other than the taken %d", got.public, taken)
 	}
-	if got.public == got.tunnel || got.tunnel == got.app || got.public == got.app {
+	if seen := map[int]bool{got.public: true, got.tunnel: true, got.app: true, got.oidc: true}; len(seen) != 4 {
 		t.Errorf("ports %+v are not distinct", got)
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "is in use") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 )
 
 // probe checks once whether a component is ready; nil means ready.
@@ -38,6 +41,8 @@ func (d *demo) waitReady(ctx context.Context, p *proc, what string, check probe)
 			return ctx.Err()
 		case q := <-d.exits:
 			return d.failed(q, "exited during start-up ("+q.exitStatus()+")")
+		case err := <-d.provDown:
+			return d.providerFailed(err)
 		case <-tick.C:
 		}
 	}
@@ -58,6 +63,61 @@ func httpOK(client *http.Client, url string) probe {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// signedIn is a probe that proves sign-in works end to end: with an access
+// token the provider gives the robot client, a request for base+"headers"
+// reaches the demo app, which sees the robot as X-Remote-User (put there
+// by header sign-on at the connector); without a token the gateway answers
+// 401 itself.
+func signedIn(client *http.Client, base string, op *oplab.OP) probe {
+	var token string // fetched once, valid for 10 minutes
+	return func(ctx context.Context) error {
+		if token == "" {
+			t, err := op.RobotToken(ctx, plainClient.Transport)
+			if err != nil {
+				return fmt.Errorf("getting the robot's access token: %w", err)
+			}
+			token = t
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"headers", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		var seen struct {
+			Headers http.Header `json:"headers"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&seen)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%sheaders with the robot's token answered %s", base, resp.Status)
+		}
+		if err != nil {
+			return fmt.Errorf("%sheaders: %w", base, err)
+		}
+		if user := seen.Headers.Get("X-Remote-User"); user != oplab.RobotID {
+			return fmt.Errorf("the demo app saw X-Remote-User %q, want %q", user, oplab.RobotID)
+		}
+
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err = client.Do(req); err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			return fmt.Errorf("%s without a token answered %s, want 401 Unauthorized", base, resp.Status)
 		}
 		return nil
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,20 +63,41 @@ func (p *proc) exitStatus() string {
 }
 
 // stop asks the process group to end with SIGTERM and kills it after grace.
-// It returns once the process has exited and reports whether it had to be
-// killed.
+// It returns once the process and everything left in its group (a
+// gateway's plug-in processes, say, which may outlive it by a moment) have
+// exited, and reports whether it had to kill. The group is signalled even
+// when the process has exited on its own, for the children it left.
 func (p *proc) stop(grace time.Duration) (killed bool) {
-	if p.exited() {
+	if p.exited() && !groupAlive(p.cmd) {
 		return false
 	}
 	terminate(p.cmd)
-	select {
-	case <-p.done:
+	if p.waitGone(grace) {
 		return false
-	case <-time.After(grace):
 	}
 	kill(p.cmd)
-	<-p.done
+	p.waitGone(grace)
+	return true
+}
+
+// waitGone waits up to d for the process to exit and its group to empty.
+func (p *proc) waitGone(d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	select {
+	case <-p.done:
+	case <-deadline.C:
+		return false
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for groupAlive(p.cmd) {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return false
+		}
+	}
 	return true
 }
 
@@ -87,11 +107,16 @@ func tail(file string, n int) string {
 	if err != nil {
 		return "    (" + err.Error() + ")\n"
 	}
-	data = bytes.TrimRight(data, "\n")
-	if len(data) == 0 {
+	return tailText(string(data), n)
+}
+
+// tailText returns the last n lines of a log, indented for display.
+func tailText(log string, n int) string {
+	log = strings.TrimRight(log, "\n")
+	if len(log) == 0 {
 		return "    (the log is empty)\n"
 	}
-	lines := strings.Split(string(data), "\n")
+	lines := strings.Split(log, "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

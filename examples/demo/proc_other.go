@@ -13,4 +13,6 @@ func terminate(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
 func kill(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
+func groupAlive(*exec.Cmd) bool { return false }
+
 func lockDir(string) (unlock func(), err error) { return func() {}, nil }

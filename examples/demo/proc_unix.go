@@ -24,6 +24,11 @@ func terminate(cmd *exec.Cmd) { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTE
 // kill sends SIGKILL to the child's whole process group.
 func kill(cmd *exec.Cmd) { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 
+// groupAlive reports whether any process of the child's group is left.
+// A process that has exited but not yet been reaped by its parent (or, for
+// an orphan, by init) still counts.
+func groupAlive(cmd *exec.Cmd) bool { return syscall.Kill(-cmd.Process.Pid, 0) == nil }
+
 // lockDir takes an exclusive lock on dir/.lock so that two demos never share
 // (and wipe) one working directory. The lock ends with the process.
 func lockDir(dir string) (unlock func(), err error) {

@@ -6,14 +6,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 )
 
 // Layout of the working directory.
 const (
 	configFile   = "gatehouse.yaml"
-	dataDir      = "data"      // the gateway's data_dir: SQLite store, dev-tls/
-	devTLSDir    = "dev-tls"   // inside dataDir: the development CA (kept across runs)
-	connectorDir = "connector" // the connector's --state
+	dataDir      = "data"              // the gateway's data_dir: SQLite store, dev-tls/
+	devTLSDir    = "dev-tls"           // inside dataDir: the development CA (kept across runs)
+	connectorDir = "connector"         // the connector's --state
+	providerLog  = "oidc-provider.log" // what the OpenID provider logged, written when it stops
 )
 
 // repoRoot returns the nearest directory at or above the current one that
@@ -81,8 +85,8 @@ func completeCA(dir string) bool {
 	return true
 }
 
-// configTemplate is the gateway config the demo writes; the ports and the
-// demo app's address are filled in.
+// configTemplate is the gateway config the demo writes; the ports, the
+// demo app's address and the app's sign-in are filled in.
 const configTemplate = `# Gatehouse demo gateway, written by examples/demo (make run) at every start.
 #
 # Edit and save this file while the demo runs: the gateway reloads it within
@@ -95,22 +99,66 @@ listen:
   tunnel: 127.0.0.1:%[2]d
 tls:
   mode: self-signed
-connector_groups:
+%[5]sconnector_groups:
   - name: default
 apps:
   - name: demo
     host: demo.localhost
     group: default
-    auth: passthrough
-    backend:
+%[6]s    backend:
       url: http://127.0.0.1:%[3]d
       preserve_host: false
 `
 
+// signInConfig is the plug-in catalog and the demo app's auth and sign_on
+// when the OpenID provider runs: users sign in there (browsers), API
+// clients send its access tokens, and the connector tells the demo app who
+// the user is in X-Remote-* headers.
+const signInConfig = `plugins:
+  - {name: oidc, builtin: true}
+  - {name: header, builtin: true}
+`
+
+const signInApp = `    # Sign in at the demo's OpenID provider (oidc-provider on loopback) as
+    # alice or bob, password "password". Scripts send the provider's access
+    # tokens instead: Authorization: Bearer (see the curl line the demo prints).
+    auth:
+      plugin: oidc
+      config:
+        issuer: %[1]s
+        client_id: %[2]s
+        client_secret: %[3]s
+        scopes: [openid, profile, email, groups]
+        bearer:
+          audience: %[4]s
+    # Tell the app who signed in. Try adding access: {require_mfa: true}:
+    # alice (password and OTP) still gets in; bob (password only) and the
+    # robot are refused.
+    sign_on:
+      plugin: header
+      config:
+        headers:
+          X-Remote-User: "{{.Subject}}"
+          X-Remote-Email: "{{.Email}}"
+          X-Remote-Name: "{{.Name}}"
+          X-Remote-Groups: "{{join .Groups}}"
+`
+
+const passthroughApp = `    # No sign-in: %[1]s
+    auth: passthrough
+`
+
 // writeConfig writes the gateway config into dir and returns its path.
-func writeConfig(dir string, p ports) (string, error) {
+func writeConfig(dir string, p ports, prov *provider) (string, error) {
+	var plugins, auth string
+	if prov.op != nil {
+		plugins = signInConfig
+		auth = fmt.Sprintf(signInApp, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret, prov.op.APIAudience)
+	} else {
+		auth = fmt.Sprintf(passthroughApp, strings.ReplaceAll(prov.off, "\n", " "))
+	}
 	file := filepath.Join(dir, configFile)
-	text := fmt.Sprintf(configTemplate, p.public, p.tunnel, p.app, dataDir)
+	text := fmt.Sprintf(configTemplate, p.public, p.tunnel, p.app, dataDir, plugins, auth)
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return "", fmt.Errorf("writing the gateway config: %w", err)
 	}

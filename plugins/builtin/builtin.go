@@ -12,6 +12,8 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/header"
 	"github.com/gatehouse/gatehouse/plugins/kcd"
 	"github.com/gatehouse/gatehouse/plugins/oidc"
+	"github.com/gatehouse/gatehouse/plugins/saml"
+	"github.com/gatehouse/gatehouse/plugins/vault"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -20,7 +22,9 @@ func Plugins() map[string]sdk.Plugin {
 	return map[string]sdk.Plugin{
 		"header": header.Plugin(),
 		"oidc":   oidc.Plugin(),
+		"saml":   saml.Plugin(),
 		"kcd":    kcd.Plugin(),
+		"vault":  vault.Plugin(),
 	}
 }
 

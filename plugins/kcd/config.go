@@ -74,6 +74,18 @@ func decode(req sdk.ConfigureRequest) (settings, error) {
 		return s, sdk.FieldErrorf("cache_size", "must be between 1 and %d, got %d", maxCacheSize, cfg.CacheSize)
 	}
 	s.timeout, s.cacheSize = cfg.Timeout, cfg.CacheSize
+	if req.CheckOnly {
+		// The gateway checks the config; the keytab and krb5.conf are on
+		// the connector's host.
+		switch {
+		case cfg.Keytab == "":
+			return s, sdk.FieldErrorf("keytab", "required: the path of the connector account's keytab")
+		case cfg.Principal == "":
+			return s, sdk.FieldErrorf("principal", "required: the connector's account, whose key is in the keytab, like svc-gatehouse")
+		}
+		s.mapper, err = newMapper(cfg.Identity, cfg.UPNDomains, cfg.Realm)
+		return s, err
+	}
 
 	krb5, err := loadKrb5(cfg)
 	if err != nil {

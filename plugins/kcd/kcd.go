@@ -57,8 +57,8 @@ func newInjector(req sdk.ConfigureRequest, now func() time.Time) (*injector, err
 		now = time.Now
 	}
 	s, err := decode(req)
-	if err != nil {
-		return nil, err
+	if err != nil || req.CheckOnly {
+		return nil, err // checked: the host closes the plug-in at once
 	}
 	log := req.Log
 	if log == nil {

@@ -61,6 +61,13 @@ var migrations = []string{
 		reason    TEXT NOT NULL,
 		client_ip TEXT NOT NULL
 	) STRICT;`,
+	// 4: the password vault's sealed credentials.
+	`CREATE TABLE credentials (
+		app     TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		sealed  BLOB NOT NULL,
+		PRIMARY KEY (app, subject)
+	) STRICT;`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

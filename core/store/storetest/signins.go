@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -43,5 +44,35 @@ func testSignIns(t *testing.T, s store.Store) {
 	if got[0].Result != "challenged" || got[1].Result != "denied" || !got[0].At.Equal(base.Add(2*time.Second)) ||
 		got[0].App != "hr" || got[0].Plugin != "oidc" || got[0].ClientIP != "192.0.2.1" || got[0].Reason != "because" {
 		t.Fatalf("ListSignIns = %+v, want the newest first with every field", got)
+	}
+}
+
+func testCredentials(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if _, err := s.GetCredential(ctx, "hr", "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetCredential before any: %v, want ErrNotFound", err)
+	}
+	for _, v := range []string{"one", "two"} {
+		if err := s.PutCredential(ctx, "hr", "alice", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutCredential(ctx, "wiki", "alice", []byte("other app")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetCredential(ctx, "hr", "alice"); err != nil || string(got) != "two" {
+		t.Fatalf("GetCredential = %q, %v; want the latest", got, err)
+	}
+	if err := s.DeleteCredential(ctx, "hr", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCredential(ctx, "hr", "alice"); err != nil {
+		t.Fatalf("deleting again: %v", err)
+	}
+	if _, err := s.GetCredential(ctx, "hr", "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if got, _ := s.GetCredential(ctx, "wiki", "alice"); string(got) != "other app" {
+		t.Fatalf("another app's credentials went too: %q", got)
 	}
 }

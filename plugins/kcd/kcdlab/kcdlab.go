@@ -24,20 +24,16 @@
 package kcdlab
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/labscript"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -70,7 +66,7 @@ type Lab struct {
 	NotDelegable string   // a user marked not delegable (carol)
 	UPNAlias     string   // alice's UPN, which the KDC resolves as an enterprise name
 
-	script  string
+	script  *labscript.Script
 	private bool
 }
 
@@ -81,7 +77,7 @@ func Start(ctx context.Context) (*Lab, error) {
 	if mode == "0" {
 		return nil, fmt.Errorf("%w: GATEHOUSE_KCDLAB=0", ErrSkip)
 	}
-	script, err := findScript()
+	script, err := labscript.Find("kcdlab.sh", "KCDLAB", "gatehouse-kcdlab-", ErrSkip)
 	if err != nil {
 		return nil, err
 	}
@@ -93,32 +89,20 @@ func Start(ctx context.Context) (*Lab, error) {
 		lab.script = script
 		return lab, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // installing packages takes a while
+	defer cancel()
 	if mode == "" {
 		if missing := Missing(); missing != "" {
 			return nil, fmt.Errorf("%w: %s", ErrSkip, missing)
 		}
 	}
-	reapStale(script)
-	dir, err := os.MkdirTemp("/tmp", privatePrefix)
+	dir, err := script.Start(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("making the lab directory: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // installing packages takes a while
-	defer cancel()
-	if out, err := run(ctx, script, dir, "start"); err != nil {
-		_, _ = run(context.Background(), script, dir, "stop")
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting the KCD lab (%s start): %w\n%s", script, err, out)
+		return nil, fmt.Errorf("the KCD lab: %w", err)
 	}
 	lab, err := read(dir)
-	if err == nil {
-		// The owner's pid lets a later Start stop this lab if the owner
-		// dies without calling Stop (a panic, a killed test binary).
-		err = os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	}
 	if err != nil {
-		_, _ = run(context.Background(), script, dir, "stop")
-		os.RemoveAll(dir)
+		_ = script.Stop(dir)
 		return nil, err
 	}
 	lab.script, lab.private = script, true
@@ -131,35 +115,7 @@ func (l *Lab) Stop() error {
 	if l == nil || !l.private {
 		return nil
 	}
-	out, err := run(context.Background(), l.script, l.Dir, "stop")
-	if err != nil {
-		return fmt.Errorf("stopping the KCD lab in %s: %w\n%s", l.Dir, err, out)
-	}
-	return os.RemoveAll(l.Dir)
-}
-
-const (
-	privatePrefix = "gatehouse-kcdlab-"
-	ownerFile     = "owner.pid" // the pid of the process that started the lab
-)
-
-// reapStale stops the private labs whose owning process is gone (by the
-// pid files in their directories, with the script) and removes them.
-func reapStale(script string) {
-	dirs, _ := filepath.Glob(filepath.Join("/tmp", privatePrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			continue // malformed, or its owner still runs
-		}
-		if _, err := run(context.Background(), script, dir, "stop"); err == nil {
-			os.RemoveAll(dir)
-		}
-	}
+	return l.script.Stop(l.Dir)
 }
 
 // Missing names what this machine lacks to start a lab, and what to do,
@@ -170,7 +126,7 @@ func Missing() string {
 	}
 	var missing []string
 	for _, cmd := range []string{"krb5kdc", "kadmin.local", "kdb5_ldap_util", "slapd", "ldapmodify", "apache2"} {
-		if _, err := lookPath(cmd); err != nil {
+		if _, err := labscript.LookPath(cmd); err != nil {
 			missing = append(missing, cmd)
 		}
 	}
@@ -185,58 +141,11 @@ func Missing() string {
 	return ""
 }
 
-// lookPath finds cmd on PATH or in the sbin directories root's PATH has.
-func lookPath(cmd string) (string, error) {
-	if p, err := exec.LookPath(cmd); err == nil {
-		return p, nil
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		if _, err := os.Stat(filepath.Join(dir, cmd)); err == nil {
-			return filepath.Join(dir, cmd), nil
-		}
-	}
-	return "", fmt.Errorf("%s not found", cmd)
-}
-
-// findScript finds scripts/kcdlab.sh in the working directory or above it
-// (a test runs in its package's directory).
-func findScript() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding scripts/kcdlab.sh: %w", err)
-	}
-	for {
-		p := filepath.Join(dir, "scripts", "kcdlab.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%w: scripts/kcdlab.sh not found above the working directory", ErrSkip)
-		}
-		dir = parent
-	}
-}
-
-func run(ctx context.Context, script, dir, verb string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "bash", script, verb)
-	cmd.Env = append(os.Environ(), "KCDLAB="+dir, "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
-	cmd.WaitDelay = 5 * time.Second
-	return cmd.CombinedOutput()
-}
-
 // read loads the lab.env the script wrote in dir.
 func read(dir string) (*Lab, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "lab.env"))
+	env, err := labscript.ReadEnv(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading the lab's facts: %w", err)
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
+		return nil, err
 	}
 	l := &Lab{
 		Dir: env["KCDLAB"], Realm: env["REALM"], Krb5Conf: env["KRB5_CONFIG"], KDCConf: env["KRB5_KDC_PROFILE"], KDCAddr: env["KDC_ADDR"],
@@ -290,7 +199,7 @@ func (l *Lab) GetPath(ctx context.Context, path string, header http.Header) (int
 // Kadmin runs a kadmin.local query against the lab's database, like
 // "modprinc -allow_forwardable dave". The KDC sees the change at once.
 func (l *Lab) Kadmin(ctx context.Context, query string) error {
-	kadmin, err := lookPath("kadmin.local")
+	kadmin, err := labscript.LookPath("kadmin.local")
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/core/wasm"
 )
@@ -44,7 +45,8 @@ func Load(tb testing.TB, path string, config string, logger *slog.Logger) *wasm.
 		tb.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	f, err := rt.Load(ctx, wasm.Spec{Name: filepath.Base(filepath.Dir(path)), Path: path, SHA256: hex.EncodeToString(sum[:]), Config: []byte(config)})
+	f, err := rt.Load(ctx, wasm.Spec{Name: filepath.Base(filepath.Dir(path)), Path: path, SHA256: hex.EncodeToString(sum[:]), Config: []byte(config),
+		Timeout: 10 * time.Second}) // generous: -race on a busy machine
 	if err != nil {
 		_ = rt.Close(ctx)
 		tb.Fatalf("loading the filter: %v", err)

@@ -1,0 +1,86 @@
+package signin
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/sdk/vault"
+)
+
+// The password vault's page: a signed-in user enters the username and
+// password the app's backend wants, once; the gateway seals them to the
+// connector group's key at once, so it stores (and could leak) only what
+// it cannot open. The same page replaces or deletes them.
+var credentialsPage = template.Must(template.New("credentials").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to {{.App}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:30em;margin:4em auto;color:#222}label{display:block;margin:.8em 0}input{width:100%;padding:.3em}</style>
+</head><body><h1>Sign in to {{.App}}</h1>
+<p>{{if .Again}}The app did not accept the credentials Gatehouse has for you, or there are none yet.{{else}}Gatehouse signs you in to this app with its own username and password.{{end}}
+Enter them once; they are stored encrypted so that only the app's connectors can read them.</p>
+<form method="post">
+<input type="hidden" name="return" value="{{.Return}}">
+<label>Username <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button name="action" value="save">Save and continue</button>
+</form>
+<form method="post"><input type="hidden" name="return" value="{{.Return}}">
+<button name="action" value="delete" formnovalidate>Delete my stored credentials</button></form>
+<p><small>Request ID: <code>{{.RequestID}}</code></small></p>
+</body></html>
+`))
+
+// credentials serves /.gatehouse/auth/APP/credentials.
+func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
+	ret := safeReturn(r.FormValue("return"), a.Prefix)
+	now := a.Gate.Now()
+	s, found := a.session(r, rid, now)
+	if a.Vault == nil || !found || a.check(w, r, rid, s, now) != pass {
+		if a.Vault == nil {
+			page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found", Text: "This app has no password vault.", RequestID: rid})
+			return
+		}
+		if !found {
+			http.Redirect(w, r, ret, http.StatusSeeOther) // signing in starts there
+		}
+		return
+	}
+	id, err := a.Gate.identities.get(s)
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	if r.Method != http.MethodPost {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		_ = credentialsPage.Execute(w, struct {
+			App, Return, RequestID string
+			Again                  bool
+		}{a.Name, ret, rid, r.URL.Query().Has("again")})
+		return
+	}
+	// A cross-site POST carries no session cookie (SameSite=Lax); an
+	// Origin header, when there is one, must be this host.
+	if o := r.Header.Get("Origin"); o != "" && o != "https://"+r.Host {
+		page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Refused", Text: "The form was posted from another site.", RequestID: rid})
+		return
+	}
+	if r.PostFormValue("action") == "delete" {
+		err = a.Gate.Store.DeleteCredential(r.Context(), a.Name, id.Subject)
+		a.Gate.Logger.Info("vault: credentials deleted", "app", a.Name, "subject", id.Subject, "request_id", rid)
+	} else {
+		c := vault.Credentials{Username: r.PostFormValue("username"), Password: r.PostFormValue("password")}
+		var sealed []byte
+		if sealed, err = vault.Seal(a.Vault, a.Name, id.Subject, c); err == nil {
+			err = a.Gate.Store.PutCredential(r.Context(), a.Name, id.Subject, sealed)
+		}
+		a.Gate.Logger.Info("vault: credentials stored", "app", a.Name, "subject", id.Subject, "request_id", rid)
+	}
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return
+	}
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+}

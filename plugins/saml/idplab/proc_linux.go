@@ -1,0 +1,9 @@
+package idplab
+
+import "syscall"
+
+// sysProcAttr puts PHP in a process group of its own (Stop kills the
+// group) and has the kernel kill it when the test binary dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}

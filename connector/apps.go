@@ -164,6 +164,9 @@ func backendTLS(c tunnel.AppConfig) (*tls.Config, error) {
 // lookup returns the app for a request routed with config version v,
 // waiting up to wait for this session's config to catch up.
 func (s *session) lookup(ctx context.Context, name string, v uint64, wait time.Duration) *app {
+	if t := s.apps.Load(); t.version >= v {
+		return t.apps[name]
+	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {

@@ -136,7 +136,7 @@ var errCancelled = errors.New("request cancelled")
 
 func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, error) {
 	// Cancellation (the client went away) unblocks reads and writes.
-	stop := context.AfterFunc(req.Context(), func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	stop := onAbort(req.Context(), func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.conn.Close()
@@ -145,7 +145,7 @@ func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, e
 		}
 		return nil, err
 	}
-	if err := req.Write(c.bw); err != nil {
+	if err := writeHead(c.bw, req); err != nil {
 		return fail(err)
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -162,7 +162,9 @@ func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, e
 	if err != nil {
 		return fail(err)
 	}
-	_ = c.conn.SetReadDeadline(time.Time{})
+	if l.timeout > 0 {
+		_ = c.conn.SetReadDeadline(time.Time{})
+	}
 	resp.Body = &leanBody{ReadCloser: resp.Body, done: func(complete bool) {
 		// Reuse only after a complete response, if cancellation did not
 		// already touch the connection and the backend keeps it open.
@@ -195,4 +197,52 @@ func (b *leanBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(func() { b.done(b.eof) })
 	return err
+}
+
+// backendAbort ends the backend call under way on a stream when the
+// stream's context is cancelled: serveStream fires it, so that the lean
+// client needs no context.AfterFunc per request.
+type backendAbort struct {
+	mu    sync.Mutex
+	f     func()
+	fired bool
+}
+
+type backendAbortKey struct{}
+
+func (a *backendAbort) fire() {
+	a.mu.Lock()
+	f := a.f
+	a.f, a.fired = nil, true
+	a.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// onAbort arranges for f to run if ctx is cancelled, like
+// context.AfterFunc, and returns the func that cancels that: it reports
+// false if f already ran (or is running).
+func onAbort(ctx context.Context, f func()) (stop func() bool) {
+	a, ok := ctx.Value(backendAbortKey{}).(*backendAbort)
+	if !ok {
+		return context.AfterFunc(ctx, f)
+	}
+	a.mu.Lock()
+	if a.fired {
+		a.mu.Unlock()
+		f()
+		return func() bool { return false }
+	}
+	a.f = f
+	a.mu.Unlock()
+	return a.stop
+}
+
+func (a *backendAbort) stop() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ran := a.fired
+	a.f = nil
+	return !ran
 }

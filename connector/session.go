@@ -24,6 +24,7 @@ type session struct {
 
 	apps     atomic.Pointer[appTable]
 	inflight atomic.Int64
+	sweep    sweeper // the time limits of its streams
 }
 
 // fatalError ends the connector: retrying cannot help.
@@ -78,6 +79,9 @@ func (s *session) run(ctx context.Context, up func()) error {
 
 	ctrlErr := make(chan error, 1)
 	go func() { ctrlErr <- s.control(ctx, control, send, up) }()
+	sctx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go s.sweep.run(sctx)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -121,8 +121,30 @@ func ReadRequestHeader(r *bufio.Reader) (RequestHeader, error) {
 }
 
 func readField(r *bufio.Reader) (string, error) {
-	b, err := readBytes(r, maxHeaderField)
-	return string(b), err
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return "", fmt.Errorf("tunnel: request header: %w", err)
+	}
+	if n > maxHeaderField {
+		return "", fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, maxHeaderField)
+	}
+	if int(n) > r.Size() {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", fmt.Errorf("tunnel: request header: %w", err)
+		}
+		return string(b), nil
+	}
+	b, err := r.Peek(int(n)) // no copy but the string's
+	if err != nil {
+		if err == io.EOF && len(b) > 0 {
+			err = io.ErrUnexpectedEOF // as io.ReadFull says it
+		}
+		return "", fmt.Errorf("tunnel: request header: %w", err)
+	}
+	f := string(b)
+	_, _ = r.Discard(int(n))
+	return f, nil
 }
 
 // readBytes reads a uvarint length (at most limit) and that many bytes;

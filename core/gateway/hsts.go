@@ -24,7 +24,9 @@ func withHSTS(next http.Handler, hsts func(host string) int64) http.Handler {
 // requestHost is r's host without port, lower-cased.
 func requestHost(r *http.Request) string {
 	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
+	if strings.IndexByte(host, ':') < 0 {
+		// no port: skip SplitHostPort, whose error allocates
+	} else if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	return strings.ToLower(strings.TrimSuffix(host, "."))

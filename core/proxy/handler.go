@@ -1,9 +1,10 @@
 // Package proxy is the public side of the gateway: it finds the app for
 // each request by Host and path prefix, cleans the request's headers, and
-// relays it through a connector tunnel with httputil.ReverseProxy over
-// Transport. Responses stream both ways without buffering; Upgrade
-// requests (WebSocket) become raw streams; failures become error pages
-// that carry a request id.
+// relays it through a connector tunnel over Transport: plain requests on
+// a lean path of their own (relay.go), upgrades, requests with trailers
+// and apps with WASM filters with httputil.ReverseProxy. Responses stream
+// both ways without buffering; Upgrade requests (WebSocket) become raw
+// streams; failures become error pages that carry a request id.
 package proxy
 
 import (
@@ -28,16 +29,18 @@ import (
 type Handler struct {
 	table  func() *Table
 	logger *slog.Logger
+	tr     *Transport
 	rp     *httputil.ReverseProxy
+	noLean bool // tests: everything through ReverseProxy
 }
 
 // NewHandler returns a handler that routes with the table current at each
 // request and relays through dialer.
 func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger) *Handler {
-	h := &Handler{table: table, logger: logger}
+	h := &Handler{table: table, logger: logger, tr: &Transport{Dialer: dialer, Logger: logger}}
 	h.rp = &httputil.ReverseProxy{
 		Director:       director,
-		Transport:      &Transport{Dialer: dialer, Logger: logger},
+		Transport:      h.tr,
 		BufferPool:     bufferPool{},
 		ErrorHandler:   h.proxyError,
 		ModifyResponse: modifyResponse,
@@ -78,10 +81,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, secret: secret, trailer: r.Trailer}
+	if route.Filters == nil && !h.noLean && leanEligible(r) {
+		h.relay(w, r, ri) // sets the X-Forwarded-* and X-Request-Id headers itself
+		return
+	}
 	r.Header.Set("X-Request-Id", rid)
 	r.Header.Set("X-Forwarded-Host", r.Host)
 	r.Header.Set("X-Forwarded-Proto", "https")
-	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, secret: secret, trailer: r.Trailer}
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, ri))
 	if route.Filters != nil {
 		setIdentityHeaders(r.Header, envelope)
@@ -162,6 +169,11 @@ func modifyResponse(resp *http.Response) error {
 
 func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	ri, _ := r.Context().Value(routeKey{}).(*routeInfo)
+	h.fail(w, r, ri, err)
+}
+
+// fail answers with the error page for a request that could not be relayed.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ri *routeInfo, err error) {
 	p := pageBackend
 	var ce *connectorError
 	switch {

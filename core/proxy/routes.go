@@ -56,7 +56,9 @@ func (t *Table) Published(hostHeader string) bool {
 
 // hostOnly is a Host header without port, lower-case, without a final dot.
 func hostOnly(hostHeader string) string {
-	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
+	if strings.IndexByte(hostHeader, ':') < 0 {
+		// no port: skip SplitHostPort, whose error allocates
+	} else if h, _, err := net.SplitHostPort(hostHeader); err == nil {
 		hostHeader = h
 	}
 	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")

@@ -72,9 +72,27 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ri == nil {
 		return nil, errors.New("proxy: request has no route")
 	}
+	body := req.Body != nil && req.Body != http.NoBody
+	return t.roundTrip(req, ri, body, retryable(req), (*stdRequest)(req))
+}
+
+// requestWriter writes an HTTP/1.1 request onto a stream's buffer.
+type requestWriter interface {
+	writeRequest(bw *bufio.Writer) error
+}
+
+// stdRequest is written by net/http (the ReverseProxy path).
+type stdRequest http.Request
+
+func (r *stdRequest) writeRequest(bw *bufio.Writer) error { return (*http.Request)(r).Write(bw) }
+
+// roundTrip carries one request through a connector tunnel: write puts the
+// HTTP request (head and body) on the stream; req is only read for its
+// method and context. body says whether write sends a body (it then runs
+// while the response is read), retry whether the request may be repeated.
+func (t *Transport) roundTrip(req *http.Request, ri *routeInfo, body, retry bool, write requestWriter) (*http.Response, error) {
 	// Only requests that may be repeated ride on reused streams: a parked
 	// stream can have gone stale, and then the request is sent again.
-	retry := retryable(req)
 	reuse := retry
 	var avoid []string
 	var last error // why the previous attempt failed
@@ -86,7 +104,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
-		resp, err := exchange(req, stream, ri, release, retry)
+		resp, err := exchange(req, stream, ri, release, retry, body, write)
 		if err == nil {
 			return resp, nil
 		}
@@ -126,16 +144,16 @@ func retryable(req *http.Request) bool {
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
 
-// writeRequest writes the tunnel header and the request to stream.
-func writeRequest(stream net.Conn, req *http.Request, ri *routeInfo) error {
+// writeRequest writes the tunnel header and, with write, the request to
+// stream.
+func writeRequest(stream net.Conn, ri *routeInfo, write requestWriter) error {
 	bw := bufPool.Get().(*bufio.Writer)
 	defer bufPool.Put(bw)
 	defer bw.Reset(nil)
 	bw.Reset(stream)
-	var hb [64]byte
-	_, _ = bw.Write(tunnel.AppendRequestHeader(hb[:0], tunnel.RequestHeader{
+	_, _ = bw.Write(tunnel.AppendRequestHeader(bw.AvailableBuffer(), tunnel.RequestHeader{
 		App: ri.route.App, RequestID: ri.requestID, ConfigVersion: ri.version, Envelope: ri.envelope, Secret: ri.secret}))
-	if err := req.Write(bw); err != nil {
+	if err := write.writeRequest(bw); err != nil {
 		return err
 	}
 	return bw.Flush()
@@ -144,25 +162,30 @@ func writeRequest(stream net.Conn, req *http.Request, ri *routeInfo) error {
 // codeTunnel marks a failure of the stream itself, before any response byte.
 const codeTunnel = "tunnel"
 
-// exchange sends req on stream and reads the response head. With park,
-// the stream goes back to its pool once the response was read to its end.
-func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func(), park bool) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		if err := writeRequest(stream, req, ri); err != nil {
+// exchange sends a request on stream with write and reads the response
+// head (req tells its method). With park, the stream goes back to its
+// pool once the response was read to its end.
+func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func(), park, body bool, write requestWriter) (*http.Response, error) {
+	if !body {
+		if err := writeRequest(stream, ri, write); err != nil {
 			return nil, &connectorError{code: codeTunnel, detail: "write: " + err.Error(), retryable: true}
 		}
 	} else {
 		// Stream the body while the response is read: the backend may
 		// answer (413, 401) before it has read everything.
 		go func() {
-			if writeRequest(stream, req, ri) != nil {
+			if writeRequest(stream, ri, write) != nil {
 				stream.Close()
 			}
 		}()
 	}
 
-	lim := &tunnel.HeaderLimit{R: stream, N: 1 << 20}
-	cr := &countReader{r: lim}
+	// One allocation for the reader chain and the body that ends it.
+	sb := &streamBody{stream: stream, release: release}
+	lim := &sb.lim
+	*lim = tunnel.HeaderLimit{R: stream, N: 1 << 20}
+	cr := &sb.cr
+	cr.r = lim
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(cr)
 	resp, err := http.ReadResponse(br, req)
@@ -183,7 +206,7 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func(),
 		resp.Body = &upgradeBody{Reader: br, stream: stream, release: release}
 		return resp, nil
 	}
-	sb := &streamBody{body: resp.Body, br: br, stream: stream, release: release, eof: resp.Body == http.NoBody}
+	sb.body, sb.br, sb.eof = resp.Body, br, resp.Body == http.NoBody
 	if p, ok := stream.(parker); ok && park {
 		sb.park = p
 	}
@@ -214,6 +237,8 @@ func (c *countReader) Read(p []byte) (int, error) {
 // (see RATIONALE.md). Closing net/http's body before EOF would instead
 // drain the rest of the response through the tunnel.
 type streamBody struct {
+	lim     tunnel.HeaderLimit // reads the stream for br
+	cr      countReader        // reads lim
 	body    io.ReadCloser
 	br      *bufio.Reader
 	stream  net.Conn

@@ -17,6 +17,11 @@ import (
 const (
 	maxIdlePerSession = 256
 	idleFor           = 30 * time.Second
+	// shrinkAfter: a stream parked after receiving more than this drops
+	// its receive buffer. Below it, the buffer (a few KiB at most: yamux
+	// grows it only while data waits unread) stays for the next response,
+	// which then costs no allocation.
+	shrinkAfter = 4 << 10
 )
 
 type idlePool struct {
@@ -68,9 +73,17 @@ func (p *idlePool) closeAll() {
 // Stream is a request stream handed out by DialGroup.
 type Stream struct {
 	*yamux.Stream
-	pool   *idlePool
-	clock  Clock
-	reused bool
+	pool     *idlePool
+	clock    Clock
+	reused   bool
+	received int64 // bytes read in this use
+}
+
+// Read reads from the stream, counting what it received.
+func (s *Stream) Read(p []byte) (int, error) {
+	n, err := s.Stream.Read(p)
+	s.received += int64(n)
+	return n, err
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -87,7 +100,9 @@ func (s *Stream) Park() {
 		s.Stream.Close()
 		return
 	}
-	s.Stream.Shrink() // drop the receive buffer a large response grew
+	if s.received > shrinkAfter {
+		s.Stream.Shrink() // drop the receive buffer a large response grew
+	}
 	if !s.pool.put(s.Stream, s.clock.Now()) {
 		s.Stream.Close()
 	}

@@ -1,0 +1,376 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/internal/httphead"
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// The lean relay carries plain requests — no Upgrade, no request trailers,
+// no WASM filters — without httputil.ReverseProxy: it writes the request
+// head for the connector straight from the incoming request and copies the
+// response into the ResponseWriter, where ReverseProxy clones the request
+// and its headers, builds a client trace and writes through
+// http.Request.Write. What reaches the connector and the client is the
+// same (TestLeanRelayMatchesReverseProxy compares them); everything else
+// still takes ReverseProxy.
+
+// leanEligible reports whether r may take the lean relay: not an upgrade,
+// no declared request trailers, no parsed form (ReverseProxy would clean
+// the query), an origin-form URL, a host of plain ASCII, and no
+// bodyless-method body whose length is unknown (http.Request.Write probes
+// those).
+func leanEligible(r *http.Request) bool {
+	if r.Trailer != nil || r.Form != nil || r.Method == http.MethodConnect || r.URL.Opaque != "" ||
+		hasToken(r.Header["Connection"], "upgrade") || !httphead.PlainHost(r.Host) {
+		return false
+	}
+	if r.ContentLength < 0 {
+		switch r.Method {
+		case "GET", "HEAD", "DELETE", "OPTIONS", "PROPFIND", "SEARCH":
+			return false
+		}
+	}
+	return true
+}
+
+// leanRequest writes one request for the connector.
+type leanRequest struct {
+	r    *http.Request
+	ri   *routeInfo
+	uri  string       // request-target: escaped path and query
+	body *handlerBody // nil: none
+}
+
+func newLeanRequest(r *http.Request, ri *routeInfo) *leanRequest {
+	lr := &leanRequest{r: r, ri: ri, uri: r.URL.EscapedPath()}
+	if lr.uri == "" {
+		lr.uri = "/"
+	}
+	if r.URL.ForceQuery || r.URL.RawQuery != "" {
+		lr.uri += "?" + r.URL.RawQuery
+	}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		lr.body = &handlerBody{r: r.Body}
+	}
+	return lr
+}
+
+// retryable is retryable(req) for the request as it will be sent.
+func (lr *leanRequest) retryable() bool {
+	switch lr.r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return lr.body == nil
+	}
+	return false
+}
+
+// writeRequest writes the request in HTTP/1.1 framing, with the header changes
+// ReverseProxy and the director make: hop-by-hop headers (and those named
+// in Connection) dropped, X-Forwarded-For appended to, X-Forwarded-Host,
+// X-Forwarded-Proto and X-Request-Id set, Expect and X-Gatehouse-*
+// removed, no Go User-Agent added.
+func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
+	r := lr.r
+	if httphead.HasCTL(lr.uri) {
+		return errors.New("net/http: can't write control character in Request.URL")
+	}
+	conn := r.Header["Connection"]
+	dropped := func(k string) bool { return hopHeader(k) || (conn != nil && namedIn(conn, k)) }
+
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(lr.uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n")
+	if ua := r.Header["User-Agent"]; len(ua) > 0 && !dropped("User-Agent") {
+		if v := httphead.Value(ua[0]); v != "" {
+			httphead.WriteField(bw, "User-Agent", v)
+		}
+	}
+	var num [20]byte
+	switch {
+	case lr.body == nil:
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			bw.WriteString("Content-Length: 0\r\n")
+		}
+	case r.ContentLength > 0:
+		httphead.WriteField(bw, "Content-Length", string(strconv.AppendInt(num[:0], r.ContentLength, 10)))
+	default:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	for k, vv := range r.Header {
+		switch k {
+		case "User-Agent", "Content-Length", "Host", "Expect", "X-Forwarded-For",
+			"X-Request-Id", "X-Forwarded-Host", "X-Forwarded-Proto":
+			continue
+		}
+		if dropped(k) || strings.HasPrefix(k, "X-Gatehouse-") || !httphead.ValidName(k) {
+			continue
+		}
+		for _, v := range vv {
+			httphead.WriteField(bw, k, httphead.Value(v))
+		}
+	}
+	if hasToken(r.Header["Te"], "trailers") {
+		bw.WriteString("Te: trailers\r\n")
+	}
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		prior := r.Header["X-Forwarded-For"]
+		if dropped("X-Forwarded-For") {
+			prior = nil
+		}
+		if len(prior) > 0 {
+			ip = httphead.Value(strings.Join(prior, ", ") + ", " + ip)
+		}
+		httphead.WriteField(bw, "X-Forwarded-For", ip)
+	}
+	for _, f := range [...]struct{ k, v string }{
+		{"X-Forwarded-Host", r.Host}, {"X-Forwarded-Proto", "https"}, {"X-Request-Id", lr.ri.requestID},
+	} {
+		if !dropped(f.k) {
+			httphead.WriteField(bw, f.k, f.v)
+		}
+	}
+	if _, err := bw.WriteString("\r\n"); err != nil {
+		return err
+	}
+	if lr.body == nil {
+		return nil
+	}
+	// The head leaves before the body, which may be slow to arrive.
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if r.ContentLength > 0 {
+		n, err := io.Copy(bw, io.LimitReader(lr.body, r.ContentLength))
+		if err != nil {
+			return err
+		}
+		if n != r.ContentLength {
+			return fmt.Errorf("http: ContentLength=%d with Body length %d", r.ContentLength, n)
+		}
+		return nil
+	}
+	return writeChunked(bw, lr.body)
+}
+
+// writeChunked sends body in chunked encoding, flushing each chunk as
+// http.Request.Write does, and ends it with an empty trailer.
+func writeChunked(bw *bufio.Writer, body io.Reader) error {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	var num [16]byte
+	for {
+		n, err := body.Read(*buf)
+		if n > 0 {
+			bw.Write(strconv.AppendInt(num[:0], int64(n), 16))
+			bw.WriteString("\r\n")
+			bw.Write((*buf)[:n])
+			bw.WriteString("\r\n")
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			_, err := bw.WriteString("0\r\n\r\n")
+			return err
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// hopHeader reports whether k is one of the hop-by-hop headers that
+// ReverseProxy always removes.
+func hopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// namedIn reports whether the Connection header values conn name k.
+func namedIn(conn []string, k string) bool { return hasToken(conn, k) }
+
+// handlerBody is the incoming request body as the request writer sees it:
+// once the handler has returned, reads fail (the server may reuse what the
+// body reads from), as with ReverseProxy's noopCloseReader.
+type handlerBody struct {
+	r      io.Reader
+	closed atomic.Bool
+}
+
+func (b *handlerBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errors.New("proxy: request body read after the handler returned")
+	}
+	return b.r.Read(p)
+}
+
+// relay carries r through the tunnel on the lean path and copies the
+// response to w.
+func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ri *routeInfo) {
+	lr := newLeanRequest(r, ri)
+	if lr.body != nil {
+		defer lr.body.closed.Store(true)
+	}
+	resp, err := h.tr.roundTrip(r, ri, lr.body != nil, lr.retryable(), lr)
+	if err != nil {
+		h.fail(w, r, ri, err)
+		return
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		resp.Body.Close()
+		h.fail(w, r, ri, fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade")))
+		return
+	}
+	dst := w.Header()
+	conn := resp.Header["Connection"]
+	for k, vv := range resp.Header {
+		if hopHeader(k) || k == tunnel.ErrorHeader || (conn != nil && namedIn(conn, k)) {
+			continue
+		}
+		if prev, ok := dst[k]; ok {
+			dst[k] = append(prev, vv...)
+		} else {
+			dst[k] = vv
+		}
+	}
+	announced := len(resp.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range resp.Trailer {
+			keys = append(keys, k)
+		}
+		dst.Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(resp.StatusCode)
+	if err := h.copyBody(w, resp, ri); err != nil {
+		resp.Body.Close()
+		if r.Context().Value(http.ServerContextKey) != nil {
+			// As ReverseProxy does: the client must not take a cut
+			// response for a whole one.
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	resp.Body.Close() // fills resp.Trailer
+	if len(resp.Trailer) > 0 {
+		// Force chunking, so that net/http does not compute a
+		// Content-Length for a short body.
+		_ = http.NewResponseController(w).Flush()
+	}
+	if len(resp.Trailer) == announced {
+		for k, vv := range resp.Trailer {
+			for _, v := range vv {
+				dst.Add(k, v)
+			}
+		}
+		return
+	}
+	for k, vv := range resp.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vv {
+			dst.Add(k, v)
+		}
+	}
+}
+
+// copyBody copies the response body to w. Server-Sent Events and bodies of
+// unknown length are flushed at once, the head included, and after every
+// write.
+func (h *Handler) copyBody(w http.ResponseWriter, resp *http.Response, ri *routeInfo) error {
+	var flush func() error
+	if resp.ContentLength == -1 || isEventStream(resp.Header["Content-Type"]) {
+		flush = http.NewResponseController(w).Flush
+		// The head leaves at once unless body bytes are already here
+		// (ReverseProxy flushes from a timer that fires as soon as its
+		// copy loop waits), so net/http can still sniff a Content-Type.
+		if sb, ok := resp.Body.(*streamBody); !ok || sb.br.Buffered() == 0 {
+			_ = flush()
+		}
+	}
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	for {
+		nr, rerr := resp.Body.Read(*buf)
+		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
+			h.logger.Warn("reading the response body from the connector", "request_id", ri.requestID, "app", ri.route.App, "error", rerr)
+		}
+		if nr > 0 {
+			nw, werr := w.Write((*buf)[:nr])
+			if werr != nil {
+				return werr
+			}
+			if nw != nr {
+				return io.ErrShortWrite
+			}
+			if flush != nil {
+				_ = flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream.
+func isEventStream(ct []string) bool {
+	if len(ct) == 0 {
+		return false
+	}
+	mt, _, _ := strings.Cut(ct[0], ";")
+	return asciiEqualFold(strings.TrimSpace(mt), "text/event-stream")
+}
+
+// hasToken reports whether a comma-separated header holds token, compared
+// without regard to ASCII case (as ReverseProxy compares them).
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if asciiEqualFold(strings.Trim(t, " \t\r\n"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,47 @@
+package httphead
+
+import (
+	"bufio"
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestMatchesHeaderWrite writes fields with WriteField, Value and
+// ValidName and compares them with http.Header.Write.
+func TestMatchesHeaderWrite(t *testing.T) {
+	values := []string{"", "plain", " padded\t", "two\r\nlines", "\r\n", "tab\tinside", "trailing\n", " \t ", "ünïcode"}
+	names := []string{"X-A", "Bad Name", "Colon:", "X_Under", "Tok!#$%&'*+-.^_`|~", "", "Ünï"}
+	for _, k := range names {
+		for _, v := range values {
+			h := http.Header{k: {v}}
+			var want, got bytes.Buffer
+			if err := h.Write(&want); err != nil {
+				t.Fatal(err)
+			}
+			bw := bufio.NewWriter(&got)
+			if ValidName(k) {
+				WriteField(bw, k, Value(v))
+			}
+			bw.Flush()
+			if got.String() != want.String() {
+				t.Errorf("%q: %q: got %q, Header.Write %q", k, v, got.String(), want.String())
+			}
+		}
+	}
+}
+
+func TestPlainHostAndCTL(t *testing.T) {
+	for h, want := range map[string]bool{
+		"demo.example.com": true, "Demo.Example.com:8443": true, "[::1]:443": true, "10.0.0.1": true,
+		"": false, "bücher.de": false, "a b": false, "[fe80::1%25en0]": false, "host/x": false,
+	} {
+		if PlainHost(h) != want {
+			t.Errorf("PlainHost(%q) = %v", h, !want)
+		}
+	}
+	if HasCTL("/a?b=c%20") || !HasCTL("/a\x00") || !HasCTL("/\x7f") || !HasCTL(strings.Repeat("x", 10)+"\n") {
+		t.Error("HasCTL")
+	}
+}

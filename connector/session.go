@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,7 +39,7 @@ func (s *session) run(ctx context.Context, up func()) error {
 	if err != nil {
 		return fmt.Errorf("dialing gateway %s: %w", s.addr, err)
 	}
-	conn := tls.Client(raw, s.c.state.tunnelTLS())
+	conn := tunnel.Client(raw, s.c.state.tunnelTLS())
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = conn.HandshakeContext(hctx)
 	cancel()

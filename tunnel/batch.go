@@ -114,7 +114,7 @@ func (b *BatchConn) flusher() {
 		b.pending, b.spare = b.spare[:0], nil
 		b.ready, b.busy = false, true
 		b.mu.Unlock()
-		_, err := b.Conn.Write(out)
+		_, err := writeRecords(b.Conn, out)
 		b.mu.Lock()
 		b.busy = false
 		b.spare = out[:0]

@@ -102,11 +102,17 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	return testCert, testPool
 }
 
+// tlsPair is a tunnel TLS connection on loopback, made as the hub and the
+// connector make theirs.
 func tlsPair(t testing.TB) (net.Conn, net.Conn) {
-	cert, pool := selfSigned(t)
 	rc, rs := tcpPair(t)
-	c := tls.Client(rc, &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool, ServerName: ServerName, NextProtos: []string{ProtoTunnel}})
-	s := tls.Server(rs, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, NextProtos: []string{ProtoTunnel}})
+	return tlsOver(t, rc, rs)
+}
+
+func tlsOver(t testing.TB, rc, rs net.Conn) (*tls.Conn, *tls.Conn) {
+	cert, pool := selfSigned(t)
+	c := Client(rc, &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool, ServerName: ServerName, NextProtos: []string{ProtoTunnel}})
+	s := Server(rs, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, NextProtos: []string{ProtoTunnel}})
 	errc := make(chan error, 1)
 	go func() { errc <- s.Handshake() }()
 	if err := c.Handshake(); err != nil {

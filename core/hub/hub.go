@@ -88,7 +88,7 @@ func (h *Hub) handle(ctx context.Context, raw net.Conn) {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetKeepAlive(true)
 	}
-	conn := tls.Server(raw, h.TLS)
+	conn := tunnel.Server(raw, h.TLS)
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err := conn.HandshakeContext(hctx)
 	cancel()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gatehouse/gatehouse/internal/atomicfile"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -84,20 +85,9 @@ func (s *State) save(dir string, keyPEM, certPEM, caPEM []byte) error {
 	}{
 		{keyFile, keyPEM, 0o600}, {certFile, certPEM, 0o644}, {caFile, caPEM, 0o644}, {stateFile, append(js, '\n'), 0o644},
 	} {
-		if err := writeFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

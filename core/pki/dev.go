@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/atomicfile"
 )
 
 // DevIssuer serves the public listener in development ("tls.mode:
@@ -45,10 +47,10 @@ func OpenDevIssuer(dir string, now time.Time) (*DevIssuer, error) {
 		if ca, certPEM, keyPEM, err1 = NewCA("Gatehouse development CA", now); err1 != nil {
 			return nil, err1
 		}
-		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		if err := atomicfile.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 			return nil, fmt.Errorf("pki: writing development CA key: %w", err)
 		}
-		if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		if err := atomicfile.WriteFile(certFile, certPEM, 0o644); err != nil {
 			return nil, fmt.Errorf("pki: writing development CA: %w", err)
 		}
 	default:

@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/heldconn"
 )
 
 // yamux frame header: version(1) type(1) flags(2) stream(4) length(4). Only
@@ -114,7 +116,7 @@ func (b *BatchConn) flusher() {
 		b.pending, b.spare = b.spare[:0], nil
 		b.ready, b.busy = false, true
 		b.mu.Unlock()
-		_, err := writeRecords(b.Conn, out)
+		_, err := heldconn.WriteTLS(b.Conn, out)
 		b.mu.Lock()
 		b.busy = false
 		b.spare = out[:0]

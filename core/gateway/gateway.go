@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/wasm"
+	"github.com/gatehouse/gatehouse/internal/heldconn"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -238,7 +239,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	defer stopHub()
 	go func() { errc <- g.hub.Serve(hctx, g.tunnelLn) }()
 	go func() {
-		if err := srv.ServeTLS(g.publicLn, "", ""); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.ServeTLS(heldconn.Listener(g.publicLn), "", ""); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("public listener: %w", err)
 		}
 	}()

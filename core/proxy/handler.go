@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/page"
 	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/internal/heldconn"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -234,6 +235,9 @@ func Server(h http.Handler, logger *slog.Logger) *http.Server {
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			served := new(atomic.Bool)
 			conns.Store(c, served)
+			if hc := heldconn.Of(c); hc != nil {
+				ctx = context.WithValue(ctx, heldKey{}, hc)
+			}
 			return context.WithValue(ctx, servedKey{}, served)
 		},
 		ConnState: func(c net.Conn, st http.ConnState) {

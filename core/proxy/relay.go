@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/gatehouse/gatehouse/internal/heldconn"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -261,7 +262,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ri *routeInfo) {
 		dst.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(resp.StatusCode)
-	if err := h.copyBody(w, resp, ri); err != nil {
+	if err := h.copyBody(w, resp, ri, publicConn(r)); err != nil {
 		resp.Body.Close()
 		if r.Context().Value(http.ServerContextKey) != nil {
 			// As ReverseProxy does: the client must not take a cut
@@ -294,8 +295,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ri *routeInfo) {
 
 // copyBody copies the response body to w. Server-Sent Events and bodies of
 // unknown length are flushed at once, the head included, and after every
-// write.
-func (h *Handler) copyBody(w http.ResponseWriter, resp *http.Response, ri *routeInfo) error {
+// write. With hc (HTTP/1.x), a write larger than one TLS record leaves
+// with one syscall.
+func (h *Handler) copyBody(w http.ResponseWriter, resp *http.Response, ri *routeInfo, hc *heldconn.Conn) error {
 	var flush func() error
 	if resp.ContentLength == -1 || isEventStream(resp.Header["Content-Type"]) {
 		flush = http.NewResponseController(w).Flush
@@ -314,7 +316,15 @@ func (h *Handler) copyBody(w http.ResponseWriter, resp *http.Response, ri *route
 			h.logger.Warn("reading the response body from the connector", "request_id", ri.requestID, "app", ri.route.App, "error", rerr)
 		}
 		if nr > 0 {
+			if hc != nil && nr > maxRecord {
+				hc.Hold()
+			}
 			nw, werr := w.Write((*buf)[:nr])
+			if hc != nil && nr > maxRecord {
+				if err := hc.Release(); werr == nil {
+					werr = err
+				}
+			}
 			if werr != nil {
 				return werr
 			}
@@ -333,6 +343,22 @@ func (h *Handler) copyBody(w http.ResponseWriter, resp *http.Response, ri *route
 		}
 	}
 }
+
+// maxRecord is the most a TLS record carries.
+const maxRecord = 16 << 10
+
+// publicConn is the connection under the client's TLS for HTTP/1.x
+// requests, or nil. HTTP/2 writes from its own goroutine and waits for the
+// client's flow control, so its connection is never held.
+func publicConn(r *http.Request) *heldconn.Conn {
+	if r.ProtoMajor != 1 {
+		return nil
+	}
+	hc, _ := r.Context().Value(heldKey{}).(*heldconn.Conn)
+	return hc
+}
+
+type heldKey struct{}
 
 // isEventStream reports whether a Content-Type is text/event-stream.
 func isEventStream(ct []string) bool {

@@ -1,0 +1,61 @@
+package heldconn
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// writeLog is a net.Conn that records each Write.
+type writeLog struct {
+	net.Conn // nil: only Write is used
+	mu       sync.Mutex
+	writes   [][]byte
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+func TestHoldCollectsInOrder(t *testing.T) {
+	log := &writeLog{}
+	c := New(log)
+	c.Write([]byte("a"))
+	c.Hold()
+	c.Write([]byte("b"))
+	done := make(chan struct{})
+	go func() { c.Write([]byte("c")); close(done) }() // e.g. a TLS alert from another goroutine
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write from another goroutine blocked while held")
+	}
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	c.Hold()
+	if err := c.Release(); err != nil { // nothing collected: no write
+		t.Fatal(err)
+	}
+	c.Write([]byte("d"))
+	want := [][]byte{[]byte("a"), []byte("bc"), []byte("d")}
+	if len(log.writes) != len(want) {
+		t.Fatalf("writes %q, want %q", log.writes, want)
+	}
+	for i := range want {
+		if !bytes.Equal(log.writes[i], want[i]) {
+			t.Fatalf("writes %q, want %q", log.writes, want)
+		}
+	}
+}
+
+func TestOf(t *testing.T) {
+	if Of(&writeLog{}) != nil {
+		t.Fatal("Of found a held conn under a plain connection")
+	}
+}

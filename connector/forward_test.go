@@ -69,14 +69,15 @@ func readBack(t *testing.T, out []byte, method string) (*http.Response, string, 
 	return resp, string(body), string(rest)
 }
 
-// rawBackend serves one canned response per connection and closes it.
-func rawBackend(t *testing.T, response string) string {
-	t.Helper()
+// tcpBackend listens on a loopback port and runs handle, then closes the
+// connection, for each connection; it returns the backend's URL.
+func tcpBackend(tb testing.TB, handle func(net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -85,12 +86,19 @@ func rawBackend(t *testing.T, response string) string {
 			}
 			go func() {
 				defer c.Close()
-				_, _ = http.ReadRequest(bufio.NewReader(c))
-				_, _ = io.WriteString(c, response)
+				handle(c)
 			}()
 		}
 	}()
 	return "http://" + ln.Addr().String()
+}
+
+// rawBackend serves one canned response per connection and closes it.
+func rawBackend(t *testing.T, response string) string {
+	return tcpBackend(t, func(c net.Conn) {
+		_, _ = http.ReadRequest(bufio.NewReader(c))
+		_, _ = io.WriteString(c, response)
+	})
 }
 
 func TestWriteResponseFraming(t *testing.T) {

@@ -316,11 +316,12 @@ func (h *Handler) copyBody(w http.ResponseWriter, resp *http.Response, ri *route
 			h.logger.Warn("reading the response body from the connector", "request_id", ri.requestID, "app", ri.route.App, "error", rerr)
 		}
 		if nr > 0 {
-			if hc != nil && nr > maxRecord {
+			held := hc != nil && nr > maxRecord
+			if held {
 				hc.Hold()
 			}
 			nw, werr := w.Write((*buf)[:nr])
-			if hc != nil && nr > maxRecord {
+			if held {
 				if err := hc.Release(); werr == nil {
 					werr = err
 				}

@@ -3,7 +3,9 @@
 // would) and through a gateway and a connector on loopback (HTTPS on the
 // public side, as users see it), in one run, interleaved, and reports each
 // through-Gatehouse figure as a ratio to direct. Absolute numbers move
-// with the machine's load; compare ratios from one run.
+// with the machine's load; compare ratios from one run. The 100-byte and
+// 1 MiB scenarios run in rounds (direct, then Gatehouse) and report the
+// round with the median ratio, with every round's ratio beside it.
 //
 //	go build -o /tmp/bench ./bench && /tmp/bench -bin bin -work DIR [-out FILE]
 //
@@ -35,7 +37,7 @@ import (
 type options struct {
 	bin, work, loadgen, out string
 	duration                time.Duration
-	conns, threads          int
+	conns, threads, rounds  int
 	bulkSize                string
 	sso                     string // the custom-SSO plug-in binary, for the sign-on scenario
 }
@@ -48,12 +50,17 @@ func main() {
 	flag.StringVar(&o.out, "out", os.Getenv("BENCH_OUT"), "also write the figures to this file as one flat JSON object")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load run")
 	flag.IntVar(&o.conns, "conns", 64, "concurrent connections")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of direct then Gatehouse runs per scenario; the median round is reported")
 	flag.IntVar(&o.threads, "threads", 2, "load generator threads (wrk -t)")
 	flag.StringVar(&o.bulkSize, "bulk", "1g", "size of the single-stream download (demo app syntax: 100m, 1g)")
 	flag.StringVar(&o.sso, "sso", "", "custom-SSO example plug-in binary: adds the header sign-on scenario")
 	flag.Parse()
 	if o.work == "" {
 		fmt.Fprintln(os.Stderr, "bench: -work DIR is required")
+		os.Exit(2)
+	}
+	if o.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
 		os.Exit(2)
 	}
 	ps, err := newProcs(o.work)
@@ -120,51 +127,49 @@ func run(o options, ps *procs) error {
 	}
 
 	pids := []int{e.app.pid(), e.gateway.pid(), e.connector.pid()}
-	var loadRSS map[int]int64
+	loadRSS := map[int]int64{}
 	for _, sc := range []struct {
 		key  string
 		spec loadSpec
 	}{{"small", small}, {"large", large}} {
-		for _, t := range []*target{e.direct, e.gh} {
-			say("%s: %s %s, %d connections, %s", t.name, sc.key, sc.spec.path, sc.spec.conns, sc.spec.duration)
-			if err := t.probe(sc.spec.path, sc.spec.body); err != nil {
-				return err
-			}
-			before := cpuOf(pids)
-			var sampler *rssSampler
-			if t == e.gh && sc.key == "large" {
-				sampler = sampleRSS(e.gateway.pid(), e.connector.pid())
-			}
-			r, err := load(t, sc.spec)
-			if sampler != nil {
-				loadRSS = sampler.finish()
-			}
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", t.name, sc.key, err)
-			}
-			for _, p := range []*proc{e.app, e.gateway, e.connector} {
-				if err := p.alive(); err != nil {
-					return err
+		// Direct and Gatehouse alternate for o.rounds rounds; the round
+		// with the median ratio is reported, so that the machine's drift
+		// between two runs weighs as little as it can.
+		var rounds []round
+		for i := range o.rounds {
+			var rd round
+			for _, t := range []*target{e.direct, e.gh} {
+				say("%s: %s %s, %d connections, %s (round %d of %d)", t.name, sc.key, sc.spec.path, sc.spec.conns, sc.spec.duration, i+1, o.rounds)
+				m, err := measure(e, t, sc.spec, pids, t == e.gh && sc.key == "large", loadRSS, load)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", t.name, sc.key, err)
+				}
+				if t == e.direct {
+					rd.direct = m
+				} else {
+					rd.gh = m
 				}
 			}
-			after := cpuOf(pids)
-			prefix := map[*target]string{e.direct: "direct_", e.gh: "gh_"}[t] + sc.key + "_"
+			fig[fmt.Sprintf("ratio_%s_rps_round%d", sc.key, i+1)] = rd.ratio()
+			rounds = append(rounds, rd)
+		}
+		med := medianRound(rounds)
+		for _, t := range []struct {
+			prefix string
+			m      measured
+		}{{"direct_", med.direct}, {"gh_", med.gh}} {
+			prefix := t.prefix + sc.key + "_"
+			r := t.m.load
 			fig[prefix+"rps"] = r.rps
 			fig[prefix+"p50_ms"] = ms(r.p50)
 			fig[prefix+"p99_ms"] = ms(r.p99)
 			fig[prefix+"mbps"] = r.mbps()
 			fig[prefix+"requests"] = float64(r.requests)
-			if sc.key == "small" {
-				per10k := func(d time.Duration) float64 { return d.Seconds() / float64(r.requests) * 1e4 }
-				app := after[0] - before[0]
-				tunnel := after[1] - before[1] + after[2] - before[2]
-				if t == e.direct {
-					fig["direct_small_cpu_s_per_10k"] = per10k(app)
-				} else {
-					fig["gh_small_cpu_s_per_10k"] = per10k(app + tunnel)
-					fig["gh_small_tunnel_cpu_s_per_10k"] = per10k(tunnel)
-				}
-			}
+		}
+		if sc.key == "small" {
+			fig["direct_small_cpu_s_per_10k"] = med.direct.per10k(med.direct.cpu[0])
+			fig["gh_small_cpu_s_per_10k"] = med.gh.per10k(med.gh.cpu[0] + med.gh.cpu[1] + med.gh.cpu[2])
+			fig["gh_small_tunnel_cpu_s_per_10k"] = med.gh.per10k(med.gh.cpu[1] + med.gh.cpu[2])
 		}
 	}
 	if e.signed != nil {
@@ -210,6 +215,7 @@ func run(o options, ps *procs) error {
 		}
 		_ = e.lab.Stop()
 	}
+	fig["rounds"] = float64(o.rounds)
 	fig["gateway_rss_load_mib"] = mib(loadRSS[e.gateway.pid()])
 	fig["connector_rss_load_mib"] = mib(loadRSS[e.connector.pid()])
 
@@ -443,7 +449,8 @@ func report(o options, f figures) {
 		gen = "Go fallback load generator (wrk unavailable)"
 	}
 	fmt.Printf("\nGatehouse benchmark: demo app direct (HTTP) vs through gateway + connector (HTTPS), %d CPUs\n", runtime.NumCPU())
-	fmt.Printf("load: %s, %d connections, %s per run; bulk: one %s download, HTTP/1.1 unless noted\n\n", gen, o.conns, o.duration, o.bulkSize)
+	fmt.Printf("load: %s, %d connections, %s per run; bulk: one %s download, HTTP/1.1 unless noted\n", gen, o.conns, o.duration, o.bulkSize)
+	fmt.Printf("100 B and 1 MiB: %d rounds of direct then Gatehouse; the round with the median ratio is shown\n\n", o.rounds)
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "scenario\tpath\treq/s\tp50 ms\tp99 ms\tMB/s\tvs direct\t")
 	for _, s := range []struct{ key, label string }{{"small", "100 B"}, {"large", "1 MiB"}} {
@@ -460,6 +467,13 @@ func report(o options, f figures) {
 	fmt.Fprintf(w, "%s bulk\tgatehouse\t-\t-\t-\t%.1f\t%s\t\n", o.bulkSize, f["gh_bulk_mbps"], ratio(f["gh_bulk_mbps"], f["direct_bulk_mbps"]))
 	fmt.Fprintf(w, "%s bulk\tgatehouse h2\t-\t-\t-\t%.1f\t%s\t\n", o.bulkSize, f["gh_bulk_h2_mbps"], ratio(f["gh_bulk_h2_mbps"], f["direct_bulk_mbps"]))
 	w.Flush()
+	for _, s := range []struct{ key, label string }{{"small", "100 B"}, {"large", "1 MiB"}} {
+		fmt.Printf("%s ratio by round:", s.label)
+		for i := 1; i <= o.rounds; i++ {
+			fmt.Printf(" %.3f", f[fmt.Sprintf("ratio_%s_rps_round%d", s.key, i)])
+		}
+		fmt.Println()
+	}
 
 	fmt.Println()
 	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)

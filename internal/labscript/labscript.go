@@ -138,3 +138,52 @@ func LookPath(cmd string) (string, error) {
 	}
 	return "", fmt.Errorf("%s not found", cmd)
 }
+
+// Lab says how a lab package's Start gets its lab.
+type Lab struct {
+	Script  *Script
+	Env     string        // the variable that decides: unset, 1, 0 or a lab directory
+	Name    string        // for errors, e.g. "the KCD lab"
+	Install bool          // with Env=1, run the script's install verb before start
+	Missing func() string // what this machine lacks to start a lab, "" if nothing
+	Skip    error         // what errors meaning "no lab here" wrap
+}
+
+// Open gets a lab as l.Env says — 0: none (an error wrapping l.Skip); a
+// directory: the lab already running there; 1: a private lab, installed
+// first if l.Install; unset: a private lab if nothing is missing, else
+// none — and loads it with read. started reports a private lab, which
+// the caller stops when done; one that read refuses is stopped here.
+func Open[L any](ctx context.Context, l Lab, read func(dir string) (L, error)) (lab L, started bool, err error) {
+	mode := os.Getenv(l.Env)
+	switch mode {
+	case "0":
+		return lab, false, fmt.Errorf("%w: %s=0", l.Skip, l.Env)
+	case "", "1":
+	default:
+		if lab, err = read(mode); err != nil {
+			return lab, false, fmt.Errorf("%s=%s: %w", l.Env, mode, err)
+		}
+		return lab, false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // installing packages takes a while
+	defer cancel()
+	if mode == "" {
+		if missing := l.Missing(); missing != "" {
+			return lab, false, fmt.Errorf("%w: %s", l.Skip, missing)
+		}
+	} else if l.Install {
+		if out, err := l.Script.Run(ctx, "", "install"); err != nil {
+			return lab, false, fmt.Errorf("installing %s's packages (%s install): %w\n%s", l.Name, l.Script.Path, err, out)
+		}
+	}
+	dir, err := l.Script.Start(ctx)
+	if err != nil {
+		return lab, false, fmt.Errorf("%s: %w", l.Name, err)
+	}
+	if lab, err = read(dir); err != nil {
+		_ = l.Script.Stop(dir)
+		return lab, false, err
+	}
+	return lab, true, nil
+}

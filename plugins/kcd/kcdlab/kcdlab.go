@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 )
 
 // ErrSkip wraps the reason a lab is not available; a test should skip.
@@ -73,39 +72,16 @@ type Lab struct {
 // Start returns a running lab, as GATEHOUSE_KCDLAB says (see the package
 // doc). The error wraps ErrSkip when the lab is not available here.
 func Start(ctx context.Context) (*Lab, error) {
-	mode := os.Getenv("GATEHOUSE_KCDLAB")
-	if mode == "0" {
-		return nil, fmt.Errorf("%w: GATEHOUSE_KCDLAB=0", ErrSkip)
-	}
 	script, err := labscript.Find("kcdlab.sh", "KCDLAB", "gatehouse-kcdlab-", ErrSkip)
 	if err != nil {
 		return nil, err
 	}
-	if mode != "" && mode != "1" {
-		lab, err := read(mode)
-		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_KCDLAB=%s: %w", mode, err)
-		}
-		lab.script = script
-		return lab, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // installing packages takes a while
-	defer cancel()
-	if mode == "" {
-		if missing := Missing(); missing != "" {
-			return nil, fmt.Errorf("%w: %s", ErrSkip, missing)
-		}
-	}
-	dir, err := script.Start(ctx)
+	lab, started, err := labscript.Open(ctx, labscript.Lab{Script: script, Env: "GATEHOUSE_KCDLAB", Name: "the KCD lab",
+		Install: false, Missing: Missing, Skip: ErrSkip}, read)
 	if err != nil {
-		return nil, fmt.Errorf("the KCD lab: %w", err)
-	}
-	lab, err := read(dir)
-	if err != nil {
-		_ = script.Stop(dir)
 		return nil, err
 	}
-	lab.script, lab.private = script, true
+	lab.script, lab.private = script, started
 	return lab, nil
 }
 

@@ -29,7 +29,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // ErrSkip wraps the reason a lab is not available; a test should skip.
@@ -70,41 +69,16 @@ type Lab struct {
 // Start returns a running lab, as GATEHOUSE_BASICLAB says (see the package
 // doc). The error wraps ErrSkip when the lab is not available here.
 func Start(ctx context.Context) (*Lab, error) {
-	mode := os.Getenv("GATEHOUSE_BASICLAB")
-	if mode == "0" {
-		return nil, fmt.Errorf("%w: GATEHOUSE_BASICLAB=0", ErrSkip)
-	}
 	script, err := labscript.Find("basicauth-lab.sh", "BASICLAB", "gatehouse-basiclab-", ErrSkip)
 	if err != nil {
 		return nil, err
 	}
-	if mode != "" && mode != "1" {
-		lab, err := read(mode)
-		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_BASICLAB=%s: %w", mode, err)
-		}
-		lab.script = script
-		return lab, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // installing packages takes a while
-	defer cancel()
-	if mode == "1" {
-		if out, err := script.Run(ctx, "", "install"); err != nil {
-			return nil, fmt.Errorf("installing the Basic-auth lab's packages (%s install): %w\n%s", script.Path, err, out)
-		}
-	} else if missing := Missing(); missing != "" {
-		return nil, fmt.Errorf("%w: %s", ErrSkip, missing)
-	}
-	dir, err := script.Start(ctx)
+	lab, started, err := labscript.Open(ctx, labscript.Lab{Script: script, Env: "GATEHOUSE_BASICLAB", Name: "the Basic-auth lab",
+		Install: true, Missing: Missing, Skip: ErrSkip}, read)
 	if err != nil {
-		return nil, fmt.Errorf("the Basic-auth lab: %w", err)
-	}
-	lab, err := read(dir)
-	if err != nil {
-		_ = script.Stop(dir)
 		return nil, err
 	}
-	lab.script, lab.private = script, true
+	lab.script, lab.private = script, started
 	return lab, nil
 }
 

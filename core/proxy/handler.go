@@ -220,7 +220,7 @@ func (bufferPool) Put(b []byte) { copyBufs.Put(&b) }
 // HTTP) gets one log line.
 func Server(h http.Handler, logger *slog.Logger) *http.Server {
 	var conns sync.Map // net.Conn → *atomic.Bool: has a request been served
-	return &http.Server{
+	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if served, ok := r.Context().Value(servedKey{}).(*atomic.Bool); ok {
 				served.Store(true)
@@ -251,6 +251,13 @@ func Server(h http.Handler, logger *slog.Logger) *http.Server {
 			}
 		},
 	}
+	if err := configureH2(srv); err != nil {
+		// Cannot happen with the TLS config set here; net/http's own
+		// HTTP/2 then serves, a syscall per record.
+		logger.Error("HTTP/2 with one syscall per frame is off", "error", err)
+		srv.TLSNextProto = nil
+	}
+	return srv
 }
 
 type servedKey struct{}

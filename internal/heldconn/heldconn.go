@@ -17,8 +17,9 @@ import (
 type Conn struct {
 	net.Conn
 
-	mu   sync.Mutex
-	held *[]byte // nil: not holding
+	holder sync.Mutex // held from Hold to Release: holders take turns
+	mu     sync.Mutex
+	held   *[]byte // nil: not holding
 }
 
 // bufs holds the buffers of writes under way: a Conn keeps none while
@@ -38,10 +39,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// Hold starts collecting writes. The holder must not block on the peer
-// (a read, or a write that waits for the peer) until Release: nothing
-// collected has been sent.
+// Hold starts collecting writes, once any other holder has released. The
+// holder must not block on the peer (a read, or a write that waits for
+// the peer) until Release: nothing collected has been sent.
 func (c *Conn) Hold() {
+	c.holder.Lock()
 	c.mu.Lock()
 	c.held = bufs.Get().(*[]byte)
 	c.mu.Unlock()
@@ -50,6 +52,7 @@ func (c *Conn) Hold() {
 // Release writes what was collected, in one call, and passes writes
 // through again.
 func (c *Conn) Release() error {
+	defer c.holder.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.held

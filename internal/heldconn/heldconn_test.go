@@ -59,3 +59,31 @@ func TestOf(t *testing.T) {
 		t.Fatal("Of found a held conn under a plain connection")
 	}
 }
+
+// Two holders take turns: the second waits for the first's Release, so
+// each one's writes leave together and in order.
+func TestHoldersTakeTurns(t *testing.T) {
+	log := &writeLog{}
+	c := New(log)
+	c.Hold()
+	c.Write([]byte("a1"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Hold()
+		c.Write([]byte("b1"))
+		if err := c.Release(); err != nil {
+			t.Error(err)
+		}
+	}()
+	time.Sleep(50 * time.Millisecond) // give the second holder time to (wrongly) get in
+	c.Write([]byte("a2"))
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	want := [][]byte{[]byte("a1a2"), []byte("b1")}
+	if len(log.writes) != len(want) || !bytes.Equal(log.writes[0], want[0]) || !bytes.Equal(log.writes[1], want[1]) {
+		t.Fatalf("writes %q, want %q", log.writes, want)
+	}
+}

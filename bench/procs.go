@@ -98,7 +98,7 @@ func (ps *procs) stopAll() {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(15 * time.Second): // the gateway drains for up to 10 s
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}

@@ -3,7 +3,9 @@ package sdk
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
+	"time"
 
 	"github.com/gatehouse/gatehouse/sdk/wire"
 	"github.com/hashicorp/go-hclog"
@@ -47,6 +49,7 @@ func Serve(p Plugin) error {
 	if p.Injector != nil {
 		set[wire.Injector] = &grpcPlugin{desc: injectorService(newInstance(p.Injector, log), log)}
 	}
+	exitWithHost(os.Getppid(), log)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  wire.Handshake(wire.ProtocolVersion),
 		VersionedPlugins: map[int]goplugin.PluginSet{wire.ProtocolVersion: set},
@@ -58,6 +61,25 @@ func Serve(p Plugin) error {
 		Logger: hclog.New(&hclog.LoggerOptions{Output: stderr, JSONFormat: true, Level: hclog.Info}),
 	})
 	return nil
+}
+
+// exitWithHost ends the process once its parent, the host that started
+// it, is gone. A host that stops normally stops its plug-ins; one that
+// was killed (SIGKILL, the OOM killer) cannot, and its plug-ins would
+// otherwise live on with nobody to serve. The orphan is adopted by
+// another process, so its parent pid changes.
+func exitWithHost(parent int, log *slog.Logger) {
+	if parent <= 1 {
+		return // already adopted, or no parent to watch
+	}
+	go func() {
+		for range time.Tick(time.Second) {
+			if os.Getppid() != parent {
+				log.Warn("the Gatehouse host that started this plug-in is gone; exiting", "host_pid", parent)
+				os.Exit(0)
+			}
+		}
+	}()
 }
 
 // grpcPlugin registers one service on the plug-in's gRPC server. It is the

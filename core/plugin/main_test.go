@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), "testplugin-"); ok {
 		os.Exit(serve(name))
 	}
+	if len(os.Args) == 3 && os.Args[1] == "test-host" {
+		os.Exit(hostUntilKilled(os.Args[2]))
+	}
 	// Race-enabled children otherwise sleep a second at exit, which every
 	// Close would wait for.
 	if os.Getenv("GORACE") == "" {

@@ -128,6 +128,9 @@ func (in *instance) call(ctx context.Context, method string, req, resp any) erro
 	defer cancel()
 	if err := p.rpc.invoke(ctx, method, req, resp); err != nil {
 		err = in.callError(method, err)
+		if ctx.Err() == nil && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrPanicked) && lostProcess(err, p.exited()) {
+			err = fmt.Errorf("%s: %s: %w: the process went away during the call (%v)", in, method, ErrUnavailable, err)
+		}
 		if errors.Is(err, ErrUnavailable) {
 			p.markBroken()
 		}
@@ -201,5 +204,18 @@ func (in *instance) restart(failures *int) *proc {
 		}
 		in.log.Info("plug-in restarted", "pid", p.pid, "attempt", *failures, "after", delay.Round(time.Millisecond).String())
 		return p
+	}
+}
+
+// lostProcess reports whether a failed call, which the caller did not
+// cancel, failed because the process went away: it has exited, or the
+// connection was closed under the call (which gRPC reports as cancelled,
+// a race with the crash's own "unavailable").
+func lostProcess(err error, exited <-chan struct{}) bool {
+	select {
+	case <-exited:
+		return true
+	default:
+		return errors.Is(err, context.Canceled)
 	}
 }

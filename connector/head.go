@@ -38,20 +38,23 @@ func writeHead(bw *bufio.Writer, req *http.Request) error {
 	if v := httphead.Value(req.Header.Get("User-Agent")); v != "" {
 		httphead.WriteField(bw, "User-Agent", v)
 	}
+	return writeFields(bw, req.Header, "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer")
+}
+
+// writeFields writes the fields of h but those named in skip, in key
+// order with cleaned values as http.Header.Write does, then the blank
+// line that ends the head.
+func writeFields(bw *bufio.Writer, h http.Header, skip ...string) error {
 	var buf [32]string
 	keys := buf[:0]
-	for k := range req.Header {
-		switch k {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
-			continue
-		}
-		if httphead.ValidName(k) {
+	for k := range h {
+		if !slices.Contains(skip, k) && httphead.ValidName(k) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		for _, v := range req.Header[k] {
+		for _, v := range h[k] {
 			httphead.WriteField(bw, k, httphead.Value(v))
 		}
 	}
@@ -89,24 +92,7 @@ func writeSized(bw *bufio.Writer, resp *http.Response, body io.Reader) error {
 	bw.WriteString("\r\nContent-Length: ")
 	bw.Write(strconv.AppendInt(num[:0], resp.ContentLength, 10))
 	bw.WriteString("\r\n")
-	var buf [32]string
-	keys := buf[:0]
-	for k := range resp.Header {
-		switch k {
-		case "Content-Length", "Transfer-Encoding", "Trailer":
-			continue
-		}
-		if httphead.ValidName(k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range resp.Header[k] {
-			httphead.WriteField(bw, k, httphead.Value(v))
-		}
-	}
-	bw.WriteString("\r\n")
+	writeFields(bw, resp.Header, "Content-Length", "Transfer-Encoding", "Trailer")
 
 	// The body: exactly ContentLength bytes, then one more read to see
 	// that nothing follows. bw's own ReadFrom must not be used: body

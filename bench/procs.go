@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/freeport"
 )
 
 // proc is one child process: the demo app, the gateway or the connector.
@@ -130,15 +132,8 @@ func tail(file string, n int) string {
 	return "  " + strings.Join(lines, "\n  ")
 }
 
-// freePort asks the kernel for a free port on 127.0.0.1.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a port on 127.0.0.1 that nothing listens on now.
+func freePort() (int, error) { return freeport.TCP() }
 
 func dialTCP(port int) (net.Conn, error) {
 	return net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)

@@ -16,8 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/freeport"
 )
 
 // pebbleServer is a Pebble ACME server and the pebble-challtestsrv DNS
@@ -161,12 +164,11 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) *x509.CertPool {
 // freeUDPAddr returns a loopback UDP address that was free a moment ago.
 func freeUDPAddr(t *testing.T) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	port, err := freeport.UDP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	return c.LocalAddr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 func atoi(t *testing.T, port string) int {

@@ -19,12 +19,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/internal/freeport"
 	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -185,14 +185,11 @@ func signInAt(t testing.TB, a *plugin.Authenticator, o *oplab.OP, transport http
 // freePort is a loopback port nothing listens on, for now.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.TCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	n, _ := strconv.Atoi(port)
-	return n
+	return port
 }
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key,

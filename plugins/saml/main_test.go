@@ -12,17 +12,16 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/internal/freeport"
 	"github.com/gatehouse/gatehouse/plugins/saml"
 	"github.com/gatehouse/gatehouse/plugins/saml/idplab"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -315,14 +314,11 @@ func writeKeyPair(dir, name string) (keyFile, certFile string, err error) {
 // freePort is a loopback port nothing listens on, for now.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.TCP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	n, _ := strconv.Atoi(port)
-	return n
+	return port
 }
 
 func mustURL(t testing.TB, s string) *url.URL {

@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,6 +46,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/freeport"
 )
 
 // ErrSkip wraps the reason no IdP can run here; a test should skip.
@@ -419,14 +420,7 @@ func processOf(pid int, dir string) (running, orphan bool) {
 }
 
 // freePort is a loopback port nothing listens on, for now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return freeport.TCP() }
 
 // writeKeyPair writes the IdP's signing key and a self-signed certificate
 // for it into dir/cert.

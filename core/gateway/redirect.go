@@ -3,6 +3,8 @@ package gateway
 import (
 	"net"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
 // httpHandler serves listen.http: ACME HTTP-01 challenges (through
@@ -11,7 +13,7 @@ import (
 func httpHandler(publicAddr string, challenge func(http.Handler) http.Handler) http.Handler {
 	_, port, _ := net.SplitHostPort(publicAddr)
 	var redirect http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := requestHost(r)
+		host := httphead.HostName(r.Host)
 		if host == "" {
 			http.Error(w, "missing Host header", http.StatusBadRequest)
 			return

@@ -1,10 +1,11 @@
 package proxy
 
 import (
-	"net"
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
 // Route is one published app as the public side routes it.
@@ -51,24 +52,14 @@ func NewTable(v uint64, routes []Route) *Table {
 
 // Published reports whether any app is published on the request's host.
 func (t *Table) Published(hostHeader string) bool {
-	return len(t.hosts[hostOnly(hostHeader)]) > 0
-}
-
-// hostOnly is a Host header without port, lower-case, without a final dot.
-func hostOnly(hostHeader string) string {
-	if strings.IndexByte(hostHeader, ':') < 0 {
-		// no port: skip SplitHostPort, whose error allocates
-	} else if h, _, err := net.SplitHostPort(hostHeader); err == nil {
-		hostHeader = h
-	}
-	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")
+	return len(t.hosts[httphead.HostName(hostHeader)]) > 0
 }
 
 // Match returns the route for a request's Host header and path, or nil.
 // A prefix matches the path itself and anything below it ("/app" matches
 // "/app" and "/app/x" but not "/apple").
 func (t *Table) Match(hostHeader, path string) *Route {
-	rs := t.hosts[hostOnly(hostHeader)]
+	rs := t.hosts[httphead.HostName(hostHeader)]
 	for i := range rs {
 		p := rs[i].Prefix
 		if p == "/" || path == p || (strings.HasPrefix(path, p) && path[len(p)] == '/') {

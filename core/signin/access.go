@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -59,7 +60,7 @@ func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s sessio
 	}
 	ip := clientIP(r)
 	d := a.Policy.Decide(policy.Input{Identity: id, SignedIn: s.IssuedAt, ClientIP: ip,
-		Method: r.Method, Host: hostOnly(r.Host), Path: r.URL.Path, Now: now})
+		Method: r.Method, Host: httphead.HostName(r.Host), Path: r.URL.Path, Now: now})
 	if d.Allow {
 		a.Gate.Logger.Debug("access allowed", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule)
 		return pass

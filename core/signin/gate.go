@@ -18,13 +18,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/page"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/vault"
 )
@@ -116,7 +116,7 @@ func (a *App) session(r *http.Request, rid string, now time.Time) (session.Sessi
 	if err != nil {
 		return session.Session{}, false
 	}
-	s, err := a.Gate.Sealer.OpenSession(a.Name, hostOnly(r.Host), c.Value, now)
+	s, err := a.Gate.Sealer.OpenSession(a.Name, httphead.HostName(r.Host), c.Value, now)
 	if err != nil {
 		a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
 		return session.Session{}, false
@@ -174,7 +174,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	case sdk.OutcomeRedirect:
 		st := session.State{ID: rand.Text(), Plugin: res.State, Return: ret, Expires: a.Gate.Now().Add(stateTTL)}
 		http.SetCookie(w, &http.Cookie{
-			Name: stateCookie(a.Name), Value: a.Gate.Sealer.SealState(a.Name, hostOnly(r.Host), st),
+			Name: stateCookie(a.Name), Value: a.Gate.Sealer.SealState(a.Name, httphead.HostName(r.Host), st),
 			Path: "/", MaxAge: int(stateTTL / time.Second), Secure: true, HttpOnly: true,
 			// An identity provider may POST back (SAML): a Lax cookie would not come along.
 			SameSite: http.SameSiteNoneMode,
@@ -212,7 +212,7 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	s, err := a.newSession(res.Identity)
 	if err == nil {
 		var v string
-		if v, err = a.Gate.Sealer.SealSession(a.Name, hostOnly(r.Host), s); err == nil {
+		if v, err = a.Gate.Sealer.SealSession(a.Name, httphead.HostName(r.Host), s); err == nil {
 			c := &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
 				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 			if a.Persistent {
@@ -240,12 +240,4 @@ func (a *App) unavailable(w http.ResponseWriter, r *http.Request, rid string, er
 	}
 	page.Write(w, r, page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in unavailable",
 		Text: "Signing in to this app is not possible right now. Try again in a minute.", RequestID: rid})
-}
-
-// hostOnly is a Host header without port, lower-case.
-func hostOnly(hostHeader string) string {
-	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
-		hostHeader = h
-	}
-	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/page"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -37,7 +38,7 @@ func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	name, action, ok := strings.Cut(strings.TrimPrefix(rest, "auth/"), "/")
 	a := s.Apps[name]
-	if !strings.HasPrefix(rest, "auth/") || !ok || a == nil || a.Host != hostOnly(r.Host) {
+	if !strings.HasPrefix(rest, "auth/") || !ok || a == nil || a.Host != httphead.HostName(r.Host) {
 		page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found",
 			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
 		return
@@ -69,7 +70,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 	ret := a.Prefix
 	if c, err := r.Cookie(stateCookie(a.Name)); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: stateCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode})
-		st, err := a.Gate.Sealer.OpenState(a.Name, hostOnly(r.Host), c.Value, a.Gate.Now())
+		st, err := a.Gate.Sealer.OpenState(a.Name, httphead.HostName(r.Host), c.Value, a.Gate.Now())
 		if err != nil {
 			a.Gate.Logger.Info("sign-in refused: state cookie invalid or expired", "app", a.Name, "request_id", rid, "error", err)
 			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",

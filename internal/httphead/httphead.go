@@ -2,11 +2,12 @@
 // Header.Write does, for the gateway's and the connector's own request and
 // response writers: they skip http.Request.Write and http.Response.Write
 // on the common path (see RATIONALE.md, "Proxying"), and must still send
-// the same bytes.
+// the same bytes. It also reads the one field everything routes by: Host.
 package httphead
 
 import (
 	"bufio"
+	"net"
 	"strings"
 )
 
@@ -88,4 +89,15 @@ func HasCTL(s string) bool {
 		}
 	}
 	return false
+}
+
+// HostName is a Host header's name: without its port, lower-case, without
+// a final dot. Apps, sessions and HSTS are all keyed by it.
+func HostName(hostHeader string) string {
+	if strings.IndexByte(hostHeader, ':') < 0 {
+		// no port: skip SplitHostPort, whose error allocates
+	} else if h, _, err := net.SplitHostPort(hostHeader); err == nil {
+		hostHeader = h
+	}
+	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")
 }

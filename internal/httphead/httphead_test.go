@@ -45,3 +45,17 @@ func TestPlainHostAndCTL(t *testing.T) {
 		t.Error("HasCTL")
 	}
 }
+
+func TestHostName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Demo.Example.COM:8443": "demo.example.com",
+		"demo.example.com.":     "demo.example.com",
+		"demo.example.com":      "demo.example.com",
+		"[::1]:8443":            "::1",
+		"":                      "",
+	} {
+		if got := HostName(in); got != want {
+			t.Errorf("HostName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

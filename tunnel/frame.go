@@ -121,12 +121,9 @@ func ReadRequestHeader(r *bufio.Reader) (RequestHeader, error) {
 }
 
 func readField(r *bufio.Reader) (string, error) {
-	n, err := binary.ReadUvarint(r)
+	n, err := readLen(r, maxHeaderField)
 	if err != nil {
-		return "", fmt.Errorf("tunnel: request header: %w", err)
-	}
-	if n > maxHeaderField {
-		return "", fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, maxHeaderField)
+		return "", err
 	}
 	if int(n) > r.Size() {
 		b := make([]byte, n)
@@ -150,21 +147,27 @@ func readField(r *bufio.Reader) (string, error) {
 // readBytes reads a uvarint length (at most limit) and that many bytes;
 // nil for length 0.
 func readBytes(r *bufio.Reader, limit uint64) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return nil, fmt.Errorf("tunnel: request header: %w", err)
-	}
-	if n > limit {
-		return nil, fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, limit)
-	}
-	if n == 0 {
-		return nil, nil
+	n, err := readLen(r, limit)
+	if err != nil || n == 0 {
+		return nil, err
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, fmt.Errorf("tunnel: request header: %w", err)
 	}
 	return b, nil
+}
+
+// readLen reads a field's uvarint length and checks it against limit.
+func readLen(r *bufio.Reader, limit uint64) (uint64, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, fmt.Errorf("tunnel: request header: %w", err)
+	}
+	if n > limit {
+		return 0, fmt.Errorf("tunnel: request header field of %d bytes (limit %d)", n, limit)
+	}
+	return n, nil
 }
 
 // ErrorHeader is the response header a connector sets on an answer it made

@@ -181,18 +181,17 @@ type reqLog struct {
 	hdr *tunnel.RequestHeader
 }
 
-func (r reqLog) Warn(msg string, args ...any) {
-	r.l.Warn(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
-}
-
-func (r reqLog) Info(msg string, args ...any) {
-	r.l.Info(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
-}
+func (r reqLog) Warn(msg string, args ...any) { r.l.Warn(msg, r.with(args)...) }
+func (r reqLog) Info(msg string, args ...any) { r.l.Info(msg, r.with(args)...) }
 
 func (r reqLog) Debug(msg string, args ...any) {
 	if r.l.Enabled(context.Background(), slog.LevelDebug) {
-		r.l.Debug(msg, append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)...)
+		r.l.Debug(msg, r.with(args)...)
 	}
+}
+
+func (r reqLog) with(args []any) []any {
+	return append([]any{"request_id", r.hdr.RequestID, "app", r.hdr.App}, args...)
 }
 
 // outbound turns the tunnelled request into one for the backend: the

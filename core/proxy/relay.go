@@ -87,7 +87,7 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 		return errors.New("net/http: can't write control character in Request.URL")
 	}
 	conn := r.Header["Connection"]
-	dropped := func(k string) bool { return hopHeader(k) || (conn != nil && namedIn(conn, k)) }
+	dropped := func(k string) bool { return hopHeader(k) || (conn != nil && hasToken(conn, k)) }
 
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -206,9 +206,6 @@ func hopHeader(k string) bool {
 	return false
 }
 
-// namedIn reports whether the Connection header values conn name k.
-func namedIn(conn []string, k string) bool { return hasToken(conn, k) }
-
 // handlerBody is the incoming request body as the request writer sees it:
 // once the handler has returned, reads fail (the server may reuse what the
 // body reads from), as with ReverseProxy's noopCloseReader.
@@ -244,7 +241,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ri *routeInfo) {
 	dst := w.Header()
 	conn := resp.Header["Connection"]
 	for k, vv := range resp.Header {
-		if hopHeader(k) || k == tunnel.ErrorHeader || (conn != nil && namedIn(conn, k)) {
+		if hopHeader(k) || k == tunnel.ErrorHeader || (conn != nil && hasToken(conn, k)) {
 			continue
 		}
 		if prev, ok := dst[k]; ok {

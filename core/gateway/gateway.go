@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/acme"
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
+	"github.com/gatehouse/gatehouse/core/front"
 	"github.com/gatehouse/gatehouse/core/hub"
 	"github.com/gatehouse/gatehouse/core/keys"
 	"github.com/gatehouse/gatehouse/core/pki"
@@ -216,6 +217,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	handler := proxy.NewHandler(func() *proxy.Table { return g.snap.Load().table }, g.reg, g.log)
 	srv := proxy.Server(withHSTS(handler, func(host string) int64 { return g.snap.Load().hstsMaxAge(host) }), g.log)
 	srv.TLSConfig = g.publicTLS()
+	public := front.New(srv)
 
 	errc := make(chan error, 4)
 	var httpSrv *http.Server
@@ -239,7 +241,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	defer stopHub()
 	go func() { errc <- g.hub.Serve(hctx, g.tunnelLn) }()
 	go func() {
-		if err := srv.ServeTLS(heldconn.Listener(g.publicLn), "", ""); !errors.Is(err, http.ErrServerClosed) {
+		if err := public.Serve(heldconn.Listener(g.publicLn)); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("public listener: %w", err)
 		}
 	}()
@@ -258,7 +260,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	if httpSrv != nil {
 		_ = httpSrv.Shutdown(sctx)
 	}
-	_ = srv.Shutdown(sctx)
+	_ = public.Shutdown(sctx)
 	stopHub()
 	g.snap.Load().auths.closeUnused(nil, 0)
 	g.snap.Load().chains.closeUnused(nil)

@@ -66,8 +66,12 @@ func (c *Conn) Release() error {
 	return err
 }
 
-// Of returns the Conn under a TLS connection, or nil.
+// Of returns the Conn under a TLS connection, or nil. A wrapper of a TLS
+// connection may name it with a TLSConn method.
 func Of(c net.Conn) *Conn {
+	if w, ok := c.(interface{ TLSConn() *tls.Conn }); ok {
+		c = w.TLSConn()
+	}
 	if tc, ok := c.(*tls.Conn); ok {
 		hc, _ := tc.NetConn().(*Conn)
 		return hc

@@ -90,12 +90,14 @@ func startNetHTTP(t *testing.T, h http.Handler, cfg *tls.Config) string {
 	return ln.Addr().String()
 }
 
-func dial(t *testing.T, addr string, pool *x509.CertPool, protos ...string) *tls.Conn {
+func clientTLS(pool *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: pool, ServerName: "example.com", NextProtos: []string{"http/1.1"}}
+}
+
+// dial opens an HTTP/1.1 connection to addr, closed when the test ends.
+func dial(t *testing.T, addr string, pool *x509.CertPool) *tls.Conn {
 	t.Helper()
-	if protos == nil {
-		protos = []string{"http/1.1"}
-	}
-	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "example.com", NextProtos: protos})
+	c, err := tls.Dial("tcp", addr, clientTLS(pool))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +124,15 @@ var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
 // (Date masked; 1xx heads included), the decoded body, the trailers, and
 // whether the server then closed the connection. Chunk sizes are left
 // out: they are not part of what a response means.
-func exchange(t *testing.T, addr string, pool *x509.CertPool, req string) (string, bool) {
-	t.Helper()
-	c := dial(t, addr, pool)
+func exchange(addr string, pool *x509.CertPool, req string) (sum string, closed bool, err error) {
+	c, err := tls.Dial("tcp", addr, clientTLS(pool))
+	if err != nil {
+		return "", false, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
+		return "", false, err
 	}
 	rec := &recorder{r: c}
 	br := bufio.NewReader(rec)
@@ -136,7 +142,7 @@ func exchange(t *testing.T, addr string, pool *x509.CertPool, req string) (strin
 		before := rec.buf.Len() - br.Buffered()
 		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
-			return fmt.Sprintf("%s-- error %v, read %q", strings.Join(heads, ""), err, dateLine.ReplaceAllString(rec.buf.String(), "Date: (masked)\r")), true
+			return fmt.Sprintf("%s-- error %v, read %q", strings.Join(heads, ""), err, dateLine.ReplaceAllString(rec.buf.String(), "Date: (masked)\r")), true, nil
 		}
 		head := rec.buf.String()[before : rec.buf.Len()-br.Buffered()]
 		heads = append(heads, dateLine.ReplaceAllString(head, "Date: (masked)\r"))
@@ -149,7 +155,7 @@ func exchange(t *testing.T, addr string, pool *x509.CertPool, req string) (strin
 			_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 			_, err = br.ReadByte()
 			var ne net.Error
-			return sum, !(errors.As(err, &ne) && ne.Timeout())
+			return sum, !(errors.As(err, &ne) && ne.Timeout()), nil
 		}
 	}
 }
@@ -258,11 +264,31 @@ func TestResponsesMatchNetHTTP(t *testing.T) {
 			t.Parallel()
 			fast, _ := startFront(t, h, cfg, io.Discard)
 			std := startNetHTTP(t, h, cfg)
-			for _, req := range requests {
-				got, gotClosed := exchange(t, fast, pool, req)
-				want, wantClosed := exchange(t, std, pool, req)
-				if got != want || gotClosed != wantClosed {
-					t.Errorf("%q:\nfast path (closed %v):\n%s\nnet/http (closed %v):\n%s", req, gotClosed, got, wantClosed, want)
+			// Each exchange waits a while to see whether the connection
+			// stays open: run them all at once.
+			type result struct {
+				sum    string
+				closed bool
+				err    error
+			}
+			results := make([][2]result, len(requests))
+			var wg sync.WaitGroup
+			for i, req := range requests {
+				for j, addr := range [2]string{fast, std} {
+					wg.Go(func() {
+						r := &results[i][j]
+						r.sum, r.closed, r.err = exchange(addr, pool, req)
+					})
+				}
+			}
+			wg.Wait()
+			for i, req := range requests {
+				got, want := results[i][0], results[i][1]
+				if got.err != nil || want.err != nil {
+					t.Fatalf("%q: fast path: %v; net/http: %v", req, got.err, want.err)
+				}
+				if got != want {
+					t.Errorf("%q:\nfast path (closed %v):\n%s\nnet/http (closed %v):\n%s", req, got.closed, got.sum, want.closed, want.sum)
 				}
 			}
 		})
@@ -302,18 +328,16 @@ func TestHandsOver(t *testing.T) {
 			io.WriteString(c, "GET /first HTTP/1.1\r\nHost: h\r\n\r\n")
 			expectBodies(t, br, `HTTP/1.1 GET tls=true host=h body=""`)
 			io.WriteString(c, tc.req)
-			all, _ := io.ReadAll(io.LimitReader(readUntilQuiet(c, br), 1<<20))
-			if !strings.Contains(string(all), tc.want) {
-				t.Fatalf("got %q, want it to hold %q", all, tc.want)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if got := resp.Status + " " + string(body); !strings.Contains(got, tc.want) {
+				t.Fatalf("got %q, want it to hold %q", got, tc.want)
 			}
 		})
 	}
-}
-
-// readUntilQuiet reads br until the peer closes or is quiet for a while.
-func readUntilQuiet(c net.Conn, br *bufio.Reader) io.Reader {
-	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	return br
 }
 
 // expectBodies reads one response per want from br and checks its body.
@@ -373,14 +397,14 @@ func TestSlowRequestKeepsConnection(t *testing.T) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(3 * watchAfter)
 		}
-		fmt.Fprintf(w, "%s err=%v", r.URL.Path, r.Context().Err())
+		fmt.Fprintf(w, "%s %s err=%v", r.Method, r.URL.Path, r.Context().Err())
 	}), cfg, io.Discard)
 	c := dial(t, addr, pool)
 	br := bufio.NewReader(c)
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
 	time.Sleep(2 * watchAfter)
 	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
-	expectBodies(t, br, "/slow err=<nil>", "/next err=<nil>")
+	expectBodies(t, br, "GET /slow err=<nil>", "GET /next err=<nil>")
 }
 
 func TestHTTP2IsHandedOver(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -24,17 +25,19 @@ func (r round) ratio() float64 { return r.gh.load.rps / r.direct.load.rps }
 
 // medianRound is the round whose ratio is the median (the lower one of
 // the middle two for an even count).
-func medianRound(rs []round) round {
-	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b round) int {
-		switch {
-		case a.ratio() < b.ratio():
-			return -1
-		case a.ratio() > b.ratio():
-			return 1
-		}
-		return 0
-	})
+func medianRound(rs []round) round { return medianBy(rs, round.ratio) }
+
+// bulkRound is one download direct, through Gatehouse over HTTP/1.1 and
+// over HTTP/2, in MB/s.
+type bulkRound struct{ direct, gh, gh2 float64 }
+
+func (r bulkRound) ratio() float64 { return r.gh / r.direct }
+
+// medianBy is the element of xs whose key is the median (the lower one of
+// the middle two for an even count).
+func medianBy[T any](xs []T, key func(T) float64) T {
+	s := slices.Clone(xs)
+	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
 	return s[(len(s)-1)/2]
 }
 

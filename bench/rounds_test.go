@@ -19,3 +19,10 @@ func TestMedianRound(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianBulkRound(t *testing.T) {
+	rs := []bulkRound{{direct: 1000, gh: 300, gh2: 1}, {direct: 2000, gh: 300, gh2: 2}, {direct: 1000, gh: 200, gh2: 3}}
+	if got := medianBy(rs, bulkRound.ratio); got.gh2 != 3 {
+		t.Errorf("median bulk round: %+v, want the one with ratio 0.2", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -107,7 +108,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		return
 	}
 	lim.Unlimit()
-	if hasToken(req.Header["Connection"], "upgrade") {
+	if httphead.HasToken(req.Header["Connection"], "upgrade") {
 		w.hasBody = true // the stream becomes the upgraded connection: never reused
 	} else if req.Body == http.NoBody {
 		// Once the request is read, anything more from the gateway is its
@@ -364,16 +365,4 @@ func (s *session) upgrade(resp *http.Response, stream net.Conn, br *bufio.Reader
 	stream.Close()
 	<-done
 	log.Debug("upgraded connection closed")
-}
-
-// hasToken reports whether a comma-separated header holds token.
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }

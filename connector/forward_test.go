@@ -322,25 +322,6 @@ func TestJoinPath(t *testing.T) {
 	}
 }
 
-func TestHasToken(t *testing.T) {
-	tests := []struct {
-		values []string
-		want   bool
-	}{
-		{[]string{"Upgrade"}, true},
-		{[]string{"keep-alive, upgrade"}, true},
-		{[]string{"keep-alive", " UPGRADE "}, true},
-		{[]string{"keep-alive"}, false},
-		{[]string{"upgrades"}, false},
-		{nil, false},
-	}
-	for _, tt := range tests {
-		if got := hasToken(tt.values, "upgrade"); got != tt.want {
-			t.Errorf("hasToken(%q) = %v, want %v", tt.values, got, tt.want)
-		}
-	}
-}
-
 func pinOf(c []byte) string {
 	sum := sha256.Sum256(c)
 	return hex.EncodeToString(sum[:])

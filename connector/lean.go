@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
 // leanClient carries GET, HEAD and OPTIONS requests without a body to a
@@ -57,7 +59,7 @@ func (c *countingConn) Read(p []byte) (int, error) {
 func leanEligible(req *http.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return (req.Body == nil || req.Body == http.NoBody) && !hasToken(req.Header["Connection"], "upgrade")
+		return (req.Body == nil || req.Body == http.NoBody) && !httphead.HasToken(req.Header["Connection"], "upgrade")
 	}
 	return false
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
 // bufferBeforeHead is how much body a response holds before it must choose
@@ -274,7 +276,7 @@ func (w *response) writeHead(p []byte) {
 	if w.chunked {
 		del("Content-Length")
 	}
-	if w.closeAfter && !hasToken(h.Get("Connection"), "close") && w.status != http.StatusSwitchingProtocols {
+	if w.closeAfter && !httphead.HasToken([]string{h.Get("Connection")}, "close") && w.status != http.StatusSwitchingProtocols {
 		del("Connection")
 		extra.connection = "close"
 	}
@@ -334,15 +336,4 @@ func (w *response) finalTrailers() http.Header {
 
 func bodyAllowed(status int) bool {
 	return (status < 100 || status > 199) && status != http.StatusNoContent && status != http.StatusNotModified
-}
-
-// hasToken reports whether a comma-separated header value holds token,
-// regardless of ASCII case.
-func hasToken(v, token string) bool {
-	for t := range strings.SplitSeq(v, ",") {
-		if strings.EqualFold(strings.TrimSpace(t), token) {
-			return true
-		}
-	}
-	return false
 }

@@ -33,7 +33,7 @@ import (
 // those).
 func leanEligible(r *http.Request) bool {
 	if r.Trailer != nil || r.Form != nil || r.Method == http.MethodConnect || r.URL.Opaque != "" ||
-		hasToken(r.Header["Connection"], "upgrade") || !httphead.PlainHost(r.Host) {
+		httphead.HasToken(r.Header["Connection"], "upgrade") || !httphead.PlainHost(r.Host) {
 		return false
 	}
 	if r.ContentLength < 0 {
@@ -87,7 +87,7 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 		return errors.New("net/http: can't write control character in Request.URL")
 	}
 	conn := r.Header["Connection"]
-	dropped := func(k string) bool { return hopHeader(k) || (conn != nil && hasToken(conn, k)) }
+	dropped := func(k string) bool { return hopHeader(k) || (conn != nil && httphead.HasToken(conn, k)) }
 
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -125,7 +125,7 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 			httphead.WriteField(bw, k, httphead.Value(v))
 		}
 	}
-	if hasToken(r.Header["Te"], "trailers") {
+	if httphead.HasToken(r.Header["Te"], "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -241,7 +241,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ri *routeInfo) {
 	dst := w.Header()
 	conn := resp.Header["Connection"]
 	for k, vv := range resp.Header {
-		if hopHeader(k) || k == tunnel.ErrorHeader || (conn != nil && hasToken(conn, k)) {
+		if hopHeader(k) || k == tunnel.ErrorHeader || (conn != nil && httphead.HasToken(conn, k)) {
 			continue
 		}
 		if prev, ok := dst[k]; ok {
@@ -364,37 +364,5 @@ func isEventStream(ct []string) bool {
 		return false
 	}
 	mt, _, _ := strings.Cut(ct[0], ";")
-	return asciiEqualFold(strings.TrimSpace(mt), "text/event-stream")
-}
-
-// hasToken reports whether a comma-separated header holds token, compared
-// without regard to ASCII case (as ReverseProxy compares them).
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if asciiEqualFold(strings.Trim(t, " \t\r\n"), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return httphead.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }

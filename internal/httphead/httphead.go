@@ -101,3 +101,37 @@ func HostName(hostHeader string) string {
 	}
 	return strings.TrimSuffix(strings.ToLower(hostHeader), ".")
 }
+
+// HasToken reports whether a comma-separated header holds token, compared
+// without regard to ASCII case (as httputil.ReverseProxy compares them).
+func HasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if EqualFold(strings.Trim(t, " \t\r\n"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// EqualFold reports whether a and b are equal regardless of ASCII case
+// (and only ASCII: HTTP tokens are ASCII).
+func EqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -59,3 +59,22 @@ func TestHostName(t *testing.T) {
 		}
 	}
 }
+
+func TestHasToken(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{[]string{"Upgrade"}, true},
+		{[]string{"keep-alive, upgrade"}, true},
+		{[]string{"keep-alive", " UPGRADE "}, true},
+		{[]string{"keep-alive"}, false},
+		{[]string{"upgrades"}, false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := HasToken(tt.values, "upgrade"); got != tt.want {
+			t.Errorf("HasToken(%q) = %v, want %v", tt.values, got, tt.want)
+		}
+	}
+}

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
-
-	"github.com/gatehouse/gatehouse/internal/heldconn"
 )
 
 // Connection states, for Shutdown.
@@ -148,11 +146,7 @@ func (c *conn) closeWrite() {
 	if c.tc.CloseWrite() != nil {
 		return
 	}
-	nc := c.raw
-	if hc, ok := nc.(*heldconn.Conn); ok {
-		nc = hc.Conn
-	}
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+	if cw, ok := c.raw.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 		time.Sleep(500 * time.Millisecond)
 	}
 }

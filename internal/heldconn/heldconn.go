@@ -7,6 +7,7 @@ package heldconn
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 )
@@ -64,6 +65,14 @@ func (c *Conn) Release() error {
 	*b = (*b)[:0]
 	bufs.Put(b)
 	return err
+}
+
+// CloseWrite half-closes the connection below, if it can (TCP can).
+func (c *Conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // Of returns the Conn under a TLS connection, or nil. A wrapper of a TLS

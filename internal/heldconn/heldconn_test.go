@@ -2,6 +2,7 @@ package heldconn
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -85,5 +86,38 @@ func TestHoldersTakeTurns(t *testing.T) {
 	want := [][]byte{[]byte("a1a2"), []byte("b1")}
 	if len(log.writes) != len(want) || !bytes.Equal(log.writes[0], want[0]) || !bytes.Equal(log.writes[1], want[1]) {
 		t.Fatalf("writes %q, want %q", log.writes, want)
+	}
+}
+
+// TestCloseWrite: a half-close reaches the TCP connection below, so the
+// peer reads EOF while the connection can still be read.
+func TestCloseWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	raw, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(raw)
+	defer c.Close()
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := peer.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("peer read %d, %v; want EOF", n, err)
+	}
+	peer.Write([]byte("x"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("reading after the half-close: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,11 +68,42 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: opening %q: %w", path, err)
 	}
-	if err := migrate(ctx, db); err != nil {
+	if err := migrateWhenFree(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store: migrating %q: %w", path, err)
 	}
 	return &DB{db: db}, nil
+}
+
+// migrateWhenFree runs migrate, trying again for up to busyWait while
+// the file is busy. busy_timeout does not cover everything a fresh file
+// meets when several processes open it at once: switching it to WAL, or
+// reading a WAL index another connection is building, can fail with
+// SQLITE_BUSY at once, without waiting (seen in about 3 % of runs of
+// keys.TestLoadCreatesOnceAndPersists, four opens at once).
+func migrateWhenFree(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		err := migrate(ctx, db)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+// busyWait is how long a busy file is waited for, as busy_timeout in params.
+const busyWait = 5 * time.Second
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
+// extended codes).
+func isBusy(err error) bool {
+	var se interface{ Code() int }
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // Close closes the database.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +184,29 @@ func TestUseTokenZeroTime(t *testing.T) {
 	}
 	if err := db.UseToken(t.Context(), "t1", time.Now()); err != nil {
 		t.Fatalf("UseToken after the rejected call: %v", err)
+	}
+}
+
+// TestConcurrentOpensOfFreshFile: processes starting at once on a new
+// file all open it. Before Open waited out SQLITE_BUSY itself, about one
+// round in thirty failed with "database is locked".
+func TestConcurrentOpensOfFreshFile(t *testing.T) {
+	for round := range 30 {
+		path := filepath.Join(t.TempDir(), "gh.db")
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				db, err := Open(t.Context(), path)
+				if err != nil {
+					t.Errorf("round %d: %v", round, err)
+					return
+				}
+				db.Close()
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
 	}
 }

@@ -27,6 +27,7 @@ vet:
 
 test-unit: tools ## unit and package tests, with the race detector (plugins/kcd runs against the real Kerberos lab)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 ./internal/rawsock # the race detector turns raw socket calls off: test them without it too
 
 test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes
 	$(GO) test -count=1 -timeout 20m ./e2e/...

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/internal/rawsock"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -107,7 +108,7 @@ func newApp(c tunnel.AppConfig) (*app, error) {
 	}
 	rt := &http.Transport{
 		Proxy:                 nil, // backends are on the local network: ignore HTTP_PROXY
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           rawsock.Dialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext),
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConnsPerHost:   512, // sized for the concurrency a connector serves

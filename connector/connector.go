@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/internal/rawsock"
 )
 
 // Options configure a connector.
@@ -62,7 +63,7 @@ func New(state *State, opts Options) *Connector {
 }
 
 func (c *Connector) dial(ctx context.Context, addr string) (net.Conn, error) {
-	return c.opts.Dial(ctx, "tcp", addr)
+	return rawsock.Dialer(c.opts.Dial)(ctx, "tcp", addr)
 }
 
 // Run keeps the sessions up until ctx is done or the gateway says this

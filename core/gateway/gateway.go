@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/wasm"
 	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/rawsock"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -241,7 +242,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	defer stopHub()
 	go func() { errc <- g.hub.Serve(hctx, g.tunnelLn) }()
 	go func() {
-		if err := public.Serve(heldconn.Listener(g.publicLn)); !errors.Is(err, http.ErrServerClosed) {
+		if err := public.Serve(heldconn.Listener(rawsock.Listener(g.publicLn))); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("public listener: %w", err)
 		}
 	}()

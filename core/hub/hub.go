@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/rawsock"
 	"github.com/gatehouse/gatehouse/tunnel"
 	"github.com/hashicorp/yamux"
 )
@@ -88,6 +89,7 @@ func (h *Hub) handle(ctx context.Context, raw net.Conn) {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetKeepAlive(true)
 	}
+	raw = rawsock.Wrap(raw)
 	conn := tunnel.Server(raw, h.TLS)
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err := conn.HandshakeContext(hctx)

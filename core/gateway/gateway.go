@@ -240,7 +240,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 	hctx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
-	go func() { errc <- g.hub.Serve(hctx, g.tunnelLn) }()
+	go func() { errc <- g.hub.Serve(hctx, rawsock.Listener(g.tunnelLn)) }()
 	go func() {
 		if err := public.Serve(heldconn.Listener(rawsock.Listener(g.publicLn))); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("public listener: %w", err)

@@ -18,7 +18,6 @@ import (
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/store"
-	"github.com/gatehouse/gatehouse/internal/rawsock"
 	"github.com/gatehouse/gatehouse/tunnel"
 	"github.com/hashicorp/yamux"
 )
@@ -86,10 +85,9 @@ func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (h *Hub) handle(ctx context.Context, raw net.Conn) {
-	if tc, ok := raw.(*net.TCPConn); ok {
+	if tc, ok := raw.(interface{ SetKeepAlive(bool) error }); ok { // TCP
 		_ = tc.SetKeepAlive(true)
 	}
-	raw = rawsock.Wrap(raw)
 	conn := tunnel.Server(raw, h.TLS)
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err := conn.HandshakeContext(hctx)

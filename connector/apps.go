@@ -119,6 +119,7 @@ func newApp(c tunnel.AppConfig) (*app, error) {
 		WriteBufferSize:       64 << 10,
 		ReadBufferSize:        64 << 10,
 	}
+	rt.MaxResponseHeaderBytes = maxRespHead // a header flood gets a 502, as on the lean path
 	a := &app{cfg: c, base: u, rt: rt}
 	if u.Scheme == "http" {
 		host := u.Host

@@ -139,7 +139,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		return
 	}
 	clock.backendCall(w.watch)
-	resp, err := a.roundTrip(out)
+	resp, err := backendCall(a, out)
 	clock.backendDone()
 	if err != nil {
 		if w.abandoned() {
@@ -168,11 +168,29 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 	}
 	if err := writeResponse(bw, resp, w.watch); err != nil {
 		cancel()
+		stream.Close() // now, so that the gateway sees a cut response as cut
 		log.Debug("relaying response", "error", err, "abandoned", w.abandoned())
 		return
 	}
 	complete = true
 	return
+}
+
+// backendCall sends out to the app's backend. The answer loses its
+// X-Gatehouse-* fields (only the connector may set them: the gateway
+// shows its own error page for tunnel.ErrorHeader), and a status below 100,
+// which net/http takes, is refused.
+func backendCall(a *app, out *http.Request) (*http.Response, error) {
+	resp, err := a.roundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 100 {
+		resp.Body.Close()
+		return nil, fmt.Errorf("backend answered with status %d", resp.StatusCode)
+	}
+	stripGatehouse(resp.Header)
+	return resp, nil
 }
 
 // reqLog logs with a request's id and app; it adds them only when a line

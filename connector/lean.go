@@ -40,16 +40,25 @@ type leanConn struct {
 	br    *bufio.Reader
 	bw    *bufio.Writer
 	since time.Time // when it went idle
+	idle  idleCheck
 }
 
 // countingConn counts what was read, to tell a stale pooled connection
-// (nothing came back) from a backend that answered badly.
+// (nothing came back) from a backend that answered badly, and while limit
+// is set refuses to read more than limit bytes (the response head).
 type countingConn struct {
 	net.Conn
-	n int64
+	n     int64
+	limit int64 // 0: none
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		if c.n >= c.limit {
+			return 0, errRespHeadTooLarge
+		}
+		p = p[:min(int64(len(p)), c.limit-c.n)]
+	}
 	n, err := c.Conn.Read(p)
 	c.n += int64(n)
 	return n, err
@@ -92,12 +101,17 @@ func (l *leanClient) get(ctx context.Context) (*leanConn, bool, error) {
 	for len(l.idle) > 0 {
 		c := l.idle[len(l.idle)-1]
 		l.idle = l.idle[:len(l.idle)-1]
-		if now.Sub(c.since) < leanIdleFor {
-			l.mu.Unlock()
+		if now.Sub(c.since) >= leanIdleFor {
+			c.conn.Close()
+			continue
+		}
+		l.mu.Unlock()
+		if c.idle.ok(c.conn) {
 			c.read.n = 0
 			return c, true, nil
 		}
-		c.conn.Close()
+		c.conn.Close() // closed by the backend, or it sent unasked bytes
+		l.mu.Lock()
 	}
 	l.mu.Unlock()
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -156,7 +170,9 @@ func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, e
 	if l.timeout > 0 {
 		_ = c.conn.SetReadDeadline(time.Now().Add(l.timeout))
 	}
-	resp, err := http.ReadResponse(c.br, req)
+	c.read.limit = c.read.n + maxRespHead
+	resp, reuse, err := readFinal(c.br, req)
+	c.read.limit = 0
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() && req.Context().Err() == nil {
 		err = fmt.Errorf("timeout awaiting response headers (backend.timeout %s): %w", l.timeout, err)
@@ -167,10 +183,11 @@ func (l *leanClient) exchange(req *http.Request, c *leanConn) (*http.Response, e
 	if l.timeout > 0 {
 		_ = c.conn.SetReadDeadline(time.Time{})
 	}
-	resp.Body = &leanBody{ReadCloser: resp.Body, done: func(complete bool) {
-		// Reuse only after a complete response, if cancellation did not
-		// already touch the connection and the backend keeps it open.
-		if stop() && complete && !resp.Close {
+	resp.Body = &leanBody{ReadCloser: resp.Body, eof: resp.Body == http.NoBody, done: func(complete bool) {
+		// Reuse only after a complete response whose end is certain
+		// (nothing read past it), if cancellation did not already touch
+		// the connection and the backend keeps it open.
+		if stop() && complete && reuse && !resp.Close && c.br.Buffered() == 0 {
 			l.put(c)
 			return
 		}

@@ -180,3 +180,112 @@ func TestWriteHeadMatchesRequestWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanClientHostileFraming sends alice's request to a backend that
+// answers it with hostile framing, then bob's on the same client: bob
+// must get his own answer, whatever alice got, and alice's connection must
+// not carry his request when her answer left any doubt.
+func TestLeanClientHostileFraming(t *testing.T) {
+	const bobAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbob"
+	const secret = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nalice private"
+	tests := []struct {
+		name, method, answer string
+		closeAfter           bool   // the backend closes after answering alice
+		alice                string // alice's body, or "error"
+		newConn              bool   // bob's request needs a new connection
+	}{
+		{"103 then 200", "GET", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + secret, false, "alice private", false},
+		{"unsolicited 100", "GET", "HTTP/1.1 100 Continue\r\n\r\n" + secret, false, "alice private", false},
+		{"several 1xx", "GET", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n" + secret, false, "alice private", false},
+		{"unasked 101", "GET", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n" + secret, false, "error", true},
+		{"over-long body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice" + secret, false, "alice", true},
+		{"bad chunk size", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + secret, false, "error", true},
+		{"chunked and Content-Length", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n5\r\nalice\r\n0\r\n\r\n", false, "alice", true},
+		{"conflicting Content-Length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 4\r\n\r\nalice" + secret, false, "error", true},
+		{"duplicate Content-Length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nalice", false, "alice", true},
+		{"short body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nalice", true, "error", true},
+		{"HEAD answered with a body", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 88\r\n\r\n" + secret, false, "", true},
+		{"204 with a body", "GET", "HTTP/1.1 204 No Content\r\n\r\n" + secret, false, "", true},
+		{"header flood", "GET", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Flood: 0123456789abcdef\r\n", maxRespHead/26+1) + "Content-Length: 5\r\n\r\nalice", false, "error", true},
+		{"plain", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice", false, "alice", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var conns atomic.Int64
+			url := tcpBackend(t, func(c net.Conn) {
+				conns.Add(1)
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					answer := bobAnswer
+					if req.URL.Query().Get("user") == "alice" {
+						answer = tt.answer
+					}
+					if _, err := io.WriteString(c, answer); err != nil || (answer == tt.answer && tt.closeAfter) {
+						return
+					}
+				}
+			})
+			l := &leanClient{addr: strings.TrimPrefix(url, "http://"), timeout: 5 * time.Second, dial: (&net.Dialer{}).DialContext}
+			req, _ := http.NewRequestWithContext(t.Context(), tt.method, url+"/?user=alice", nil)
+			got := "error"
+			if resp, err := l.RoundTrip(req); err == nil {
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					got = string(b)
+				}
+			}
+			if got != tt.alice {
+				t.Errorf("alice got %q, want %q", got, tt.alice)
+			}
+			if body, err := leanGet(t, l, url+"/?user=bob"); err != nil || body != "bob" {
+				t.Fatalf("bob got %q (%v), want his own answer", body, err)
+			}
+			if want := map[bool]int64{false: 1, true: 2}[tt.newConn]; conns.Load() != want {
+				t.Errorf("the backend saw %d connections, want %d", conns.Load(), want)
+			}
+		})
+	}
+}
+
+// TestLeanClientDropsConnectionWithLateBytes checks the idle check: bytes
+// a backend sends on a pooled connection after its answer (the rest of an
+// over-long body that came late) are not taken for the next answer.
+func TestLeanClientDropsConnectionWithLateBytes(t *testing.T) {
+	pooled, late := make(chan struct{}), make(chan struct{})
+	var conns atomic.Int64
+	url := tcpBackend(t, func(c net.Conn) {
+		n := conns.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Query().Get("user") == "alice" {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice")
+				<-pooled
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nalice private")
+				close(late)
+				continue
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbob%d", n)
+		}
+	})
+	l := &leanClient{addr: strings.TrimPrefix(url, "http://"), timeout: 5 * time.Second, dial: (&net.Dialer{}).DialContext}
+	if body, err := leanGet(t, l, url+"/?user=alice"); err != nil || body != "alice" {
+		t.Fatalf("alice got %q (%v)", body, err)
+	}
+	if len(l.idle) != 1 {
+		t.Fatalf("%d pooled connections after a clean answer, want 1", len(l.idle))
+	}
+	close(pooled)
+	<-late // written on loopback: in the client's receive queue
+	if body, err := leanGet(t, l, url+"/?user=bob"); err != nil || body != "bob2" {
+		t.Fatalf("bob got %q (%v), want bob2 on a new connection", body, err)
+	}
+}

@@ -43,6 +43,7 @@ type appSpec struct {
 	SignOn                 string // YAML value of sign_on: ("" = none)
 	Filters                string // YAML value of filters: ("" = none)
 	Access                 string // YAML value of access: ("" = none)
+	KeepEscapedSlashes     bool   // keep_escaped_slashes: true
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -54,6 +55,9 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		fmt.Fprintf(&b, "  - name: %s\n    host: %s\n    group: %s\n", a.Name, a.Host, a.Group)
 		if a.PathPrefix != "" {
 			fmt.Fprintf(&b, "    path_prefix: %q\n", a.PathPrefix)
+		}
+		if a.KeepEscapedSlashes {
+			b.WriteString("    keep_escaped_slashes: true\n")
 		}
 		if a.CertFile != "" {
 			fmt.Fprintf(&b, "    cert_file: %q\n    key_file: %q\n", a.CertFile, a.KeyFile)

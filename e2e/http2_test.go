@@ -205,14 +205,18 @@ func requireSameBody(t *testing.T, got, want []byte) {
 	}
 }
 
-// TestRequestTrailers sends a chunked upload with a trailer: the backend
-// must receive the trailer's value after the body, over HTTP/1.1 and
-// HTTP/2 on the public side. A control sends the same request straight
-// to the backend.
+// TestRequestTrailers sends a chunked upload with a trailer the app
+// allows (allow_trailers): the backend must receive the trailer's value
+// after the body, over HTTP/1.1 and HTTP/2 on the public side. A control
+// sends the same request straight to the backend.
 func TestRequestTrailers(t *testing.T) {
 	t.Parallel()
 	be := newHTTP2Backend(t)
-	g := startGatewaySpec(t, []string{"default"}, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: be.URL}})
+	base := gwConfig{Groups: []string{"default"}}
+	g := newGateway(t, base)
+	g.writeConfigText(strings.Replace(specYAML(base, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: be.URL}}, g.public, g.tunnel, g.dataDir),
+		"  - name: app\n", "  - name: app\n    allow_trailers: [X-Upload-Sum]\n", 1))
+	g.start()
 	enrollConnector(t, g, "connector", "default")
 	h1 := g.client(false)
 	waitServing(t, h1, "https://app.localhost/echo/ready")

@@ -48,7 +48,9 @@ func run(m *testing.M) int {
 	gatehouseBin = filepath.Join(dir, "gatehouse")
 	connectorBin = filepath.Join(dir, "gatehouse-connector")
 	customSSOBin = filepath.Join(dir, "custom-sso")
-	return m.Run()
+	code := m.Run()
+	printHostileTable(os.Stdout)
+	return code
 }
 
 // findModuleRoot walks up from the working directory to the go.mod.

@@ -11,16 +11,17 @@ import (
 // TestPathPrefixes publishes two apps on one host: /hr goes to backend A
 // under its URL path /internal/, everything else to backend B. The
 // prefix is replaced by the backend URL's path, the query and escaped
-// characters (%2F) are kept, /hrx is not below /hr, and preserve_host
-// sends the external Host instead of the backend URL's.
+// characters (%2F, in apps with keep_escaped_slashes) are kept, /hrx is
+// not below /hr, and preserve_host sends the external Host instead of the
+// backend URL's.
 func TestPathPrefixes(t *testing.T) {
 	t.Parallel()
 	a := newEchoServer(t, "A")
 	b := newEchoServer(t, "B")
 	aHost := strings.TrimPrefix(a.URL, "http://")
 	g := startGatewaySpec(t, []string{"default"}, []appSpec{
-		{Name: "hr", Host: "portal.localhost", PathPrefix: "/hr", Group: "default", URL: a.URL + "/internal/"},
-		{Name: "root", Host: "portal.localhost", PathPrefix: "/", Group: "default", URL: b.URL},
+		{Name: "hr", Host: "portal.localhost", PathPrefix: "/hr", Group: "default", URL: a.URL + "/internal/", KeepEscapedSlashes: true},
+		{Name: "root", Host: "portal.localhost", PathPrefix: "/", Group: "default", URL: b.URL, KeepEscapedSlashes: true},
 		{Name: "kept", Host: "kept.localhost", PathPrefix: "/hr", Group: "default", URL: a.URL + "/internal/", PreserveHost: true},
 	})
 	enrollConnector(t, g, "connector", "default")
@@ -67,7 +68,8 @@ func TestPathPrefixes(t *testing.T) {
 	})
 }
 
-// TestPrefixEscapedSlashUnderEncodedPrefix: a prefix that travels
+// TestPrefixEscapedSlashUnderEncodedPrefix: in apps that keep escaped
+// slashes (keep_escaped_slashes; others refuse them), a prefix that travels
 // percent-encoded (any non-ASCII prefix, such as /données, which browsers
 // send as /donn%C3%A9es; or a client that escapes an unreserved
 // character) must still keep %2F in the rest of the path: the backend
@@ -76,8 +78,8 @@ func TestPrefixEscapedSlashUnderEncodedPrefix(t *testing.T) {
 	t.Parallel()
 	a := newEchoServer(t, "A")
 	g := startGatewaySpec(t, []string{"default"}, []appSpec{
-		{Name: "docs", Host: "portal.localhost", PathPrefix: "/données", Group: "default", URL: a.URL + "/internal/"},
-		{Name: "hr", Host: "portal.localhost", PathPrefix: "/hr", Group: "default", URL: a.URL + "/internal/"},
+		{Name: "docs", Host: "portal.localhost", PathPrefix: "/données", Group: "default", URL: a.URL + "/internal/", KeepEscapedSlashes: true},
+		{Name: "hr", Host: "portal.localhost", PathPrefix: "/hr", Group: "default", URL: a.URL + "/internal/", KeepEscapedSlashes: true},
 	})
 	enrollConnector(t, g, "connector", "default")
 	c := g.client(false)

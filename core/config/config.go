@@ -142,6 +142,18 @@ type App struct {
 	// Each (Host, PathPrefix) pair belongs to one app. The prefix is
 	// replaced by the backend URL's path: /hr/x reaches <backend>/x.
 	PathPrefix string `yaml:"path_prefix"`
+	// CaseInsensitivePaths says the backend reads paths without regard to
+	// case, the Windows way (IIS): the path prefixes of this app's host
+	// then match in any case (/HR/x is /hr/x), the access rule sees the
+	// path in lower case, and names Windows reads as other names (a
+	// trailing dot or space, 8.3 short names such as ADMINI~1) are
+	// refused. Default false: paths are compared exactly.
+	CaseInsensitivePaths bool `yaml:"case_insensitive_paths,omitempty"`
+	// KeepEscapedSlashes forwards %2F and %5C (an encoded "/" or "\") in
+	// paths as they are; routing and the access rule read them as
+	// separators. Default false: such paths are refused with 400, since a
+	// backend may decode them into separators the gateway did not route by.
+	KeepEscapedSlashes bool `yaml:"keep_escaped_slashes,omitempty"`
 	// Group is the connector group that reaches this app's backend.
 	Group   string  `yaml:"group"`
 	Backend Backend `yaml:"backend"`
@@ -170,6 +182,19 @@ type App struct {
 	// config file's directory.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// ForwardIdentityHeaders lets the identity headers a client sends
+	// reach the backend: Remote-*, X-Remote-*, X-Auth-Request-*,
+	// X-Webauth-*, X-Forwarded-User, -Email, -Groups, -Preferred-Username
+	// and -Access-Token. Default false: they are removed, so that a
+	// backend that reads them cannot be told who the user is by the user
+	// (headers with "_" and X-Gatehouse-* are removed whatever this says).
+	ForwardIdentityHeaders bool `yaml:"forward_identity_headers,omitempty"`
+	// AllowTrailers names the request trailers that may reach the
+	// backend; every other one is dropped. Identity and X-Gatehouse-*
+	// names, names with "_", the headers the gateway sets and those
+	// RFC 9110 keeps out of trailers are refused. The loader writes the
+	// names in canonical form.
+	AllowTrailers []string `yaml:"allow_trailers,omitempty"`
 }
 
 // Backend says how a connector reaches the internal app.

@@ -208,5 +208,11 @@ func (l *loader) syntaxError(data []byte, err error) {
 		}
 		msg = fmt.Sprintf("alias *%s refers to no anchor; define &%s before using it", m[1], m[1])
 	}
-	l.errs = append(l.errs, FieldError{File: l.file, Line: line, Msg: "invalid YAML: " + msg})
+	col := 0
+	if line == 0 { // yaml.v3 gives no line for a character it cannot read, nor for a problem on line 1
+		if line, col, msg = badCharacter(data, msg); line == 0 {
+			line = 1
+		}
+	}
+	l.errs = append(l.errs, FieldError{File: l.file, Line: line, Column: col, Msg: "invalid YAML: " + msg})
 }

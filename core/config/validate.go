@@ -29,6 +29,7 @@ func (l *loader) validate(c *Config) {
 		l.checkAppPlugins(fmt.Sprintf("apps[%d]", i), &c.Apps[i], plugins)
 		l.checkAccess(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
 		l.checkVault(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
+		l.checkHeaders(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
 	}
 	l.checkFilters(c)
 	if c.Sessions.Lifetime < Duration(time.Minute) && !l.bad["sessions.lifetime"] {

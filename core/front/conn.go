@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http/httpguts"
 )
 
 // Connection states, for Shutdown.
@@ -124,8 +122,8 @@ func (c *conn) serve() {
 		// The head is whole in the buffer, so ReadRequest only moves
 		// the read position: all stays valid.
 		all, _ := c.br.Peek(c.br.Buffered())
-		req, err := http.ReadRequest(c.br)
-		if err != nil || c.br.Buffered() != len(all)-n || !plain(req) {
+		req, ok := fastRequest(c.br, n)
+		if !ok {
 			handedOver = true
 			c.handOver(c.unread(all))
 			return
@@ -222,7 +220,9 @@ func (c *conn) readHead(first bool) (int, error) {
 		}
 	}
 	c.setState(stateActive, http.StateActive)
-	timed := false
+	// The first request's deadline, set before its first byte, already
+	// is the header timeout: trickling bytes must not earn a second one.
+	timed := first
 	for {
 		buf, _ := c.br.Peek(c.br.Buffered())
 		if n := headEnd(buf); n > 0 {
@@ -239,54 +239,6 @@ func (c *conn) readHead(first bool) (int, error) {
 			return 0, err
 		}
 	}
-}
-
-// headEnd returns the length of the request head at the start of buf (up
-// to and including the empty line, CRLF or bare LF), or 0.
-func headEnd(buf []byte) int {
-	for i := 0; i < len(buf); i++ {
-		if buf[i] != '\n' {
-			continue
-		}
-		if i+1 < len(buf) && buf[i+1] == '\n' {
-			return i + 2
-		}
-		if i+2 < len(buf) && buf[i+1] == '\r' && buf[i+2] == '\n' {
-			return i + 3
-		}
-	}
-	return 0
-}
-
-// plain reports whether req may be served on the fast path: HTTP/1.1, an
-// origin-form target, no body and nothing that asks for more (Expect,
-// Upgrade), and a head that net/http's server would take as it is.
-func plain(req *http.Request) bool {
-	if req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.Method == http.MethodConnect ||
-		len(req.RequestURI) == 0 || req.RequestURI[0] != '/' || req.Body != http.NoBody {
-		return false
-	}
-	h := req.Header
-	for _, k := range [...]string{"Content-Length", "Transfer-Encoding", "Expect", "Upgrade"} {
-		if _, ok := h[k]; ok {
-			return false
-		}
-	}
-	// ReadRequest took the one Host header out into req.Host.
-	if req.Host == "" || !httpguts.ValidHostHeader(req.Host) {
-		return false
-	}
-	for k, vv := range h {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return false
-		}
-		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // serveRequest runs the handler for req and reports whether the

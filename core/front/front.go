@@ -4,7 +4,9 @@
 // http.Server: HTTP/2 connections at once, and an HTTP/1.1 connection at
 // its first request that is not plain (a body, an upgrade, HTTP/1.0, a
 // head too large or malformed), for the rest of its life. net/http's own
-// error answers (400, 431, …) therefore still come from net/http.
+// error answers (400, 431, …) therefore still come from net/http. The
+// requests net/http serves pass the edge checks of guard.go first: CONNECT
+// is refused and an h2c upgrade dropped (the fast path serves neither).
 //
 // What the fast path saves: net/http starts a goroutine per request that
 // reads the connection while the handler runs, to notice a client that
@@ -45,7 +47,8 @@ type Server struct {
 }
 
 // New returns a Server for srv. It wraps srv's Handler and ConnContext,
-// so that requests on handed-over connections keep their TLS details.
+// so that requests on handed-over connections keep their TLS details, and
+// so that net/http's requests pass the edge checks (guard.go) too.
 func New(srv *http.Server) *Server {
 	s := &Server{srv: srv, handler: srv.Handler, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
 		hand: &handoff{ch: make(chan net.Conn), done: make(chan struct{})}}
@@ -58,7 +61,9 @@ func New(srv *http.Server) *Server {
 			r = r.WithContext(r.Context())
 			r.TLS = rc.state
 		}
-		inner.ServeHTTP(w, r)
+		if admit(w, r) {
+			inner.ServeHTTP(w, r)
+		}
 	})
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if rc, ok := c.(*replayConn); ok {

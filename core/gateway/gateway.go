@@ -228,7 +228,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			challenge = g.acme.HTTPChallengeHandler
 		}
 		httpSrv = &http.Server{
-			Handler:           httpHandler(g.PublicAddr(), challenge),
+			Handler:           httpHandler(g.PublicAddr(), func(host string) bool { return g.snap.Load().published(host) }, challenge),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		}
@@ -368,6 +368,10 @@ func (g *Gateway) Sweep(ctx context.Context) {
 	// clock skew between gateway nodes cannot free one early.
 	if _, err := g.opts.Store.DeleteExpiredLocks(ctx, now.Add(-time.Hour)); err != nil {
 		g.log.Error("deleting expired locks", "error", err)
+	}
+	// Sign-outs matter until the session would have expired (plus skew).
+	if _, err := g.opts.Store.DeleteExpiredSessionRevocations(ctx, now.Add(-time.Hour)); err != nil {
+		g.log.Error("deleting expired sign-outs", "error", err)
 	}
 	if n, err := g.opts.Store.DeleteSignInsBefore(ctx, now.Add(-signInKeep)); err != nil {
 		g.log.Error("trimming the sign-in log", "error", err)

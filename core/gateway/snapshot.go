@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/proxy"
 	"github.com/gatehouse/gatehouse/core/signin"
+	"github.com/gatehouse/gatehouse/core/target"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/vault"
 	"github.com/gatehouse/gatehouse/tunnel"
@@ -82,14 +83,17 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 		}
 	}
 	for i, a := range cfg.Apps {
-		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix, Filters: s.chains.wrap(a.Name)}
+		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix, Filters: s.chains.wrap(a.Name),
+			Headers: proxy.HeaderPolicy{ForwardIdentity: a.ForwardIdentityHeaders, Trailers: a.AllowTrailers},
+			Paths:   target.Options{FoldCase: a.CaseInsensitivePaths, KeepEscapedSlashes: a.KeepEscapedSlashes}}
 		if auth := s.auths[a.Name]; auth != nil {
 			pol, err := policy.Compile(a.Access)
 			if err != nil {
 				return fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err)
 			}
 			app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
-				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate}
+				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate,
+				FoldPathCase: a.CaseInsensitivePaths}
 			if a.Vault.PublicKey != "" {
 				if app.Vault, err = vault.PublicKey(a.Vault.PublicKey); err != nil {
 					return fmt.Errorf("%s: apps[%d].vault.public_key: %w", cfg.Path, i, err)

@@ -45,6 +45,20 @@ func (s *session) refuse(msg string, fatal bool) {
 	s.mux.Close()
 }
 
+// refuseStreams closes the session if the connector opens a stream of
+// its own: only the control stream is the connector's to open, and a
+// stream nobody accepts would hold its receive window in the gateway's
+// memory. It returns when the session ends.
+func (s *session) refuseStreams(log *slog.Logger) {
+	st, err := s.mux.AcceptStream()
+	if err != nil {
+		return
+	}
+	st.Close()
+	log.Warn("tunnel refused: the connector opened a stream; only its control stream is its to open (closing the session)")
+	s.mux.Close()
+}
+
 func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string, log *slog.Logger) {
 	log = log.With("connector", id)
 	mux, err := muxServer(conn, h.Logger)
@@ -65,6 +79,7 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 		return
 	}
 	s.control = control
+	go s.refuseStreams(log)
 	_ = control.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	var hello tunnel.Message
 	if err := tunnel.ReadFrame(control, &hello); err != nil || hello.Type != tunnel.MsgHello || hello.Hello == nil {

@@ -37,5 +37,6 @@ type rpcClient struct {
 
 func (c *rpcClient) invoke(ctx context.Context, method string, req, resp any) error {
 	return c.conn.Invoke(ctx, wire.FullMethod(c.service, method), req, resp,
-		grpc.ForceCodec(wire.Codec{}), grpc.MaxCallSendMsgSize(wire.MaxMessageSize))
+		// go-plugin lets answers be 2 GiB: a plug-in gets no more room than the host does.
+		grpc.ForceCodec(wire.Codec{}), grpc.MaxCallSendMsgSize(wire.MaxMessageSize), grpc.MaxCallRecvMsgSize(wire.MaxMessageSize))
 }

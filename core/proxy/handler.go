@@ -22,7 +22,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/page"
 	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/core/signin"
+	"github.com/gatehouse/gatehouse/core/target"
 	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -40,7 +43,7 @@ type Handler struct {
 func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger) *Handler {
 	h := &Handler{table: table, logger: logger, tr: &Transport{Dialer: dialer, Logger: logger}}
 	h.rp = &httputil.ReverseProxy{
-		Director:       director,
+		Rewrite:        rewrite,
 		Transport:      h.tr,
 		BufferPool:     bufferPool{},
 		ErrorHandler:   h.proxyError,
@@ -55,23 +58,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := page.NewRequestID()
 	w.Header().Set("X-Request-Id", rid)
 	t := h.table()
-	if strings.HasPrefix(r.URL.Path, reservedPrefix) && t.Reserved != nil && t.Published(r.Host) {
-		t.Reserved.ServeHTTP(w, r)
-		return
-	}
-	route := t.Match(r.Host, r.URL.Path)
+	route := h.resolve(w, r, t, rid) // Host, TLS server name, path: resolve.go
 	if route == nil {
-		p := pageUnknownHost
-		p.RequestID = rid
-		page.Write(w, r, p)
-		return
-	}
-	if hasDotSegment(r.URL.Path) {
-		// /hr/../secret would leave the app's subtree at the backend.
-		p := pageBadPath
-		p.RequestID = rid
-		h.logger.Warn("request refused: dot segment in path", "request_id", rid, "app", route.App)
-		page.Write(w, r, p)
 		return
 	}
 	stripSpoofable(r.Header)
@@ -101,8 +89,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // setIdentityHeaders tells an app's filters who the user is, in headers
 // only the gateway sets (a client's copies were stripped, and these are
-// removed again before the request leaves for the connector).
+// removed again before the request leaves for the connector). Filters
+// never see the gateway's cookies either.
 func setIdentityHeaders(h http.Header, envelope []byte) {
+	signin.StripCookies(h)
 	if envelope == nil {
 		return
 	}
@@ -121,51 +111,19 @@ func setIdentityHeaders(h http.Header, envelope []byte) {
 }
 
 // reservedPrefix is Gatehouse's own path space on every published host:
-// it never reaches a backend.
-const reservedPrefix = "/.gatehouse/"
+// it never reaches a backend, in any spelling (package target).
+const reservedPrefix = target.Reserved
 
-// hasDotSegment reports whether a decoded path has a "." or ".." segment,
-// with "\" counted as a separator too (IIS and other Windows servers do).
-func hasDotSegment(p string) bool {
-	for seg := range strings.FieldsFuncSeq(p, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// stripSpoofable removes headers that only Gatehouse may set: a client
-// must never be able to claim an identity or forge a tunnel answer.
+// stripSpoofable removes headers that only Gatehouse may set, in any
+// case and with "_" for "-": a client must never be able to claim an
+// identity or forge a tunnel answer, not even to the app's filters. (What
+// leaves for the connector is cut further by outgoingHeader.)
 func stripSpoofable(h http.Header) {
 	for k := range h {
-		if strings.HasPrefix(k, "X-Gatehouse-") {
+		if httphead.Gatehouse(k) || (httphead.Underscored(k) && httphead.Gatehouse(strings.ReplaceAll(k, "_", "-"))) {
 			delete(h, k)
 		}
 	}
-}
-
-// director prepares the outbound request. The URL only has to be well
-// formed for http.Request.Write: the connector replaces it with the app's
-// backend URL. X-Forwarded-For is appended to by ReverseProxy itself.
-func director(r *http.Request) {
-	r.URL.Scheme = "http"
-	r.URL.Host = r.Host
-	r.Header.Del("Expect") // the connector's own transport handles 100-continue
-	if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
-		// ReverseProxy cloned the trailer map before the body was read;
-		// the server fills the original's, so send that one.
-		r.Trailer = ri.trailer
-		if ri.route.Filters != nil {
-			stripSpoofable(r.Header) // the identity headers the filters saw stay here
-		}
-	}
-}
-
-// modifyResponse keeps the tunnel's error header from leaking.
-func modifyResponse(resp *http.Response) error {
-	resp.Header.Del(tunnel.ErrorHeader)
-	return nil
 }
 
 func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
@@ -178,6 +136,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ri *routeInfo, er
 	p := pageBackend
 	var ce *connectorError
 	switch {
+	case errors.As(err, new(*clientBodyError)): // body.go: the client's fault, not the app's
+		p = pageBadBody
 	case errors.Is(err, registry.ErrNoConnector):
 		p = pageNoConnector
 	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeTimeout:

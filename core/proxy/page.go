@@ -14,8 +14,6 @@ var (
 		Text: "The connection to the network where this app runs is down. Try again in a minute."}
 	pageBackend = page.Page{Status: http.StatusBadGateway, Title: "App not answering",
 		Text: "The app did not answer. Try again in a minute; if it keeps happening, tell your IT team."}
-	pageBadPath = page.Page{Status: http.StatusBadRequest, Title: "Bad address",
-		Text: "The address contains \".\" or \"..\" path segments, which Gatehouse does not forward."}
 	pageSignOn = page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in to the app unavailable",
 		Text: "Gatehouse could not sign you in to this app just now. Try again in a minute."}
 	pageIdentity = page.Page{Status: http.StatusBadGateway, Title: "Identity not accepted",

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,30 +75,19 @@ func (lr *leanRequest) retryable() bool {
 	return false
 }
 
-// writeRequest writes the request in HTTP/1.1 framing, with the header changes
-// ReverseProxy and the director make: hop-by-hop headers (and those named
-// in Connection) dropped, X-Forwarded-For appended to, X-Forwarded-Host,
-// X-Forwarded-Proto and X-Request-Id set, Expect and X-Gatehouse-*
-// removed, no Go User-Agent added.
+// writeRequest writes the request in HTTP/1.1 framing, with the header
+// that outgoingHeader makes for both relays and no Go User-Agent added.
 func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 	r := lr.r
 	if httphead.HasCTL(lr.uri) {
 		return errors.New("net/http: can't write control character in Request.URL")
 	}
-	conn := r.Header["Connection"]
-	dropped := func(k string) bool { return hopHeader(k) || (conn != nil && httphead.HasToken(conn, k)) }
-
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	bw.WriteString(lr.uri)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
-	if ua := r.Header["User-Agent"]; len(ua) > 0 && !dropped("User-Agent") {
-		if v := httphead.Value(ua[0]); v != "" {
-			httphead.WriteField(bw, "User-Agent", v)
-		}
-	}
 	var num [20]byte
 	switch {
 	case lr.body == nil:
@@ -112,39 +100,17 @@ func (lr *leanRequest) writeRequest(bw *bufio.Writer) error {
 	default:
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
-	for k, vv := range r.Header {
-		switch k {
-		case "User-Agent", "Content-Length", "Host", "Expect", "X-Forwarded-For",
-			"X-Request-Id", "X-Forwarded-Host", "X-Forwarded-Proto":
-			continue
+	ua := false
+	outgoingHeader(r, lr.ri, func(k, v string) {
+		if k == "User-Agent" { // as http.Request.Write: the first one, if not empty
+			if v = httphead.Value(v); !ua && v != "" {
+				httphead.WriteField(bw, k, v)
+			}
+			ua = true
+			return
 		}
-		if dropped(k) || strings.HasPrefix(k, "X-Gatehouse-") || !httphead.ValidName(k) {
-			continue
-		}
-		for _, v := range vv {
-			httphead.WriteField(bw, k, httphead.Value(v))
-		}
-	}
-	if httphead.HasToken(r.Header["Te"], "trailers") {
-		bw.WriteString("Te: trailers\r\n")
-	}
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		prior := r.Header["X-Forwarded-For"]
-		if dropped("X-Forwarded-For") {
-			prior = nil
-		}
-		if len(prior) > 0 {
-			ip = httphead.Value(strings.Join(prior, ", ") + ", " + ip)
-		}
-		httphead.WriteField(bw, "X-Forwarded-For", ip)
-	}
-	for _, f := range [...]struct{ k, v string }{
-		{"X-Forwarded-Host", r.Host}, {"X-Forwarded-Proto", "https"}, {"X-Request-Id", lr.ri.requestID},
-	} {
-		if !dropped(f.k) {
-			httphead.WriteField(bw, f.k, f.v)
-		}
-	}
+		httphead.WriteField(bw, k, httphead.Value(v))
+	})
 	if _, err := bw.WriteString("\r\n"); err != nil {
 		return err
 	}
@@ -209,16 +175,20 @@ func hopHeader(k string) bool {
 // handlerBody is the incoming request body as the request writer sees it:
 // once the handler has returned, reads fail (the server may reuse what the
 // body reads from), as with ReverseProxy's noopCloseReader.
+// It notes why the client's body failed, if it did (body.go).
 type handlerBody struct {
 	r      io.Reader
 	closed atomic.Bool
+	failed failure
 }
 
 func (b *handlerBody) Read(p []byte) (int, error) {
 	if b.closed.Load() {
 		return 0, errors.New("proxy: request body read after the handler returned")
 	}
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	b.failed.note(err)
+	return n, err
 }
 
 // relay carries r through the tunnel on the lean path and copies the
@@ -238,6 +208,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ri *routeInfo) {
 		h.fail(w, r, ri, fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade")))
 		return
 	}
+	cleanResponse(resp.Header)
 	dst := w.Header()
 	conn := resp.Header["Connection"]
 	for k, vv := range resp.Header {

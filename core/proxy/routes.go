@@ -3,8 +3,8 @@ package proxy
 import (
 	"net/http"
 	"sort"
-	"strings"
 
+	"github.com/gatehouse/gatehouse/core/target"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
@@ -14,8 +14,13 @@ type Route struct {
 	Group  string
 	Host   string // lower-case, no port
 	Prefix string // "/" or "/path" without a trailing slash
+	// Paths are the app's choices about paths (case, escaped slashes).
+	Paths target.Options
 	// Guard admits requests to an app with sign-in; nil for passthrough.
 	Guard Guard
+	// Headers is what the app lets through from clients beyond the
+	// default (headers.go).
+	Headers HeaderPolicy
 	// Filters wraps the app's WASM filter chain around the relay; nil
 	// without filters.
 	Filters func(http.Handler) http.Handler
@@ -36,13 +41,17 @@ type Table struct {
 	// JWKS); nil: those paths are 404.
 	Reserved http.Handler
 	hosts    map[string][]Route // longest prefix first
+	// fold: hosts where prefixes match without regard to case, because
+	// one of their apps' backends reads paths so.
+	fold map[string]bool
 }
 
 // NewTable builds a routing table for config version v.
 func NewTable(v uint64, routes []Route) *Table {
-	t := &Table{Version: v, hosts: map[string][]Route{}}
+	t := &Table{Version: v, hosts: map[string][]Route{}, fold: map[string]bool{}}
 	for _, r := range routes {
 		t.hosts[r.Host] = append(t.hosts[r.Host], r)
+		t.fold[r.Host] = t.fold[r.Host] || r.Paths.FoldCase
 	}
 	for _, rs := range t.hosts {
 		sort.Slice(rs, func(i, j int) bool { return len(rs[i].Prefix) > len(rs[j].Prefix) })
@@ -55,16 +64,26 @@ func (t *Table) Published(hostHeader string) bool {
 	return len(t.hosts[httphead.HostName(hostHeader)]) > 0
 }
 
-// Match returns the route for a request's Host header and path, or nil.
-// A prefix matches the path itself and anything below it ("/app" matches
-// "/app" and "/app/x" but not "/apple").
+// Match returns the route for a request's Host header and decoded path,
+// or nil. A prefix matches the path itself and anything below it ("/app"
+// matches "/app" and "/app/x" but not "/apple").
 func (t *Table) Match(hostHeader, path string) *Route {
-	rs := t.hosts[httphead.HostName(hostHeader)]
+	r, _ := t.match(httphead.HostName(hostHeader), path)
+	return r
+}
+
+// match finds the route for host name and a decoded path, and how many
+// bytes of the path its prefix takes. On a host where any app's backend
+// folds case, every prefix of the host matches without regard to case:
+// the choice between two apps of one host must not depend on a spelling
+// that one of their backends would not tell apart (/HR reaching the "/"
+// app of an IIS backend that serves /hr).
+func (t *Table) match(host, path string) (*Route, int) {
+	rs, fold := t.hosts[host], t.fold[host]
 	for i := range rs {
-		p := rs[i].Prefix
-		if p == "/" || path == p || (strings.HasPrefix(path, p) && path[len(p)] == '/') {
-			return &rs[i]
+		if n, ok := target.MatchPrefix(path, rs[i].Prefix, fold); ok {
+			return &rs[i], n
 		}
 	}
-	return nil
+	return nil, 0
 }

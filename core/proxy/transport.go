@@ -73,7 +73,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("proxy: request has no route")
 	}
 	body := req.Body != nil && req.Body != http.NoBody
-	return t.roundTrip(req, ri, body, retryable(req), (*stdRequest)(req))
+	var write requestWriter = (*stdRequest)(req)
+	if body {
+		write = newStdBodyRequest(req)
+	}
+	return t.roundTrip(req, ri, body, retryable(req), write)
 }
 
 // requestWriter writes an HTTP/1.1 request onto a stream's buffer.
@@ -97,6 +101,11 @@ func (t *Transport) roundTrip(req *http.Request, ri *routeInfo, body, retry bool
 	var avoid []string
 	var last error // why the previous attempt failed
 	for attempt := 1; ; attempt++ {
+		if err := req.Context().Err(); err != nil {
+			// The client is gone (an HTTP/2 stream reset, a closed
+			// connection): nothing is sent for it.
+			return nil, fmt.Errorf("request abandoned by the client before it was sent: %w", err)
+		}
 		stream, conn, release, err := t.Dialer.DialGroup(req.Context(), ri.route.Group, avoid, reuse)
 		if err != nil {
 			if last != nil {
@@ -164,18 +173,36 @@ const codeTunnel = "tunnel"
 
 // exchange sends a request on stream with write and reads the response
 // head (req tells its method). With park, the stream goes back to its
-// pool once the response was read to its end.
+// pool once the response was read to its end. When the request's context
+// ends first (the client left or reset its stream) or the client's body
+// fails, the stream is aborted, which cancels the backend request.
 func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func(), park, body bool, write requestWriter) (*http.Response, error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, func() { abort(stream) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		if berr := bodyErrOf(write); berr != nil {
+			return nil, berr
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("request abandoned by the client: %w", ctx.Err())
+		}
+		return nil, err
+	}
 	if !body {
 		if err := writeRequest(stream, ri, write); err != nil {
-			return nil, &connectorError{code: codeTunnel, detail: "write: " + err.Error(), retryable: true}
+			return fail(&connectorError{code: codeTunnel, detail: "write: " + err.Error(), retryable: true})
 		}
 	} else {
 		// Stream the body while the response is read: the backend may
 		// answer (413, 401) before it has read everything.
 		go func() {
 			if writeRequest(stream, ri, write) != nil {
-				stream.Close()
+				if bodyErrOf(write) != nil {
+					abort(stream) // the reader below fails at once too
+				} else {
+					stream.Close()
+				}
 			}
 		}()
 	}
@@ -194,19 +221,20 @@ func exchange(req *http.Request, stream net.Conn, ri *routeInfo, release func(),
 		if cr.n > 0 {
 			code = "tunnel_response"
 		}
-		return nil, &connectorError{code: code, detail: "read: " + err.Error(), retryable: cr.n == 0}
+		return fail(&connectorError{code: code, detail: "read: " + err.Error(), retryable: cr.n == 0})
 	}
 	lim.Unlimit()
 	if code := resp.Header.Get(tunnel.ErrorHeader); code != "" {
 		detail, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return nil, &connectorError{code: code, detail: string(detail),
-			retryable: code == tunnel.ErrCodeBackend || code == tunnel.ErrCodeUnknownApp}
+		return fail(&connectorError{code: code, detail: string(detail),
+			retryable: code == tunnel.ErrCodeBackend || code == tunnel.ErrCodeUnknownApp})
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
+		stop() // ReverseProxy watches the context of an upgraded connection itself
 		resp.Body = &upgradeBody{Reader: br, stream: stream, release: release}
 		return resp, nil
 	}
-	sb.body, sb.br, sb.eof = resp.Body, br, resp.Body == http.NoBody
+	sb.body, sb.br, sb.eof, sb.stop = resp.Body, br, resp.Body == http.NoBody, stop
 	if p, ok := stream.(parker); ok && park {
 		sb.park = p
 	}
@@ -244,6 +272,7 @@ type streamBody struct {
 	stream  net.Conn
 	park    parker // non-nil: park the stream after a complete response
 	release func()
+	stop    func() bool // stops the abort on the request's context; false: it ran
 	eof     bool
 	once    sync.Once
 }
@@ -258,6 +287,9 @@ func (b *streamBody) Read(p []byte) (int, error) {
 
 func (b *streamBody) Close() error {
 	b.once.Do(func() {
+		if !b.stop() {
+			b.eof = false // aborted: the stream is not parked
+		}
 		if b.eof {
 			b.body.Close() // at EOF: returns at once
 			b.br.Reset(nil)

@@ -3,6 +3,7 @@ package registry
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -76,12 +77,16 @@ type Stream struct {
 	pool     *idlePool
 	clock    Clock
 	reused   bool
-	received int64 // bytes read in this use
+	received int64       // bytes read in this use
+	answered atomic.Bool // received > 0, for other goroutines
 }
 
 // Read reads from the stream, counting what it received.
 func (s *Stream) Read(p []byte) (int, error) {
 	n, err := s.Stream.Read(p)
+	if n > 0 && s.received == 0 {
+		s.answered.Store(true)
+	}
 	s.received += int64(n)
 	return n, err
 }

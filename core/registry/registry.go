@@ -43,6 +43,7 @@ type connector struct {
 	lastBeat time.Time
 	active   bool
 	next     int // round-robin over sessions
+	inUse    streamSet
 }
 
 // New returns an empty registry.
@@ -106,13 +107,18 @@ func (r *Registry) Sweep() []string {
 	now := r.clock.Now()
 	limit := time.Duration(r.inactiveAfter.Load())
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	var out []string
+	var silent []*connector
 	for _, c := range r.byID {
 		if c.active && now.Sub(c.lastBeat) > limit {
 			c.active = false
 			out = append(out, c.id)
+			silent = append(silent, c)
 		}
+	}
+	r.mu.Unlock()
+	for _, c := range silent {
+		c.inUse.failUnanswered()
 	}
 	return out
 }
@@ -172,22 +178,26 @@ func (r *Registry) DialGroup(ctx context.Context, group string, avoid []string, 
 		if c == nil {
 			return nil, "", nil, fmt.Errorf("%w in group %q", ErrNoConnector, group)
 		}
-		release := func() { c.inflight.Add(-1) }
+		var st *Stream
 		if reuse {
-			if st := pool.get(r.clock.Now()); st != nil {
-				return &Stream{Stream: st, pool: pool, clock: r.clock, reused: true}, c.id, release, nil
+			if ys := pool.get(r.clock.Now()); ys != nil {
+				st = &Stream{Stream: ys, pool: pool, clock: r.clock, reused: true}
 			}
 		}
-		st, err := s.OpenStream()
-		if err != nil {
-			release()
-			avoid = append(avoid, c.id) // dying session: try the next connector
-			continue
+		if st == nil {
+			ys, err := s.OpenStream()
+			if err != nil {
+				c.inflight.Add(-1)
+				avoid = append(avoid, c.id) // dying session: try the next connector
+				continue
+			}
+			if !reuse {
+				pool = nil
+			}
+			st = &Stream{Stream: ys, pool: pool, clock: r.clock}
 		}
-		if !reuse {
-			pool = nil
-		}
-		return &Stream{Stream: st, pool: pool, clock: r.clock}, c.id, release, nil
+		c.inUse.add(st)
+		return st, c.id, func() { c.inUse.remove(st); c.inflight.Add(-1) }, nil
 	}
 	return nil, "", nil, fmt.Errorf("%w in group %q (every session failed to open a stream)", ErrNoConnector, group)
 }

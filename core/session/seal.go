@@ -56,7 +56,9 @@ func (s *Sealer) Open(purpose, value string) ([]byte, error) {
 	if len(value) > MaxCookie {
 		return nil, ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(value)
+	// Strict: a value has one spelling, so no other string (unused low
+	// bits in its last character) opens to the same thing.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
 	ns := s.aead.NonceSize()
 	if err != nil || len(raw) < ns+s.aead.Overhead() {
 		return nil, ErrInvalid

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/core/target"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
@@ -20,6 +22,9 @@ import (
 // A Store is where sessions are revoked and sign-ins recorded.
 type Store interface {
 	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
+	// Sign-outs: a session revoked until it would have expired.
+	RevokeSession(ctx context.Context, id string, expires time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 	AddSignIn(ctx context.Context, s store.SignIn) error
 	// TryLock marks sign-in states used: a state's lock can be taken once.
 	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
@@ -46,21 +51,69 @@ func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s sessio
 		a.Gate.Logger.Error("session refused: its identity envelope does not decode", "app", a.Name, "request_id", rid, "error", err)
 		return reauth
 	}
+	if v := a.revoked(w, r, rid, id, s); v != pass {
+		return v
+	}
+	return a.allowed(w, r, rid, id, s, now)
+}
+
+// revoked checks the store: the subject's revocation line, against when
+// the user signed in or, if earlier, when the token they signed in with
+// was issued (its "iat" claim: a bearer token from before a revocation
+// stays revoked however often it is presented), and the session's own
+// sign-out.
+func (a *App) revoked(w http.ResponseWriter, r *http.Request, rid string, id sdk.Identity, s session.Session) verdict {
 	before, err := a.Gate.Store.RevokedBefore(r.Context(), id.Subject)
 	if err != nil {
 		a.unavailable(w, r, rid, err)
 		return done
 	}
-	if s.IssuedAt.Before(before) {
+	if issued(s, id).Before(before) {
 		a.Gate.Logger.Info("session revoked: signing in again", "app", a.Name, "request_id", rid, "subject", id.Subject, "session", s.ID)
 		return reauth
 	}
+	if s.ID == "" { // a token presented now, before its session exists
+		return pass
+	}
+	gone, err := a.Gate.Store.SessionRevoked(r.Context(), s.ID)
+	if err != nil {
+		a.unavailable(w, r, rid, err)
+		return done
+	}
+	if gone {
+		a.Gate.Logger.Info("session signed out: signing in again", "app", a.Name, "request_id", rid, "subject", id.Subject, "session", s.ID)
+		return reauth
+	}
+	return pass
+}
+
+// issued is when the credential behind session s was issued: the sign-in,
+// or the identity's "iat" claim if that is earlier.
+func issued(s session.Session, id sdk.Identity) time.Time {
+	t := s.IssuedAt
+	var iat float64
+	switch v := id.Claims["iat"].(type) {
+	case float64:
+		iat = v
+	case json.Number:
+		iat, _ = v.Float64()
+	case int64:
+		iat = float64(v)
+	}
+	if iat > 0 && time.Unix(int64(iat), 0).Before(t) {
+		t = time.Unix(int64(iat), 0)
+	}
+	return t
+}
+
+// allowed applies the app's access policy to the request of session s.
+func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk.Identity, s session.Session, now time.Time) verdict {
 	if a.Policy == nil || a.Policy.Empty() {
 		return pass
 	}
 	ip := clientIP(r)
 	d := a.Policy.Decide(policy.Input{Identity: id, SignedIn: s.IssuedAt, ClientIP: ip,
-		Method: r.Method, Host: httphead.HostName(r.Host), Path: r.URL.Path, Now: now})
+		Method: r.Method, Host: httphead.HostName(r.Host), Path: target.Policy(r.URL.Path, a.FoldPathCase), Now: now})
 	if d.Allow {
 		a.Gate.Logger.Debug("access allowed", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule)
 		return pass
@@ -76,10 +129,22 @@ func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s sessio
 	return done
 }
 
-// record writes to the sign-in log; a failure is logged, not fatal.
+// record writes to the sign-in log; a failure is logged, not fatal. Only
+// outcomes of identified users are stored, and at most one identical
+// record a minute; what nobody can be held to (a wrong key, a replayed
+// state) is counted in memory and logged (see signinlog.go), so a client
+// cannot grow the store by sending requests.
 func (a *App) record(r *http.Request, s store.SignIn) {
 	s.At, s.App, s.Plugin, s.ClientIP = a.Gate.Now(), a.Name, a.Plugin, clientIP(r).String()
+	if s.Subject == "" {
+		a.unidentified(s.Result)
+		return
+	}
+	if !a.Gate.recent.first(s) {
+		return
+	}
 	if err := a.Gate.Store.AddSignIn(context.WithoutCancel(r.Context()), s); err != nil {
+		a.Gate.recent.forget(s) // not stored: the next identical record must be
 		a.Gate.Logger.Error("sign-in log: cannot record", "app", a.Name, "error", err)
 	}
 }

@@ -1,7 +1,9 @@
 package signin
 
 import (
+	"errors"
 	"html/template"
+	"mime"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/core/page"
@@ -32,7 +34,10 @@ Enter them once; they are stored encrypted so that only the app's connectors can
 
 // credentials serves /.gatehouse/auth/APP/credentials.
 func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
-	ret := safeReturn(r.FormValue("return"), a.Prefix)
+	if !a.readForm(w, r, rid) {
+		return
+	}
+	ret := safeReturn(r.Form.Get("return"), a.Prefix)
 	now := a.Gate.Now()
 	s, found := a.session(r, rid, now)
 	if a.Vault == nil || !found || a.check(w, r, rid, s, now) != pass {
@@ -41,7 +46,7 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 			return
 		}
 		if !found {
-			http.Redirect(w, r, ret, http.StatusSeeOther) // signing in starts there
+			seeOther(w, ret) // signing in starts there
 		}
 		return
 	}
@@ -67,11 +72,16 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 		page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Refused", Text: "The form was posted from another site.", RequestID: rid})
 		return
 	}
-	if r.PostFormValue("action") == "delete" {
+	if r.PostForm.Get("action") == "delete" {
 		err = a.Gate.Store.DeleteCredential(r.Context(), a.Name, id.Subject)
 		a.Gate.Logger.Info("vault: credentials deleted", "app", a.Name, "subject", id.Subject, "request_id", rid)
 	} else {
-		c := vault.Credentials{Username: r.PostFormValue("username"), Password: r.PostFormValue("password")}
+		c := vault.Credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password")}
+		if c.Username == "" || c.Password == "" {
+			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Credentials incomplete",
+				Text: "Enter both a username and a password; nothing was stored.", RequestID: rid})
+			return
+		}
 		var sealed []byte
 		if sealed, err = vault.Seal(a.Vault, a.Name, id.Subject, c); err == nil {
 			err = a.Gate.Store.PutCredential(r.Context(), a.Name, id.Subject, sealed)
@@ -82,5 +92,38 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 		a.unavailable(w, r, rid, err)
 		return
 	}
-	http.Redirect(w, r, ret, http.StatusSeeOther)
+	seeOther(w, ret)
+}
+
+// maxForm bounds the vault page's form: a username, a password and a
+// return address fit with room to spare.
+const maxForm = 16 << 10
+
+// readForm parses the vault page's query and, for a POST, its urlencoded
+// form of at most maxForm bytes. A form that is too large or unreadable is
+// refused with a page (false): values cut short must never be stored.
+func (a *App) readForm(w http.ResponseWriter, r *http.Request, rid string) bool {
+	if r.Method == http.MethodPost {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if ct != "application/x-www-form-urlencoded" {
+			page.Write(w, r, page.Page{Status: http.StatusUnsupportedMediaType, Title: "Form not readable",
+				Text: "The credentials form must be posted as application/x-www-form-urlencoded; nothing was stored.", RequestID: rid})
+			return false
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	}
+	err := r.ParseForm()
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		a.Gate.Logger.Info("vault: credentials form refused: too large", "app", a.Name, "request_id", rid, "limit", maxForm)
+		page.Write(w, r, page.Page{Status: http.StatusRequestEntityTooLarge, Title: "Form too large",
+			Text: "The credentials form is larger than 16 KiB; nothing was stored. Enter a shorter username and password.", RequestID: rid})
+		return false
+	case err != nil:
+		page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Form not readable",
+			Text: "The credentials form could not be read; nothing was stored. Open the page again and retry.", RequestID: rid})
+		return false
+	}
+	return true
 }

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/page"
@@ -44,6 +45,8 @@ type Gate struct {
 	Now      func() time.Time
 
 	identities identities
+	tally      tally  // outcomes of unidentified requests, counted not stored
+	recent     recent // identical sign-in records, stored once a minute
 }
 
 // App is one app's sign-in; it implements proxy.Guard.
@@ -59,6 +62,9 @@ type App struct {
 	Policy     *policy.Policy // conditional access; nil admits every signed-in user
 	Vault      hpke.PublicKey // the password vault's key; nil without the vault
 	Gate       *Gate
+	// FoldPathCase: the backend reads paths without regard to case, so
+	// the access rule sees the path in lower case (target.Policy).
+	FoldPathCase bool
 }
 
 // Cookie names. App names have no ".", so no app's cookie can be taken
@@ -100,13 +106,34 @@ func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelop
 		return nil, nil, false
 	}
 	if res.Outcome == sdk.OutcomeAuthenticated {
-		s, err := a.signIn(w, r, res, rid)
-		if err != nil || a.check(w, r, rid, s, now) != pass {
-			return nil, nil, false
-		}
-		return a.admitted(w, r, rid, s)
+		return a.direct(w, r, rid, res, now)
 	}
 	a.answer(w, r, res, ret, rid)
+	return nil, nil, false
+}
+
+// direct admits a request the Authenticator signed in by itself (an API
+// key, a bearer token): a credential issued before the user's sessions
+// were revoked is refused before any session starts.
+func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk.AuthResult, now time.Time) (envelope, secret []byte, ok bool) {
+	v := a.revoked(w, r, rid, res.Identity, session.Session{IssuedAt: now})
+	if v == pass {
+		s, err := a.signIn(w, r, res, rid)
+		if err != nil {
+			return nil, nil, false
+		}
+		if v = a.allowed(w, r, rid, res.Identity, s, now); v == pass {
+			return a.admitted(w, r, rid, s)
+		}
+	}
+	if v == reauth {
+		a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "denied", Reason: "credential issued before the user's sessions were revoked, or too old"})
+		if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+			w.Header().Set("Www-Authenticate", `Bearer error="invalid_token", error_description="the token was issued before the user's sessions were revoked"`)
+		}
+		page.Write(w, r, page.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
+			Text: "Your sign-in is no longer valid (it was revoked, or is too old). Sign in again; an API client needs a new token.", RequestID: rid})
+	}
 	return nil, nil, false
 }
 
@@ -181,6 +208,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 		})
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, res.Location, http.StatusFound)
+		a.unidentified("redirected")
 	case sdk.OutcomeChallenge:
 		h := w.Header()
 		for k, vs := range res.Header {
@@ -195,12 +223,15 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 		h.Set("X-Request-Id", rid)
 		w.WriteHeader(res.Status)
 		_, _ = w.Write(res.Body)
-		a.Gate.Logger.Info("sign-in challenged", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "status", res.Status, "reason", res.Reason)
-		if res.Reason != "" { // a refusal the plug-in explained (a bad key, a failed login), not a prompt
-			a.record(r, store.SignIn{Result: "challenged", Reason: res.Reason})
+		a.Gate.Logger.Debug("sign-in challenged", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "status", res.Status, "reason", res.Reason)
+		if res.Reason != "" && res.Identity.Subject != "" { // a refusal of someone the plug-in named
+			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "challenged", Reason: res.Reason})
+		} else { // a prompt, a wrong key, a bad token: nobody to hold to it
+			a.unidentified("challenged")
 		}
 	default: // not mine: nothing in the request says who this is
-		a.Gate.Logger.Info("sign-in required: the plug-in found no credentials", "app", a.Name, "plugin", a.Plugin, "request_id", rid)
+		a.Gate.Logger.Debug("sign-in required: the plug-in found no credentials", "app", a.Name, "plugin", a.Plugin, "request_id", rid)
+		a.unidentified("no_credentials")
 		page.Write(w, r, page.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
 			Text: "This app needs you to sign in, and the request does not say who you are.", RequestID: rid})
 	}

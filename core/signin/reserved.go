@@ -49,17 +49,31 @@ func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "start":
 		a.start(w, r, rid)
 	case "credentials":
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		a.credentials(w, r, rid)
 	case "signout":
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid)
-		page.Write(w, r, page.Page{Status: http.StatusOK, Title: "Signed out",
-			Text: "You are signed out of this app.", RequestID: rid})
+		a.signOut(w, r, rid)
 	default:
 		page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found",
 			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
 	}
+}
+
+// signOut ends the session with the app: the browser forgets the cookie,
+// and the store records the session as revoked until it would have
+// expired, so a copy of the cookie is refused on every gateway node.
+func (a *App) signOut(w http.ResponseWriter, r *http.Request, rid string) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	if s, found := a.session(r, rid, a.Gate.Now()); found {
+		if err := a.Gate.Store.RevokeSession(r.Context(), s.ID, s.Expires); err != nil {
+			a.Gate.Logger.Error("sign-out: cannot revoke the session", "app", a.Name, "request_id", rid, "session", s.ID, "error", err)
+			page.Write(w, r, page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-out incomplete",
+				Text: "Your browser has forgotten the session, but Gatehouse could not record the sign-out. Try again in a minute.", RequestID: rid})
+			return
+		}
+		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid, "session", s.ID)
+	}
+	page.Write(w, r, page.Page{Status: http.StatusOK, Title: "Signed out",
+		Text: "You are signed out of this app.", RequestID: rid})
 }
 
 // callback hands the identity provider's answer to the plug-in, with the
@@ -118,17 +132,5 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 	if _, err := a.signIn(w, r, res, rid); err != nil {
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, ret, http.StatusSeeOther)
-}
-
-// safeReturn keeps a return path only if it stays on this host: it must
-// start with one "/" (not "//" or "/\", which browsers read as another
-// host) and hold no control characters.
-func safeReturn(p, fallback string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
-		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fallback
-	}
-	return p
+	seeOther(w, ret)
 }

@@ -65,6 +65,5 @@ func (a *App) start(w http.ResponseWriter, r *http.Request, rid string) {
 	if _, err := a.signIn(w, r, res, rid); err != nil {
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, ret, http.StatusSeeOther)
+	seeOther(w, ret)
 }

@@ -69,6 +69,14 @@ type Store interface {
 	// RevokedBefore returns the time before which subject's sessions are
 	// revoked, or the zero time.
 	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
+	// RevokeSession records a sign-out: the session id is refused until
+	// expires (its own expiry), on every node sharing the store.
+	// SessionRevoked reports whether id was revoked and has not yet
+	// expired; DeleteExpiredSessionRevocations removes the records that
+	// expired before t and returns how many.
+	RevokeSession(ctx context.Context, id string, expires time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
+	DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (int, error)
 
 	// PutCredential stores sealed vault credentials of subject for app,
 	// replacing earlier ones; GetCredential returns them or ErrNotFound;

@@ -45,11 +45,13 @@ func (a *authenticator) bearer(ctx context.Context, raw string) (sdk.AuthResult,
 		return sdk.AuthResult{}, err
 	}
 	// An API session ends with its token, whatever identity_lifetime says.
-	// The client it was issued to and its scopes are kept for policies.
+	// The client it was issued to and its scopes are kept for policies;
+	// "iat" lets the gateway refuse a token issued before the user's
+	// sessions were revoked.
 	claims, err := claimsOf(tok)
 	var id sdk.Identity
 	if err == nil {
-		id, err = a.identity(claims, tok.Expiry, 0, "client_id", "azp", "scope")
+		id, err = a.identity(claims, tok.Expiry, 0, "client_id", "azp", "scope", "iat")
 	}
 	if err != nil {
 		return a.unauthorized("bearer token claims unusable: "+clip(err.Error()),

@@ -117,9 +117,9 @@ func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 	if len(algs) == 0 {
 		algs = []string{"RS256"} // the one algorithm every provider must support
 	}
-	// The key set fetches keys in the background with this client; it
-	// refetches when a token names a key it has not seen (key rotation).
-	keys := keySet{oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), d.client), meta.JWKSURI)}
+	// The key set is fetched on first use; again, at most once per
+	// refetchAfter, when a token is signed with a key it lacks (rotation).
+	keys := &keySet{url: meta.JWKSURI, client: d.client, timeout: d.cfg.DiscoveryTimeout, now: d.now}
 	verifier := func(audience string) *oidc.IDTokenVerifier {
 		return oidc.NewVerifier(d.cfg.Issuer, keys, &oidc.Config{ClientID: audience, SupportedSigningAlgs: algs, Now: d.now})
 	}
@@ -144,28 +144,13 @@ func authStyle(confidential bool, supported []string) oauth2.AuthStyle {
 	return oauth2.AuthStyleInHeader
 }
 
-// keySet is the provider's key set; it tells a key set that could not be
-// fetched (the provider is down: an error) from a token whose signature
-// is wrong (a refused token), which go-oidc's error text alone does not.
-type keySet struct{ remote *oidc.RemoteKeySet }
-
 type fetchFailureKey struct{}
 
-// fetchFailure is where VerifySignature records why the keys could not be
-// fetched, for the caller that put it in the context.
+// fetchFailure is where keySet.VerifySignature records why the keys could
+// not be fetched, for the caller that put it in the context: go-oidc's
+// error alone does not tell a provider that is down (an error) from a
+// token whose signature is wrong (a refused token).
 type fetchFailure struct{ err error }
-
-func (k keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := k.remote.VerifySignature(ctx, jwt)
-	// go-oidc wraps (%w) only the error of fetching the keys; a bad
-	// signature or a malformed token is a plain error.
-	if err != nil && errors.Unwrap(err) != nil {
-		if f, ok := ctx.Value(fetchFailureKey{}).(*fetchFailure); ok {
-			f.err = err
-		}
-	}
-	return payload, err
-}
 
 // errRefused marks a token that was checked and found wanting: a result
 // for the caller, not a broken provider.

@@ -71,6 +71,12 @@ var migrations = []string{
 	// 5: housekeeping deletes by age.
 	`CREATE INDEX signins_at ON signins (at);
 	CREATE INDEX locks_expires ON locks (expires);`,
+	// 6: sign-outs, each a session refused until its expiry.
+	`CREATE TABLE revoked_sessions (
+		id      TEXT PRIMARY KEY,
+		expires INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX revoked_sessions_expires ON revoked_sessions (expires);`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

@@ -34,6 +34,42 @@ func (d *DB) RevokedBefore(ctx context.Context, subject string) (time.Time, erro
 	return time.Unix(0, n), nil
 }
 
+// RevokeSession refuses session id until expires.
+func (d *DB) RevokeSession(ctx context.Context, id string, expires time.Time) error {
+	if _, err := d.db.ExecContext(ctx,
+		`INSERT INTO revoked_sessions (id, expires) VALUES (?1, ?2)
+		ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires)`,
+		id, expires.UnixNano()); err != nil {
+		return fmt.Errorf("sqlite store: revoking a session: %w", err)
+	}
+	return nil
+}
+
+// SessionRevoked reports whether session id was signed out. A record
+// past its expiry no longer matters (the session is expired anyway) and
+// still reads true until it is deleted.
+func (d *DB) SessionRevoked(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM revoked_sessions WHERE id = ?`, id).Scan(&n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlite store: reading session revocations: %w", err)
+	}
+	return true, nil
+}
+
+// DeleteExpiredSessionRevocations removes sign-outs whose session expired
+// before t.
+func (d *DB) DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (int, error) {
+	n, err := rowsAffected(d.db.ExecContext(ctx, `DELETE FROM revoked_sessions WHERE expires < ?`, t.UnixNano()))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: deleting expired session revocations: %w", err)
+	}
+	return int(n), nil
+}
+
 // AddSignIn appends to the sign-in log.
 func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
 	if _, err := d.db.ExecContext(ctx,

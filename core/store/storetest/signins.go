@@ -28,6 +28,34 @@ func testRevocations(t *testing.T, s store.Store) {
 	}
 }
 
+func testSessionRevocations(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	exp := time.Unix(1_800_000_000, 0)
+	if gone, err := s.SessionRevoked(ctx, "s1"); err != nil || gone {
+		t.Fatalf("SessionRevoked before any sign-out = %v, %v", gone, err)
+	}
+	for _, id := range []string{"s1", "s1", "s2"} { // twice: no error
+		if err := s.RevokeSession(ctx, id, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeSession(ctx, "s3", exp.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := s.SessionRevoked(ctx, "s1"); err != nil || !gone {
+		t.Fatalf("SessionRevoked after sign-out = %v, %v", gone, err)
+	}
+	if gone, _ := s.SessionRevoked(ctx, "other"); gone {
+		t.Fatal("a session never signed out reads as revoked")
+	}
+	if n, err := s.DeleteExpiredSessionRevocations(ctx, exp.Add(time.Second)); n != 2 || err != nil {
+		t.Fatalf("DeleteExpiredSessionRevocations = %d, %v; want 2", n, err)
+	}
+	if gone, _ := s.SessionRevoked(ctx, "s3"); !gone {
+		t.Fatal("an unexpired sign-out was deleted")
+	}
+}
+
 func testSignIns(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	base := time.Unix(1_800_000_000, 0)

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("BlobListDelete", func(t *testing.T) { testBlobListDelete(t, fresh) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, fresh(t)) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, fresh(t)) })
+	t.Run("SessionRevocations", func(t *testing.T) { testSessionRevocations(t, fresh(t)) })
 	t.Run("SignIns", func(t *testing.T) { testSignIns(t, fresh(t)) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, fresh(t)) })
 	t.Run("TryLockConcurrent", func(t *testing.T) { RaceTryLock(t, fresh(t)) })

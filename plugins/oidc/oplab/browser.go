@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -212,4 +213,23 @@ func (op *OP) RobotToken(ctx context.Context, transport http.RoundTripper) (stri
 		return "", fmt.Errorf("token endpoint: status %d: %s %s", resp.StatusCode, tok.Error, tok.Description)
 	}
 	return tok.AccessToken, nil
+}
+
+// JWKSFetches is how many times the provider's key set (its jwks_uri) has
+// been fetched since it started; transport is as for RobotToken.
+func (op *OP) JWKSFetches(ctx context.Context, transport http.RoundTripper) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, op.Issuer+"/test/jwks-fetches", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := (&http.Client{Transport: transport, Timeout: 15 * time.Second}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }

@@ -20,9 +20,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +68,29 @@ type Options struct {
 	// TLSCert and TLSKey are PEM files: with both, the provider serves
 	// HTTPS and its issuer is https://127.0.0.1:PORT.
 	TLSCert, TLSKey string
+	// SigningKey, if set, is the provider's only signing key (RS256, key
+	// id SigningKeyID), so that a test can make tokens the provider's JWKS
+	// vouches for; without it the provider makes its own.
+	SigningKey *rsa.PrivateKey
+}
+
+// SigningKeyID is the key id of Options.SigningKey in the provider's JWKS.
+const SigningKeyID = "e2e-signing-key"
+
+// privateJWKS is key as a JSON Web Key Set holding its private part, as
+// oidc-provider's jwks option takes it.
+func privateJWKS(key *rsa.PrivateKey) (string, error) {
+	key.Precompute()
+	b64 := func(n *big.Int) string { return base64.RawURLEncoding.EncodeToString(n.Bytes()) }
+	if len(key.Primes) != 2 {
+		return "", errors.New("oplab: SigningKey must have two primes")
+	}
+	jwk := map[string]string{"kty": "RSA", "kid": SigningKeyID, "use": "sig", "alg": "RS256",
+		"n": b64(key.N), "e": b64(big.NewInt(int64(key.E))), "d": b64(key.D),
+		"p": b64(key.Primes[0]), "q": b64(key.Primes[1]),
+		"dp": b64(key.Precomputed.Dp), "dq": b64(key.Precomputed.Dq), "qi": b64(key.Precomputed.Qinv)}
+	b, err := json.Marshal(map[string]any{"keys": []any{jwk}})
+	return string(b), err
 }
 
 // OP is a running provider.
@@ -158,13 +185,19 @@ func start(ctx context.Context, root, modules, dir string, opts Options) (*OP, e
 	if opts.APIAudience == "" {
 		opts.APIAudience = DefaultAPIAudience
 	}
+	jwks := ""
+	if opts.SigningKey != nil {
+		if jwks, err = privateJWKS(opts.SigningKey); err != nil {
+			return nil, err
+		}
+	}
 	cmd := exec.Command("node", "op.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"PORT="+strconv.Itoa(opts.Port),
 		"REDIRECT_URIS="+strings.Join(opts.RedirectURIs, " "),
 		"API_AUDIENCE="+opts.APIAudience,
-		"TLS_CERT="+opts.TLSCert, "TLS_KEY="+opts.TLSKey,
+		"TLS_CERT="+opts.TLSCert, "TLS_KEY="+opts.TLSKey, "JWKS="+jwks,
 		"EXIT_ON_STDIN_EOF=1")
 	op := &OP{APIAudience: opts.APIAudience, cmd: cmd, dir: dir, done: make(chan struct{})}
 	// The provider exits when this pipe closes: on Stop, or when the test

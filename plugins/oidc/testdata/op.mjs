@@ -14,7 +14,9 @@
 // port picked by the kernel) and, with EXIT_ON_STDIN_EOF=1, exits when its
 // stdin closes, so a test that dies takes its provider with it. With
 // TLS_CERT and TLS_KEY (PEM files) it serves HTTPS: issuer https://127.0.0.1:PORT.
-// API_AUDIENCE is the audience of the robot's JWT access tokens.
+// API_AUDIENCE is the audience of the robot's JWT access tokens. JWKS, a
+// JSON Web Key Set with private keys, replaces the keys the provider would
+// make for itself (a test that must sign tokens of its own sets it).
 //
 // Users (password "password"):
 //   alice  groups engineering, gateway-admins; amr pwd, otp, mfa; acr urn:e2e:mfa
@@ -24,6 +26,7 @@
 //   gateway-public  public (no secret), code + PKCE
 //   robot           client_credentials ("robot-secret"): a JWT access token for API_AUDIENCE
 // The login page has a Cancel button: it ends the sign-in with error=access_denied.
+// GET /test/jwks-fetches answers how many times the key set (/jwks) was fetched.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -54,8 +57,14 @@ const page = (uid, msg = '') => `<!doctype html><html><head><title>Sign in</titl
 </body></html>`;
 
 let provider; // set once the port is known: the issuer URL contains it
+let jwksFetches = 0; // GET /test/jwks-fetches: how often the key set was fetched
 
 const handler = async (req, res) => {
+  if (req.url === '/test/jwks-fetches') {
+    res.setHeader('content-type', 'text/plain');
+    return res.end(String(jwksFetches));
+  }
+  if (req.url.startsWith('/jwks')) jwksFetches++;
   const m = req.url.match(/^\/interaction\/([^/?]+)(\/login|\/abort)?/);
   if (!m) return provider.callback()(req, res);
   try {
@@ -134,6 +143,7 @@ server.listen(PORT, '127.0.0.1', () => {
       return g;
     },
     cookies: { keys: ['gatehouse-tests-only-cookie-key'] },
+    ...(process.env.JWKS ? { jwks: JSON.parse(process.env.JWKS) } : {}),
   });
   provider.proxy = false;
   console.log(`issuer ${issuer}`);

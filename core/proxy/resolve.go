@@ -1,0 +1,102 @@
+package proxy
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/target"
+)
+
+// The pages for requests refused before routing.
+var (
+	pageBadTarget = page.Page{Status: http.StatusBadRequest, Title: "Bad address",
+		Text: "Gatehouse does not forward this address: "}
+	pageBadHost = page.Page{Status: http.StatusBadRequest, Title: "Bad host",
+		Text: "The request does not name a host Gatehouse can serve (a host name, optionally with a port)."}
+	pageMisdirected = page.Page{Status: http.StatusMisdirectedRequest, Title: "Wrong connection",
+		Text: "This connection was opened for another host. Open the address again; your browser will make a new connection."}
+	pageConnect = page.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
+		Text: "Gatehouse does not serve CONNECT."}
+	pageReservedNotFound = page.Page{Status: http.StatusNotFound, Title: "Not found",
+		Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist."}
+)
+
+// resolve decides what r asks for, the one place that does (package
+// target): a host name that agrees with the TLS server name, and a path
+// that is checked and normalised once, before routing. It answers
+// requests for the gateway itself (/.gatehouse/, OPTIONS *) and refusals
+// with a page that carries rid, and returns nil for them. For a routed
+// request it rewrites r's Host and URL path to their normalised forms, so
+// that the access rule, the WASM filters, the connector and the backend
+// all see what routing saw.
+func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid string) *Route {
+	name, host, ok := target.Host(r.Host)
+	if !ok {
+		h.refuse(w, r, rid, pageBadHost, "request refused: bad Host", "host", r.Host)
+		return nil
+	}
+	if r.TLS != nil && target.Misdirected(r.TLS.ServerName, name) {
+		h.refuse(w, r, rid, pageMisdirected, "request refused: Host is not the TLS server name",
+			"host", name, "sni", r.TLS.ServerName)
+		return nil
+	}
+	if r.Method == http.MethodConnect { // no path to route by
+		h.refuse(w, r, rid, pageConnect, "request refused: CONNECT", "host", name)
+		return nil
+	}
+	if r.Method == http.MethodOptions && r.URL.Path == "*" && r.URL.RawPath == "" {
+		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		w.WriteHeader(http.StatusNoContent) // about the server, which is the gateway
+		return nil
+	}
+	escaped := r.URL.EscapedPath()
+	p, err := target.Parse(escaped)
+	if err != nil {
+		pg := pageBadTarget
+		pg.Text += err.Error() + "."
+		h.refuse(w, r, rid, pg, "request refused: path", "reason", err.Error())
+		return nil
+	}
+	if p.Reserved {
+		r.URL.Path, r.URL.RawPath, r.Host = p.Decoded, "", host
+		if !p.EscapedSlash && t.Reserved != nil && len(p.Decoded) >= len(target.Reserved) &&
+			p.Decoded[:len(target.Reserved)] == target.Reserved && len(t.hosts[name]) > 0 {
+			t.Reserved.ServeHTTP(w, r)
+			return nil
+		}
+		pg := pageReservedNotFound
+		pg.RequestID = rid
+		page.Write(w, r, pg)
+		return nil
+	}
+	route, n := t.match(name, p.Decoded)
+	if route == nil {
+		pg := pageUnknownHost
+		pg.RequestID = rid
+		page.Write(w, r, pg)
+		return nil
+	}
+	if err := p.Check(route.Paths); err != nil {
+		pg := pageBadTarget
+		pg.Text += err.Error() + "."
+		h.refuse(w, r, rid, pg, "request refused: path", "app", route.App, "reason", err.Error())
+		return nil
+	}
+	if p = p.WithPrefix(route.Prefix, n); p.Escaped != escaped || p.Decoded != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = p.Decoded, ""
+		if r.URL.EscapedPath() != p.Escaped {
+			r.URL.RawPath = p.Escaped
+		}
+	}
+	if r.Host != host {
+		r.Host = host
+	}
+	return route
+}
+
+// refuse answers with page p and logs why, with the request id.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rid string, p page.Page, msg string, args ...any) {
+	p.RequestID = rid
+	h.logger.Info(msg, append([]any{"request_id", rid}, args...)...)
+	page.Write(w, r, p)
+}

@@ -22,6 +22,8 @@ type session struct {
 
 	wmu     sync.Mutex // serialises control writes
 	control net.Conn
+
+	touched time.Time // the last heartbeat written to the store; serveSession's only
 }
 
 func (s *session) send(m tunnel.Message) error {
@@ -59,6 +61,28 @@ func (s *session) refuseStreams(log *slog.Logger) {
 	s.mux.Close()
 }
 
+// openControl accepts the control stream, which the connector opens
+// first, and reads its hello. From then on, any other stream the connector
+// opens ends the session (refuseStreams).
+func (s *session) openControl(ctx context.Context) (*tunnel.Hello, bool) {
+	actx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	control, err := s.mux.AcceptStreamWithContext(actx)
+	cancel()
+	if err != nil {
+		s.log.Warn("tunnel: no control stream", "error", err)
+		return nil, false
+	}
+	s.control = control
+	go s.refuseStreams(s.log)
+	_ = control.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	var hello tunnel.Message
+	if err := tunnel.ReadFrame(control, &hello); err != nil || hello.Type != tunnel.MsgHello || hello.Hello == nil {
+		s.log.Warn("tunnel: expected hello", "error", err, "type", hello.Type)
+		return nil, false
+	}
+	return hello.Hello, true
+}
+
 func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string, log *slog.Logger) {
 	log = log.With("connector", id)
 	mux, err := muxServer(conn, h.Logger)
@@ -69,23 +93,11 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 	}
 	defer mux.Close()
 	s := &session{id: id, mux: mux, log: log}
-
-	// The connector opens the control stream first and says hello.
-	actx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	control, err := mux.AcceptStreamWithContext(actx)
-	cancel()
-	if err != nil {
-		log.Warn("tunnel: no control stream", "error", err)
+	hello, ok := s.openControl(ctx)
+	if !ok {
 		return
 	}
-	s.control = control
-	go s.refuseStreams(log)
-	_ = control.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	var hello tunnel.Message
-	if err := tunnel.ReadFrame(control, &hello); err != nil || hello.Type != tunnel.MsgHello || hello.Hello == nil {
-		log.Warn("tunnel: expected hello", "error", err, "type", hello.Type)
-		return
-	}
+	control := s.control
 	rec, err := h.Store.GetConnector(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -100,7 +112,7 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 		return
 	}
 	s.group = rec.Group
-	s.log = log.With("group", rec.Group, "session", hello.Hello.Session)
+	s.log = log.With("group", rec.Group, "session", hello.Session)
 	remote := conn.RemoteAddr().String()
 	h.track(s, true)
 	defer h.track(s, false)
@@ -128,22 +140,32 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 		case tunnel.MsgReady:
 			if detach == nil {
 				detach = h.Registry.Attach(id, s.group, mux)
-				s.log.Info("connector session ready", "version", hello.Hello.Version)
+				s.log.Info("connector session ready", "version", hello.Version)
 			}
-			h.touch(ctx, s, remote, hello.Hello.Version)
+			h.touch(ctx, s, remote, hello.Version)
 		case tunnel.MsgHeartbeat:
 			if detach != nil {
 				h.Registry.Beat(id)
 			}
-			h.touch(ctx, s, remote, hello.Hello.Version)
+			h.touch(ctx, s, remote, hello.Version)
 		default:
 			s.log.Warn("tunnel: unexpected control message", "type", m.Type)
 		}
 	}
 }
 
+// touchEvery bounds the store writes of one session's heartbeats: a
+// connector that sends them in a loop must not keep the store, which every
+// sign-in writes to, busy for everyone else.
+const touchEvery = time.Second
+
 func (h *Hub) touch(ctx context.Context, s *session, remote, version string) {
-	err := h.Store.TouchConnector(ctx, s.id, h.Clock.Now(), remote, version)
+	now := h.Clock.Now()
+	if !s.touched.IsZero() && now.Sub(s.touched) < touchEvery {
+		return
+	}
+	s.touched = now
+	err := h.Store.TouchConnector(ctx, s.id, now, remote, version)
 	if errors.Is(err, store.ErrNotFound) {
 		s.refuse("this connector was removed from the gateway: enroll it again with a new token", true)
 	} else if err != nil {

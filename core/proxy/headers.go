@@ -9,7 +9,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/internal/httphead"
-	"github.com/gatehouse/gatehouse/tunnel"
 )
 
 // What a request leaves the gateway with is decided in one place,
@@ -176,10 +175,16 @@ func (b *trailerBody) Read(p []byte) (int, error) {
 }
 
 // cleanResponse removes from a response head what must not reach the
-// client: the tunnel's error header, and any Set-Cookie that would set one
-// of the gateway's cookies (a backend must not plant a session).
+// client: every X-Gatehouse-* header (the tunnel's error signal was read
+// before this; neither a backend nor a connector speaks for the gateway),
+// and any Set-Cookie that would set one of the gateway's cookies (a backend
+// must not plant a session).
 func cleanResponse(h http.Header) {
-	delete(h, tunnel.ErrorHeader)
+	for k := range h {
+		if httphead.Gatehouse(k) {
+			delete(h, k)
+		}
+	}
 	if sc, ok := h["Set-Cookie"]; ok {
 		if kept := signin.ForeignSetCookies(sc); len(kept) == 0 {
 			delete(h, "Set-Cookie")

@@ -107,7 +107,7 @@ func (s *summary) packageDone(e event) {
 // boilerplate is the go test output that the summary replaces.
 func boilerplate(line string) bool {
 	t := strings.TrimSpace(line)
-	return t == "PASS" || t == "FAIL" || strings.HasPrefix(t, "ok ") || strings.HasPrefix(t, "FAIL\t") ||
+	return t == "PASS" || t == "FAIL" || strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "FAIL\t") ||
 		strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "testing: warning: no tests to run")
 }
 

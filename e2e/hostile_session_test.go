@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/keys"
+	"github.com/gatehouse/gatehouse/core/secrets"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/store/sqlite"
@@ -228,9 +228,9 @@ func TestHostileSessionAPIKey(t *testing.T) {
 }
 
 // labSealer is a sealer with the gateway's own cookie key, and its keys.
-func labSealer(t *testing.T, st *sqlite.DB) (*session.Sealer, *keys.Set) {
+func labSealer(t *testing.T, st *sqlite.DB) (*session.Sealer, *secrets.Set) {
 	t.Helper()
-	set, err := keys.Load(t.Context(), st, time.Now)
+	set, err := secrets.Load(t.Context(), st, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func vaultCases(t *testing.T, l *sessionLab) {
 
 // sessionCases: sessions that must be over, cookies that must not work,
 // and floods that must not grow the store.
-func sessionCases(t *testing.T, l *sessionLab, sealer *session.Sealer, set *keys.Set) {
+func sessionCases(t *testing.T, l *sessionLab, sealer *session.Sealer, set *secrets.Set) {
 	hostile(t, "session", "copied cookie after sign-out", "backend gets nothing", func(t *testing.T) (string, bool) {
 		cookie := l.signIn(t, "app")
 		before, _ := l.reached(t, l.c, "https://app.localhost/mine", cookie)

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
@@ -20,7 +20,7 @@ import (
 //     HTTP/1.1: h2c never reaches a backend, where it would open an HTTP/2
 //     connection the gateway no longer sees (RATIONALE.md).
 
-var pageConnect = page.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
+var pageConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 	Text: "Gatehouse does not forward CONNECT requests: it is not a forward proxy."}
 
 // allowed is the Allow header of the 405 answer.
@@ -31,14 +31,14 @@ const allowed = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 func admit(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodConnect {
 		p := pageConnect
-		p.RequestID = page.NewRequestID()
+		p.RequestID = errorpage.NewRequestID()
 		w.Header().Set("Allow", allowed)
 		if r.ProtoMajor == 1 {
 			// The client may already be sending tunnel bytes: they
 			// must not be read as the next request.
 			w.Header().Set("Connection", "close")
 		}
-		page.Write(w, r, p)
+		errorpage.Write(w, r, p)
 		return false
 	}
 	dropH2C(r.Header)

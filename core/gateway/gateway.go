@@ -25,8 +25,8 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/front"
-	"github.com/gatehouse/gatehouse/core/hub"
-	"github.com/gatehouse/gatehouse/core/keys"
+	"github.com/gatehouse/gatehouse/core/tunnelserver"
+	"github.com/gatehouse/gatehouse/core/secrets"
 	"github.com/gatehouse/gatehouse/core/pki"
 	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/core/proxy"
@@ -58,12 +58,12 @@ type Gateway struct {
 	snap     atomic.Pointer[snapshot]
 	versions atomic.Uint64
 	reg      *registry.Registry
-	hub      *hub.Hub
+	hub      *tunnelserver.Hub
 	ca       *pki.CA
 	dev      *pki.DevIssuer
 	applyMu  sync.Mutex
 	acme     *acme.Manager // tls.mode acme, from Listen
-	keys     *keys.Set
+	keys     *secrets.Set
 	gate     *signin.Gate
 	wasm     *wasm.Runtime // compiles and runs the apps' WASM filters
 	jwks     []byte
@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	}
 	g := &Gateway{opts: opts, log: opts.Logger}
 	var err error
-	if g.keys, err = keys.Load(ctx, opts.Store, opts.Clock.Now); err != nil {
+	if g.keys, err = secrets.Load(ctx, opts.Store, opts.Clock.Now); err != nil {
 		return nil, err
 	}
 	sealer, err := session.NewSealer(g.keys.Cookie)
@@ -122,12 +122,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		s.auths.closeUnused(nil, 0)
 		return nil, err
 	}
-	g.hub = &hub.Hub{
+	g.hub = &tunnelserver.Hub{
 		Logger:   opts.Logger,
 		Store:    opts.Store,
 		Registry: g.reg,
 		Clock:    opts.Clock,
-		TLS:      hub.ServerTLS(tunnelCert, g.ca.Pool()),
+		TLS:      tunnelserver.ServerTLS(tunnelCert, g.ca.Pool()),
 		Config:   func(group string) *tunnel.Config { return g.snap.Load().connectorConfig(group) },
 		Authority: &enroll.Authority{
 			Store: opts.Store, CA: g.ca, Now: opts.Clock.Now,

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 )
 
 // A request body the client sends badly — broken chunking, a connection
@@ -27,7 +27,7 @@ func (e *clientBodyError) Error() string {
 }
 func (e *clientBodyError) Unwrap() error { return e.err }
 
-var pageBadBody = page.Page{Status: http.StatusBadRequest, Title: "Bad request body",
+var pageBadBody = errorpage.Page{Status: http.StatusBadRequest, Title: "Bad request body",
 	Text: "The request body was cut short or malformed, so it was not passed on to the app. Send the request again."}
 
 // bodyReporter is a requestWriter whose body says why the client's body

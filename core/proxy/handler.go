@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/target"
@@ -55,7 +55,7 @@ func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger) *Handle
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := page.NewRequestID()
+	rid := errorpage.NewRequestID()
 	w.Header().Set("X-Request-Id", rid)
 	t := h.table()
 	route := h.resolve(w, r, t, rid) // Host, TLS server name, path: resolve.go
@@ -161,7 +161,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ri *routeInfo, er
 	p.RequestID = ri.requestID
 	h.logger.Warn("request failed", "request_id", ri.requestID, "app", ri.route.App,
 		"status", p.Status, "error", err)
-	page.Write(w, r, p)
+	errorpage.Write(w, r, p)
 }
 
 // bufferPool gives ReverseProxy 64 KiB copy buffers.

@@ -3,23 +3,23 @@ package proxy
 import (
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 )
 
 // The pages the proxy answers with.
 var (
-	pageUnknownHost = page.Page{Status: http.StatusNotFound, Title: "No such app",
+	pageUnknownHost = errorpage.Page{Status: http.StatusNotFound, Title: "No such app",
 		Text: "Nothing is published at this address. Check the link, or ask your IT team whether the app has moved."}
-	pageNoConnector = page.Page{Status: http.StatusServiceUnavailable, Title: "App unavailable",
+	pageNoConnector = errorpage.Page{Status: http.StatusServiceUnavailable, Title: "App unavailable",
 		Text: "The connection to the network where this app runs is down. Try again in a minute."}
-	pageBackend = page.Page{Status: http.StatusBadGateway, Title: "App not answering",
+	pageBackend = errorpage.Page{Status: http.StatusBadGateway, Title: "App not answering",
 		Text: "The app did not answer. Try again in a minute; if it keeps happening, tell your IT team."}
-	pageSignOn = page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in to the app unavailable",
+	pageSignOn = errorpage.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in to the app unavailable",
 		Text: "Gatehouse could not sign you in to this app just now. Try again in a minute."}
-	pageIdentity = page.Page{Status: http.StatusBadGateway, Title: "Identity not accepted",
+	pageIdentity = errorpage.Page{Status: http.StatusBadGateway, Title: "Identity not accepted",
 		Text: "The connector did not accept the identity Gatehouse sent with your request. Tell your IT team."}
-	pageAskCredentials = page.Page{Status: http.StatusUnauthorized, Title: "Credentials needed",
+	pageAskCredentials = errorpage.Page{Status: http.StatusUnauthorized, Title: "Credentials needed",
 		Text: "This app needs your own username and password for it: open it in a browser to enter them."}
-	pageTimeout = page.Page{Status: http.StatusGatewayTimeout, Title: "App too slow",
+	pageTimeout = errorpage.Page{Status: http.StatusGatewayTimeout, Title: "App too slow",
 		Text: "The app took too long to answer."}
 )

@@ -3,21 +3,21 @@ package proxy
 import (
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/target"
 )
 
 // The pages for requests refused before routing.
 var (
-	pageBadTarget = page.Page{Status: http.StatusBadRequest, Title: "Bad address",
+	pageBadTarget = errorpage.Page{Status: http.StatusBadRequest, Title: "Bad address",
 		Text: "Gatehouse does not forward this address: "}
-	pageBadHost = page.Page{Status: http.StatusBadRequest, Title: "Bad host",
+	pageBadHost = errorpage.Page{Status: http.StatusBadRequest, Title: "Bad host",
 		Text: "The request does not name a host Gatehouse can serve (a host name, optionally with a port)."}
-	pageMisdirected = page.Page{Status: http.StatusMisdirectedRequest, Title: "Wrong connection",
+	pageMisdirected = errorpage.Page{Status: http.StatusMisdirectedRequest, Title: "Wrong connection",
 		Text: "This connection was opened for another host. Open the address again; your browser will make a new connection."}
-	pageConnect = page.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
+	pageConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 		Text: "Gatehouse does not serve CONNECT."}
-	pageReservedNotFound = page.Page{Status: http.StatusNotFound, Title: "Not found",
+	pageReservedNotFound = errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
 		Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist."}
 )
 
@@ -66,14 +66,14 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid 
 		}
 		pg := pageReservedNotFound
 		pg.RequestID = rid
-		page.Write(w, r, pg)
+		errorpage.Write(w, r, pg)
 		return nil
 	}
 	route, n := t.match(name, p.Decoded)
 	if route == nil {
 		pg := pageUnknownHost
 		pg.RequestID = rid
-		page.Write(w, r, pg)
+		errorpage.Write(w, r, pg)
 		return nil
 	}
 	if err := p.Check(route.Paths); err != nil {
@@ -95,8 +95,8 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid 
 }
 
 // refuse answers with page p and logs why, with the request id.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rid string, p page.Page, msg string, args ...any) {
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rid string, p errorpage.Page, msg string, args ...any) {
 	p.RequestID = rid
 	h.logger.Info(msg, append([]any{"request_id", rid}, args...)...)
-	page.Write(w, r, p)
+	errorpage.Write(w, r, p)
 }

@@ -2,7 +2,7 @@ package proxy
 
 import (
 	"fmt"
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -122,7 +122,7 @@ func TestWritePage(t *testing.T) {
 	tests := []struct {
 		name     string
 		accept   string
-		pg       page.Page
+		pg       errorpage.Page
 		wantType string
 		wantBody []string
 	}{
@@ -132,7 +132,7 @@ func TestWritePage(t *testing.T) {
 			[]string{"App not answering: The app did not answer.", "(request id REQID)\n"}},
 		{"no Accept gets text", "", pageUnknownHost, "text/plain; charset=utf-8", []string{"No such app: ", "REQID"}},
 		{"API client gets text", "application/json", pageTimeout, "text/plain; charset=utf-8", []string{"App too slow", "REQID"}},
-		{"HTML escapes what it shows", "text/html", page.Page{Status: 502, Title: "<b>", Text: "a & b", RequestID: "<script>"}, "text/html; charset=utf-8",
+		{"HTML escapes what it shows", "text/html", errorpage.Page{Status: 502, Title: "<b>", Text: "a & b", RequestID: "<script>"}, "text/html; charset=utf-8",
 			[]string{"<h1>&lt;b&gt;</h1>", "a &amp; b", "&lt;script&gt;"}},
 	}
 	for _, tt := range tests {
@@ -146,7 +146,7 @@ func TestWritePage(t *testing.T) {
 				r.Header.Set("Accept", tt.accept)
 			}
 			w := httptest.NewRecorder()
-			page.Write(w, r, p)
+			errorpage.Write(w, r, p)
 			res := w.Result()
 			if res.StatusCode != p.Status {
 				t.Errorf("status %d, want %d", res.StatusCode, p.Status)
@@ -195,7 +195,7 @@ func TestStripSpoofable(t *testing.T) {
 func TestNewRequestID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {
-		id := page.NewRequestID()
+		id := errorpage.NewRequestID()
 		if len(id) != 16 || strings.Trim(id, "0123456789abcdef") != "" {
 			t.Fatalf("request id %q is not 16 lower-case hex digits", id)
 		}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -124,7 +124,7 @@ func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk
 	}
 	a.Gate.Logger.Info("access denied", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule, "reason", d.Reason, "client_ip", ip.String())
 	a.record(r, store.SignIn{Subject: id.Subject, Result: "denied", Reason: d.Rule + ": " + d.Reason})
-	page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Access denied",
+	errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Access denied",
 		Text: "You are signed in, but this app's access policy does not let you in (" + d.Rule + "). Ask your IT team if you need access.", RequestID: rid})
 	return done
 }

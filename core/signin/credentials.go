@@ -6,7 +6,7 @@ import (
 	"mime"
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/sdk/vault"
 )
 
@@ -42,7 +42,7 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 	s, found := a.session(r, rid, now)
 	if a.Vault == nil || !found || a.check(w, r, rid, s, now) != pass {
 		if a.Vault == nil {
-			page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found", Text: "This app has no password vault.", RequestID: rid})
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found", Text: "This app has no password vault.", RequestID: rid})
 			return
 		}
 		if !found {
@@ -69,7 +69,7 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 	// A cross-site POST carries no session cookie (SameSite=Lax); an
 	// Origin header, when there is one, must be this host.
 	if o := r.Header.Get("Origin"); o != "" && o != "https://"+r.Host {
-		page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Refused", Text: "The form was posted from another site.", RequestID: rid})
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Refused", Text: "The form was posted from another site.", RequestID: rid})
 		return
 	}
 	if r.PostForm.Get("action") == "delete" {
@@ -78,7 +78,7 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 	} else {
 		c := vault.Credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password")}
 		if c.Username == "" || c.Password == "" {
-			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Credentials incomplete",
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Credentials incomplete",
 				Text: "Enter both a username and a password; nothing was stored.", RequestID: rid})
 			return
 		}
@@ -106,7 +106,7 @@ func (a *App) readForm(w http.ResponseWriter, r *http.Request, rid string) bool 
 	if r.Method == http.MethodPost {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if ct != "application/x-www-form-urlencoded" {
-			page.Write(w, r, page.Page{Status: http.StatusUnsupportedMediaType, Title: "Form not readable",
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusUnsupportedMediaType, Title: "Form not readable",
 				Text: "The credentials form must be posted as application/x-www-form-urlencoded; nothing was stored.", RequestID: rid})
 			return false
 		}
@@ -117,11 +117,11 @@ func (a *App) readForm(w http.ResponseWriter, r *http.Request, rid string) bool 
 	switch {
 	case errors.As(err, &tooBig):
 		a.Gate.Logger.Info("vault: credentials form refused: too large", "app", a.Name, "request_id", rid, "limit", maxForm)
-		page.Write(w, r, page.Page{Status: http.StatusRequestEntityTooLarge, Title: "Form too large",
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusRequestEntityTooLarge, Title: "Form too large",
 			Text: "The credentials form is larger than 16 KiB; nothing was stored. Enter a shorter username and password.", RequestID: rid})
 		return false
 	case err != nil:
-		page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Form not readable",
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Form not readable",
 			Text: "The credentials form could not be read; nothing was stored. Open the page again and retry.", RequestID: rid})
 		return false
 	}

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -131,7 +131,7 @@ func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk
 		if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("Www-Authenticate", `Bearer error="invalid_token", error_description="the token was issued before the user's sessions were revoked"`)
 		}
-		page.Write(w, r, page.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
 			Text: "Your sign-in is no longer valid (it was revoked, or is too old). Sign in again; an API client needs a new token.", RequestID: rid})
 	}
 	return nil, nil, false
@@ -232,7 +232,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	default: // not mine: nothing in the request says who this is
 		a.Gate.Logger.Debug("sign-in required: the plug-in found no credentials", "app", a.Name, "plugin", a.Plugin, "request_id", rid)
 		a.unidentified("no_credentials")
-		page.Write(w, r, page.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
 			Text: "This app needs you to sign in, and the request does not say who you are.", RequestID: rid})
 	}
 }
@@ -258,7 +258,7 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	}
 	a.Gate.Logger.Error("sign-in failed: cannot start a session", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "error", err)
 	a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "failed", Reason: err.Error()})
-	page.Write(w, r, page.Page{Status: http.StatusForbidden, Title: "Cannot sign you in",
+	errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Cannot sign you in",
 		Text: "Your identity was confirmed, but Gatehouse cannot start a session with it. Tell your IT team.", RequestID: rid})
 	return session.Session{}, err
 }
@@ -269,6 +269,6 @@ func (a *App) unavailable(w http.ResponseWriter, r *http.Request, rid string, er
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return
 	}
-	page.Write(w, r, page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in unavailable",
+	errorpage.Write(w, r, errorpage.Page{Status: http.StatusServiceUnavailable, Title: "Sign-in unavailable",
 		Text: "Signing in to this app is not possible right now. Try again in a minute.", RequestID: rid})
 }

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/core/page"
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -39,7 +39,7 @@ func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, action, ok := strings.Cut(strings.TrimPrefix(rest, "auth/"), "/")
 	a := s.Apps[name]
 	if !strings.HasPrefix(rest, "auth/") || !ok || a == nil || a.Host != httphead.HostName(r.Host) {
-		page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found",
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
 			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
 		return
 	}
@@ -53,7 +53,7 @@ func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "signout":
 		a.signOut(w, r, rid)
 	default:
-		page.Write(w, r, page.Page{Status: http.StatusNotFound, Title: "Not found",
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
 			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
 	}
 }
@@ -66,13 +66,13 @@ func (a *App) signOut(w http.ResponseWriter, r *http.Request, rid string) {
 	if s, found := a.session(r, rid, a.Gate.Now()); found {
 		if err := a.Gate.Store.RevokeSession(r.Context(), s.ID, s.Expires); err != nil {
 			a.Gate.Logger.Error("sign-out: cannot revoke the session", "app", a.Name, "request_id", rid, "session", s.ID, "error", err)
-			page.Write(w, r, page.Page{Status: http.StatusServiceUnavailable, Title: "Sign-out incomplete",
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusServiceUnavailable, Title: "Sign-out incomplete",
 				Text: "Your browser has forgotten the session, but Gatehouse could not record the sign-out. Try again in a minute.", RequestID: rid})
 			return
 		}
 		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid, "session", s.ID)
 	}
-	page.Write(w, r, page.Page{Status: http.StatusOK, Title: "Signed out",
+	errorpage.Write(w, r, errorpage.Page{Status: http.StatusOK, Title: "Signed out",
 		Text: "You are signed out of this app.", RequestID: rid})
 }
 
@@ -87,7 +87,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 		st, err := a.Gate.Sealer.OpenState(a.Name, httphead.HostName(r.Host), c.Value, a.Gate.Now())
 		if err != nil {
 			a.Gate.Logger.Info("sign-in refused: state cookie invalid or expired", "app", a.Name, "request_id", rid, "error", err)
-			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",
 				Text: "This sign-in took too long or was started elsewhere. Open the app again to start over.", RequestID: rid})
 			return
 		}
@@ -100,7 +100,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 		if !fresh {
 			a.Gate.Logger.Warn("sign-in refused: the state was already used (a replayed callback)", "app", a.Name, "request_id", rid)
 			a.record(r, store.SignIn{Result: "failed", Reason: "replayed sign-in state"})
-			page.Write(w, r, page.Page{Status: http.StatusBadRequest, Title: "Sign-in already used",
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Sign-in already used",
 				Text: "This sign-in answer was used before. Open the app again to sign in.", RequestID: rid})
 			return
 		}
@@ -112,7 +112,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			page.Write(w, r, page.Page{Status: http.StatusRequestEntityTooLarge, Title: "Sign-in answer too large",
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusRequestEntityTooLarge, Title: "Sign-in answer too large",
 				Text: "The sign-in answer is larger than 64 KiB.", RequestID: rid})
 			return
 		}

@@ -15,7 +15,7 @@ func (d *DB) PutBlob(ctx context.Context, key string, value []byte, modified tim
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := d.db.ExecContext(ctx,
+	if _, err := d.exec(ctx,
 		`INSERT INTO blobs (key, value, modified) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, modified = excluded.modified`,
 		key, value, nanos(modified)); err != nil {
@@ -59,7 +59,7 @@ func (d *DB) StatBlob(ctx context.Context, key string) (store.Blob, error) {
 
 // DeleteBlobs deletes key and every key below key + "/".
 func (d *DB) DeleteBlobs(ctx context.Context, key string) (int, error) {
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`DELETE FROM blobs WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2`, key, key+"/"))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: deleting blobs %q: %w", key, err)

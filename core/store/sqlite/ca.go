@@ -25,7 +25,7 @@ func (d *DB) LoadCA(ctx context.Context) (store.CA, error) {
 // SaveCA stores the CA unless one exists, in which case it returns
 // store.ErrExists and the stored CA is left unchanged.
 func (d *DB) SaveCA(ctx context.Context, ca store.CA) error {
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`INSERT INTO ca (id, cert_pem, key_pem) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		ca.CertPEM, ca.KeyPEM))
 	if err != nil {

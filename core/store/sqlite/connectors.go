@@ -28,7 +28,7 @@ func scanConnector(row interface{ Scan(...any) error }) (store.Connector, error)
 // AddConnector registers a newly enrolled connector (store.ErrExists on a
 // duplicate ID).
 func (d *DB) AddConnector(ctx context.Context, c store.Connector) error {
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`INSERT INTO connectors (`+connectorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		c.ID, c.Group, c.Hostname, c.Version, c.Addr, c.CertSerial, nanos(c.CreatedAt), nanos(c.LastSeen)))
@@ -78,7 +78,7 @@ func (d *DB) ListConnectors(ctx context.Context) ([]store.Connector, error) {
 // TouchConnector records a heartbeat: LastSeen, Addr and Version.
 // It returns store.ErrNotFound if the connector was removed.
 func (d *DB) TouchConnector(ctx context.Context, id string, seen time.Time, addr, version string) error {
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`UPDATE connectors SET last_seen = ?, addr = ?, version = ? WHERE id = ?`,
 		nanos(seen), addr, version, id))
 	if err != nil {
@@ -100,6 +100,7 @@ func (d *DB) RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]str
 	rows, err := d.db.QueryContext(ctx,
 		`DELETE FROM connectors WHERE last_seen IS NULL OR last_seen < ? RETURNING id`, nanos(t))
 	if err != nil {
+		d.dropStaleConns(err) // the next sweep gets a fresh connection
 		return nil, fmt.Errorf("sqlite store: removing stale connectors: %w", err)
 	}
 	defer rows.Close()
@@ -112,6 +113,7 @@ func (d *DB) RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]str
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
+		d.dropStaleConns(err)
 		return nil, fmt.Errorf("sqlite store: removing stale connectors: %w", err)
 	}
 	slices.Sort(ids)

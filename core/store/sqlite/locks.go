@@ -10,7 +10,7 @@ import (
 // upsert: the row is written only if it is new, expired or already owner's,
 // so SQLite decides the race between processes sharing the file.
 func (d *DB) TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error) {
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`INSERT INTO locks (name, owner, expires) VALUES (?1, ?2, ?3)
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires
 		WHERE locks.expires < ?4 OR locks.owner = excluded.owner`,
@@ -23,7 +23,7 @@ func (d *DB) TryLock(ctx context.Context, name, owner string, now, expires time.
 
 // DeleteExpiredLocks removes locks that expired before t.
 func (d *DB) DeleteExpiredLocks(ctx context.Context, t time.Time) (int, error) {
-	n, err := rowsAffected(d.db.ExecContext(ctx, `DELETE FROM locks WHERE expires < ?`, t.UnixNano()))
+	n, err := rowsAffected(d.exec(ctx, `DELETE FROM locks WHERE expires < ?`, t.UnixNano()))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: deleting expired locks: %w", err)
 	}
@@ -32,7 +32,7 @@ func (d *DB) DeleteExpiredLocks(ctx context.Context, t time.Time) (int, error) {
 
 // Unlock releases the lock if owner holds it.
 func (d *DB) Unlock(ctx context.Context, name, owner string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {
+	if _, err := d.exec(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {
 		return fmt.Errorf("sqlite store: releasing lock %q: %w", name, err)
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 
 // RevokeSessions ends subject's sessions that started before t.
 func (d *DB) RevokeSessions(ctx context.Context, subject string, t time.Time) error {
-	if _, err := d.db.ExecContext(ctx,
+	if _, err := d.exec(ctx,
 		`INSERT INTO revocations (subject, before) VALUES (?1, ?2)
 		ON CONFLICT (subject) DO UPDATE SET before = max(before, excluded.before)`,
 		subject, t.UnixNano()); err != nil {
@@ -36,7 +36,7 @@ func (d *DB) RevokedBefore(ctx context.Context, subject string) (time.Time, erro
 
 // RevokeSession refuses session id until expires.
 func (d *DB) RevokeSession(ctx context.Context, id string, expires time.Time) error {
-	if _, err := d.db.ExecContext(ctx,
+	if _, err := d.exec(ctx,
 		`INSERT INTO revoked_sessions (id, expires) VALUES (?1, ?2)
 		ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires)`,
 		id, expires.UnixNano()); err != nil {
@@ -63,7 +63,7 @@ func (d *DB) SessionRevoked(ctx context.Context, id string) (bool, error) {
 // DeleteExpiredSessionRevocations removes sign-outs whose session expired
 // before t.
 func (d *DB) DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (int, error) {
-	n, err := rowsAffected(d.db.ExecContext(ctx, `DELETE FROM revoked_sessions WHERE expires < ?`, t.UnixNano()))
+	n, err := rowsAffected(d.exec(ctx, `DELETE FROM revoked_sessions WHERE expires < ?`, t.UnixNano()))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: deleting expired session revocations: %w", err)
 	}
@@ -72,7 +72,7 @@ func (d *DB) DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (
 
 // AddSignIn appends to the sign-in log.
 func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
-	if _, err := d.db.ExecContext(ctx,
+	if _, err := d.exec(ctx,
 		`INSERT INTO signins (at, app, plugin, subject, result, reason, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		s.At.UnixNano(), s.App, s.Plugin, s.Subject, s.Result, s.Reason, s.ClientIP); err != nil {
 		return fmt.Errorf("sqlite store: recording a sign-in: %w", err)
@@ -82,7 +82,7 @@ func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
 
 // DeleteSignInsBefore removes sign-in records older than t.
 func (d *DB) DeleteSignInsBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := rowsAffected(d.db.ExecContext(ctx, `DELETE FROM signins WHERE at < ?`, t.UnixNano()))
+	n, err := rowsAffected(d.exec(ctx, `DELETE FROM signins WHERE at < ?`, t.UnixNano()))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: deleting old sign-ins: %w", err)
 	}

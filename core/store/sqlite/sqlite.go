@@ -42,7 +42,8 @@ const params = "?_busy_timeout=5000&_foreign_keys=1&_journal_mode=WAL&_txlock=im
 // DB is a store.Store backed by one SQLite file. It is safe for concurrent
 // use, also by several processes opening the same file.
 type DB struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // the database file, to check that it is writable again
 }
 
 // Open opens the database at path, creating its parent directory (mode 0700)
@@ -68,11 +69,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: opening %q: %w", path, err)
 	}
+	db.SetMaxIdleConns(maxIdleConns)
 	if err := migrateWhenFree(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store: migrating %q: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	return &DB{db: db, path: path}, nil
 }
 
 // migrateWhenFree runs migrate, trying again for up to busyWait while

@@ -12,7 +12,7 @@ import (
 
 // CreateToken stores a new enrollment token (store.ErrExists on a duplicate ID).
 func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`INSERT INTO tokens (id, secret_hash, grp, created_at, expires_at, used_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		t.ID, t.SecretHash, t.Group, nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.UsedAt)))
@@ -50,7 +50,7 @@ func (d *DB) UseToken(ctx context.Context, id string, at time.Time) error {
 		// A zero time would be stored as NULL: the token would stay unused.
 		return fmt.Errorf("sqlite store: using token %q: zero time", id)
 	}
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL`, nanos(at), id))
 	if err != nil {
 		return fmt.Errorf("sqlite store: using token %q: %w", id, err)
@@ -75,7 +75,7 @@ func (d *DB) DeleteExpiredTokens(ctx context.Context, t time.Time) (int, error) 
 	if t.IsZero() {
 		return 0, nil // nothing is before the zero time
 	}
-	n, err := rowsAffected(d.db.ExecContext(ctx,
+	n, err := rowsAffected(d.exec(ctx,
 		`DELETE FROM tokens WHERE expires_at IS NULL OR expires_at < ?`, nanos(t)))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: deleting expired tokens: %w", err)

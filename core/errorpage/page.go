@@ -1,7 +1,7 @@
-// Package page writes the pages Gatehouse itself answers with (errors,
+// Package errorpage writes the pages Gatehouse itself answers with (errors,
 // denials, sign-in problems): HTML for browsers, one text line for other
 // clients, always with the request id an operator can look up in the logs.
-package page
+package errorpage
 
 import (
 	"encoding/binary"

@@ -1,8 +1,8 @@
-// Package hub is the gateway's tunnel listener: connectors dial it over
+// Package tunnelserver is the gateway's tunnel listener: connectors dial it over
 // TLS. It redeems enrollment tokens, accepts mutually authenticated yamux
 // sessions, runs each session's control stream (hello, config, ready,
 // heartbeats), and attaches ready sessions to the registry.
-package hub
+package tunnelserver
 
 import (
 	"context"

@@ -1,9 +1,9 @@
-// Package keys keeps the gateway's long-lived secrets in the store,
+// Package secrets keeps the gateway's long-lived secrets in the store,
 // created on first use and shared by every gateway node that uses the same
 // store: the key that seals session and state cookies, the key that signs
 // identity envelopes for connectors, and the key that sign-on plug-ins use
 // to sign assertions for backends (published as JWKS).
-package keys
+package secrets
 
 import (
 	"context"

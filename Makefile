@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build wasm run test test-unit test-fuzz test-security test-fault test-e2e fuzz tools bench vet clean
+.PHONY: build wasm run test test-unit test-fuzz test-security test-fault test-e2e test-e2e-plain fuzz tools bench vet clean
 
 build: ## build the gateway, the connector, the demo app and the demo launcher into bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp ./examples/demo
@@ -19,7 +19,7 @@ wasm: ## build the example WASM filters into bin/wasm/ with the standard Go tool
 run: build ## start the demo on loopback: an OpenID provider (sign in as alice/password), gateway, demo app and an enrolled connector
 	$(BIN)/demo --bin $(BIN)
 
-test: vet test-unit test-fuzz test-security test-e2e ## every test
+test: vet test-unit test-fuzz test-security test-e2e test-e2e-plain ## every test
 
 FUZZTIME ?= 60s
 test-fuzz: ## every fuzz target for 5s each (their checked-in inputs also run in test-unit, as plain tests)
@@ -28,13 +28,14 @@ test-fuzz: ## every fuzz target for 5s each (their checked-in inputs also run in
 fuzz: ## every fuzz target for FUZZTIME (default 60s) each, one after the other; a failing input lands in testdata/fuzz/
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
 
-vet:
+vet: ## go vet, and go.mod/go.sum as `go mod tidy` leaves them
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/wasm/... ./examples/wasm/securityheaders ./examples/wasm/pathfilter ./examples/wasm/linktranslate
 
 test-unit: tools ## unit and package tests, with the race detector; every runner prints its skips, and with CI=true a skip fails the run; (plugins/kcd runs against the real Kerberos lab)
 	GO=$(GO) ./scripts/gotest.sh -race -count=1 $$($(GO) list ./... | grep -v /e2e)
-	GO=$(GO) ./scripts/gotest.sh -count=1 ./internal/rawsock # the race detector turns raw socket calls off: test them without it too
+	GO=$(GO) ./scripts/gotest.sh -count=1 ./internal/fastpath/rawsock # the race detector turns raw socket calls off: test them without it too
 
 test-security: build tools ## the hostile suite: attacks on the real binaries, printed as a table (case, expected, observed)
 	GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 15m -run '^TestHostile' ./e2e/
@@ -44,6 +45,9 @@ test-fault: build tools ## the fault suite: kill or stop one component at a time
 
 test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real processes (the hostile suite runs in test-security)
 	GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 20m -skip '^TestHostile' ./e2e/...
+
+test-e2e-plain: build tools ## the whole e2e suite, hostile suite included, again with every fast path off (GATEHOUSE_FAST_PATHS=off: plain net/http, http.Transport, ReverseProxy)
+	GATEHOUSE_FAST_PATHS=off GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 30m ./e2e/...
 
 tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp; oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh

@@ -40,6 +40,8 @@ type options struct {
 	conns, threads, rounds  int
 	bulkSize                string
 	sso                     string // the custom-SSO plug-in binary, for the sign-on scenario
+	ab, abVariants          string // -ab fastpaths: the fast-path A/B mode (ab.go)
+	abPairs                 int
 }
 
 func main() {
@@ -54,6 +56,9 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 2, "load generator threads (wrk -t)")
 	flag.StringVar(&o.bulkSize, "bulk", "1g", "size of the single-stream download (demo app syntax: 100m, 1g)")
 	flag.StringVar(&o.sso, "sso", "", "custom-SSO example plug-in binary: adds the header sign-on scenario")
+	flag.StringVar(&o.ab, "ab", os.Getenv("BENCH_AB"), "fastpaths: instead of the usual run, each fast path off against all on, in interleaved pairs (or $BENCH_AB)")
+	flag.StringVar(&o.abVariants, "ab-variants", "", "with -ab: comma-separated GATEHOUSE_FAST_PATHS values to compare with on, e.g. -rawsock,off (default: each fast path off, then off)")
+	flag.IntVar(&o.abPairs, "ab-pairs", 4, "with -ab: interleaved pairs per variant and scenario")
 	flag.Parse()
 	if o.work == "" {
 		fmt.Fprintln(os.Stderr, "bench: -work DIR is required")
@@ -61,6 +66,10 @@ func main() {
 	}
 	if o.rounds < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
+	if o.ab != "" && o.ab != "fastpaths" || o.abPairs < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -ab (BENCH_AB) takes only fastpaths, and -ab-pairs at least 1")
 		os.Exit(2)
 	}
 	ps, err := newProcs(o.work)
@@ -76,7 +85,11 @@ func main() {
 		ps.stopAll()
 		os.Exit(130)
 	}()
-	err = run(o, ps)
+	if o.ab != "" {
+		err = runAB(o, ps)
+	} else {
+		err = run(o, ps)
+	}
 	ps.stopAll()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: FAILED:", err)

@@ -5,7 +5,17 @@
 # when wrk cannot be installed. BENCH_OUT=FILE also writes the figures as
 # one flat JSON object. Extra arguments go to the bench program, e.g.
 # `./bench/run.sh -duration 3s -bulk 256m` for a quick run.
+#
+# BENCH_AB=fastpaths (or --ab as the first argument) runs the fast-path A/B
+# mode instead: each fast path off against all on, in interleaved pairs of
+# the 100-byte and 1 MiB scenarios (bench/ab.go), e.g.
+# `./bench/run.sh --ab -duration 3s -ab-pairs 2 -ab-variants -rawsock,off`.
 set -euo pipefail
+
+if [ "${1:-}" = "--ab" ]; then
+  shift
+  export BENCH_AB=fastpaths
+fi
 
 if [ -n "${BENCH_OUT:-}" ]; then
   case "$BENCH_OUT" in /*) ;; *) BENCH_OUT="$PWD/$BENCH_OUT" ;; esac
@@ -59,6 +69,7 @@ trap 'cleanup; exit 130' INT TERM
 "$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" -sso "$work/custom-sso" "$@" &
 pid=$!
 wait "$pid"
+[ -z "${BENCH_AB:-}" ] || exit 0 # the A/B mode measures only the fast paths
 
 echo
 echo "Plug-in round trip: the header Injector over go-plugin (gRPC, mutual TLS, Unix socket) vs the same call in-process:"

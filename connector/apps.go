@@ -12,12 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/plugin"
-	"github.com/gatehouse/gatehouse/internal/rawsock"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/fastpath/rawsock"
+	"github.com/gatehouse/gatehouse/internal/fingerprint"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -26,7 +27,8 @@ type app struct {
 	cfg    tunnel.AppConfig
 	base   *url.URL
 	rt     *http.Transport
-	lean   *leanClient // plain-http backends: small bodyless requests
+	lean   *leanClient // plain-http backends: small bodyless requests (fastpath.LeanClient)
+	sized  bool        // responses of known size written by writeSized (fastpath.SizedResp)
 	signOn *signOn     // the app's Injector; nil without sign_on
 }
 
@@ -49,6 +51,7 @@ type appTable struct {
 // sessions: one *http.Transport per app, rebuilt when its config changes.
 type transports struct {
 	plugins plugin.Host // starts the apps' Injectors
+	fast    fastpath.Set
 	mu      sync.Mutex
 	m       map[string]*app
 }
@@ -60,10 +63,10 @@ const signOnGrace = 30 * time.Second
 func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if a, ok := t.m[c.Name]; ok && reflect.DeepEqual(a.cfg, c) {
+	if a, ok := t.m[c.Name]; ok && fingerprint.Same(a.cfg, c) {
 		return a, nil
 	}
-	a, err := newApp(c)
+	a, err := newApp(c, t.fast)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +100,9 @@ func (t *transports) closeAll() {
 	}
 }
 
-func newApp(c tunnel.AppConfig) (*app, error) {
+// newApp builds an app's clients: an http.Transport, and the fast paths
+// fp allows.
+func newApp(c tunnel.AppConfig, fp fastpath.Set) (*app, error) {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("app %q: backend URL %q is not an absolute http(s) URL", c.Name, c.URL)
@@ -106,9 +111,13 @@ func newApp(c tunnel.AppConfig) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app %q: %w", c.Name, err)
 	}
+	dial := (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if fp.On(fastpath.RawSock) {
+		dial = rawsock.Dialer(dial)
+	}
 	rt := &http.Transport{
 		Proxy:                 nil, // backends are on the local network: ignore HTTP_PROXY
-		DialContext:           rawsock.Dialer((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext),
+		DialContext:           dial,
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConnsPerHost:   512, // sized for the concurrency a connector serves
@@ -120,8 +129,8 @@ func newApp(c tunnel.AppConfig) (*app, error) {
 		ReadBufferSize:        64 << 10,
 	}
 	rt.MaxResponseHeaderBytes = maxRespHead // a header flood gets a 502, as on the lean path
-	a := &app{cfg: c, base: u, rt: rt}
-	if u.Scheme == "http" {
+	a := &app{cfg: c, base: u, rt: rt, sized: fp.On(fastpath.SizedResp)}
+	if u.Scheme == "http" && fp.On(fastpath.LeanClient) {
 		host := u.Host
 		if u.Port() == "" {
 			host = net.JoinHostPort(u.Hostname(), "80")

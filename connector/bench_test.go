@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkServeStream(b *testing.B) {
 	url := cannedBackend(b, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n"+string(bytes.Repeat([]byte("x"), 100)))
 	c := &Connector{log: slog.New(slog.DiscardHandler)}
 	s := &session{c: c, log: c.log}
-	a, err := newApp(tunnel.AppConfig{Name: "demo", URL: url})
+	a, err := newApp(tunnel.AppConfig{Name: "demo", URL: url}, fastpath.All)
 	if err != nil {
 		b.Fatal(err)
 	}

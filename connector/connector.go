@@ -1,21 +1,38 @@
 // Package connector is the on-premises side of Gatehouse. It dials out to
-// the gateway over TLS, keeps yamux sessions open (several per gateway
-// address, reconnecting with backoff and jitter), and relays each request
-// stream to the internal app's backend. It never listens on any port.
+// every gateway address over TLS 1.3, with the certificate it got at
+// enrollment, and keeps Options.Sessions yamux sessions open to each,
+// reconnecting after a failure with backoff.Reconnect (250 ms to 30 s,
+// with jitter). The gateway sends the app list over each session's
+// control stream; the disk keeps only what enrollment gave (State: the
+// connector's key and certificate, the pinned gateway CA and envelope
+// key, the gateway addresses), never an app's config.
+//
+// Every other stream is opened by the gateway and carries one request at
+// a time (a stream whose request had no body may carry the next). The
+// connector checks the request's identity envelope for an app with
+// sign-in, runs the app's sign-on plug-in if it has one, relays the
+// request to the backend and the answer back on the same stream.
+//
+// The connector process listens on no port; its sign-on plug-ins run as
+// child processes of its own binary. Connector.Drain stops it in order:
+// every gateway is asked to send no new requests, and those in flight
+// finish first (RATIONALE.md: "Why does the connector wait for the
+// gateway's answer before it drains?").
 package connector
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/plugin"
-	"github.com/gatehouse/gatehouse/internal/rawsock"
+	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/fastpath/rawsock"
 )
 
 // Options configure a connector.
@@ -31,6 +48,13 @@ type Options struct {
 	// Plugins starts the apps' sign-on plug-ins; its Executable must serve
 	// "plugin serve NAME" for the built-in plug-ins.
 	Plugins plugin.Host
+	// DrainTimeout bounds a drain (see Connector.Drain); default 30 s.
+	DrainTimeout time.Duration
+	// Clock times reconnects and the drain; nil means the system clock.
+	Clock clock.Waiter
+	// FastPaths are the fast paths that run (fastpath.FromEnv); the zero
+	// Set has all on.
+	FastPaths fastpath.Set
 }
 
 // Connector serves an enrolled state.
@@ -41,6 +65,10 @@ type Connector struct {
 	hostname   string
 	transports transports
 	envelopes  envelopes
+
+	draining  chan struct{} // closed by Drain
+	drainOnce sync.Once
+	inflight  atomic.Int64 // request streams open, across sessions
 }
 
 // New returns a connector for an enrolled state.
@@ -48,6 +76,10 @@ func New(state *State, opts Options) *Connector {
 	if opts.Sessions <= 0 {
 		opts.Sessions = 2
 	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = defaultDrainTimeout
+	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -58,73 +90,14 @@ func New(state *State, opts Options) *Connector {
 	h, _ := os.Hostname()
 	return &Connector{state: state, opts: opts, hostname: h,
 		log:        opts.Logger.With("connector", state.ConnectorID, "group", state.Group),
-		transports: transports{plugins: opts.Plugins},
-		envelopes:  envelopes{key: state.EnvelopeKey}}
+		transports: transports{plugins: opts.Plugins, fast: opts.FastPaths},
+		envelopes:  envelopes{key: state.EnvelopeKey},
+		draining:   make(chan struct{})}
 }
 
 func (c *Connector) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if !c.opts.FastPaths.On(fastpath.RawSock) {
+		return c.opts.Dial(ctx, "tcp", addr)
+	}
 	return rawsock.Dialer(c.opts.Dial)(ctx, "tcp", addr)
-}
-
-// Run keeps the sessions up until ctx is done or the gateway says this
-// connector is gone for good (then the error says what to do).
-func (c *Connector) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	for _, addr := range c.state.Gateways {
-		for n := range c.opts.Sessions {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := c.supervise(ctx, addr, n); err != nil {
-					cancel(err)
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	c.transports.closeAll()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	c.log.Info("connector stopped")
-	return nil
-}
-
-// Backoff between reconnects: exponential with jitter, reset after a
-// session that stayed up.
-const (
-	backoffMin = 250 * time.Millisecond
-	backoffMax = 30 * time.Second
-	stableFor  = 30 * time.Second
-)
-
-func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
-	log := c.log.With("gateway", addr, "session", n)
-	backoff := backoffMin
-	for ctx.Err() == nil {
-		s := &session{c: c, addr: addr, n: n, log: log}
-		start := time.Now()
-		err := s.run(ctx, func() { log.Info("tunnel ready") })
-		if ctx.Err() != nil {
-			return nil
-		}
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			log.Error("connector stopped", "error", err)
-			return err
-		}
-		if time.Since(start) > stableFor {
-			backoff = backoffMin
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		log.Warn("tunnel down; reconnecting", "error", err, "retry_in", wait.Round(time.Millisecond).String())
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, backoffMax)
-	}
-	return nil
 }

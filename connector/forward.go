@@ -3,7 +3,6 @@ package connector
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -38,8 +36,9 @@ var (
 func (s *session) serveStream(ctx context.Context, stream net.Conn) {
 	// One context for all the stream's requests: they come one after the
 	// other, and a cancelled one (abandoned, or a response that could not
-	// be relayed) ends the stream. A context per request cost the
-	// connector about 5 % of its CPU.
+	// be relayed) ends the stream. A cancelable context per request cost
+	// the connector measurable CPU in child maps and locks (figures in
+	// bench/RESULTS.md).
 	ctx, cancelCtx := context.WithCancel(ctx)
 	abort := &backendAbort{}
 	ctx = context.WithValue(ctx, backendAbortKey{}, abort)
@@ -89,35 +88,11 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		clock.deadline = clock.deadline || w.done != nil // finish left a read deadline
 	}()
 
-	lim.Limit(maxHead)
-	clock.waitHead(time.Now().Add(wait))
-	hdr, err := tunnel.ReadRequestHeader(br)
-	if err != nil {
-		clock.gotHead()
-		if !errors.Is(err, io.EOF) { // EOF: the gateway closed the stream
-			s.log.Warn("tunnel stream: bad request header", "error", err)
-		}
+	hdr, req, ok := s.readRequest(w, clock, lim, bw, wait)
+	if !ok {
 		return
 	}
 	log := reqLog{s.log, &hdr}
-	req, err := http.ReadRequest(br)
-	clock.gotHead()
-	if err != nil {
-		log.Warn("tunnel stream: malformed request", "error", err)
-		writeError(bw, http.StatusBadRequest, tunnel.ErrCodeBadRequest, "malformed request on the tunnel")
-		return
-	}
-	lim.Unlimit()
-	if httphead.HasToken(req.Header["Connection"], "upgrade") {
-		w.hasBody = true // the stream becomes the upgraded connection: never reused
-	} else if req.Body == http.NoBody {
-		// Once the request is read, anything more from the gateway is its
-		// close (or, after the response, its next request).
-		w.arm()
-	} else {
-		req.Body = w.body(req.Body)
-	}
-
 	a := s.lookup(ctx, hdr.App, hdr.ConfigVersion, configWait)
 	if a == nil {
 		log.Warn("request for an app this connector does not know")
@@ -127,13 +102,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 	out := outbound(ctx, req, a)
 	rejectStatus := 0
 	if err := s.admit(ctx, a, hdr, out, &rejectStatus); err != nil {
-		code, status := tunnel.ErrCodeSignOn, http.StatusServiceUnavailable
-		switch {
-		case errors.Is(err, errIdentity):
-			code, status = tunnel.ErrCodeIdentity, http.StatusForbidden
-		case errors.Is(err, errAskCredentials):
-			code, status = tunnel.ErrCodeAskCreds, http.StatusUnauthorized
-		}
+		status, code := refusal(err)
 		log.Warn("request refused before the backend", "error", err)
 		complete = writeError(bw, status, code, err.Error())
 		return
@@ -145,13 +114,8 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		if w.abandoned() {
 			return
 		}
-		code := tunnel.ErrCodeBackend
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			code = tunnel.ErrCodeTimeout
-		}
 		log.Warn("backend request failed", "error", err)
-		complete = writeError(bw, http.StatusBadGateway, code, err.Error())
+		complete = writeError(bw, http.StatusBadGateway, backendErrorCode(err), err.Error())
 		return
 	}
 	if rejectStatus != 0 && resp.StatusCode == rejectStatus {
@@ -166,7 +130,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		s.upgrade(resp, stream, br, bw, log)
 		return
 	}
-	if err := writeResponse(bw, resp, w.watch); err != nil {
+	if err := writeResponse(bw, resp, w.watch, a.sized); err != nil {
 		cancel()
 		stream.Close() // now, so that the gateway sees a cut response as cut
 		log.Debug("relaying response", "error", err, "abandoned", w.abandoned())
@@ -289,8 +253,10 @@ func joinPath(base, p string) string {
 // (Content-Length or chunked, never until-EOF), flushing after every body
 // read so streams such as Server-Sent Events pass at once while a small
 // response still leaves in one write with its head.
-// long is called when the body needs a second read.
-func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
+// long is called when the body needs a second read. With sized (the
+// fastpath.SizedResp fast path), a response of known size is written by
+// writeSized rather than http.Response.Write.
+func writeResponse(bw *bufio.Writer, resp *http.Response, long func(), sized bool) error {
 	resp.ProtoMajor, resp.ProtoMinor = 1, 1
 	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
 		resp.TransferEncoding = []string{"chunked"}
@@ -298,7 +264,7 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	body := &flushingBody{ReadCloser: resp.Body, bw: bw, long: long, length: resp.ContentLength}
 	resp.Body = body
 	var err error
-	if sizedResponse(resp) {
+	if sized && sizedResponse(resp) {
 		err = writeSized(bw, resp, body)
 	} else {
 		// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from

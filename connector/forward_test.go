@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -24,7 +25,7 @@ import (
 // backend transport and returns the response, as serveStream has it.
 func fetch(t *testing.T, method, url string) *http.Response {
 	t.Helper()
-	a, err := newApp(tunnel.AppConfig{Name: "t", URL: url})
+	a, err := newApp(tunnel.AppConfig{Name: "t", URL: url}, fastpath.All)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func relay(t *testing.T, resp *http.Response) (out []byte, longCalls int) {
 	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriterSize(&buf, 64<<10)
-	if err := writeResponse(bw, resp, func() { longCalls++ }); err != nil {
+	if err := writeResponse(bw, resp, func() { longCalls++ }, true); err != nil {
 		t.Fatalf("writeResponse: %v", err)
 	}
 	return append(buf.Bytes(), "NEXT"...), longCalls
@@ -238,7 +239,7 @@ func TestWriteResponseFlushesEvents(t *testing.T) {
 	bw := bufio.NewWriterSize(nw, 64<<10)
 	longCalls := 0
 	done := make(chan error, 1)
-	go func() { done <- writeResponse(bw, resp, func() { longCalls++ }) }()
+	go func() { done <- writeResponse(bw, resp, func() { longCalls++ }, true) }()
 	for i := range 3 {
 		ev := fmt.Sprintf("data: tick %d\n\n", i)
 		events.ch <- ev
@@ -276,7 +277,7 @@ func TestWriteResponseSmallIsOneWrite(t *testing.T) {
 	nw := &notifyWriter{ch: make(chan struct{}, 100)}
 	bw := bufio.NewWriterSize(nw, 64<<10)
 	longCalls := 0
-	if err := writeResponse(bw, resp, func() { longCalls++ }); err != nil {
+	if err := writeResponse(bw, resp, func() { longCalls++ }, true); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(nw.ch); n != 1 {
@@ -294,7 +295,7 @@ func TestWriteResponseWriteError(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: req, ContentLength: -1,
 		Header: http.Header{}, Body: io.NopCloser(strings.NewReader(strings.Repeat("y", 200<<10)))}
 	bw := bufio.NewWriterSize(failWriter{boom}, 4<<10)
-	if err := writeResponse(bw, resp, nil); !errors.Is(err, boom) {
+	if err := writeResponse(bw, resp, nil, true); !errors.Is(err, boom) {
 		t.Fatalf("writeResponse = %v, want the stream's error", err)
 	}
 }
@@ -360,7 +361,7 @@ func TestBackendTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
 			cfg.Name, cfg.URL = "secure", srv.URL
-			a, err := newApp(cfg)
+			a, err := newApp(cfg, fastpath.All)
 			if tt.configErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.configErr) {
 					t.Fatalf("newApp = %v, want an error containing %q", err, tt.configErr)
@@ -397,7 +398,7 @@ func TestBackendTLS(t *testing.T) {
 
 func TestNewAppRejectsBadURLs(t *testing.T) {
 	for _, u := range []string{"", "ftp://x/", "http://", "/relative", "10.0.0.1:80", "http://[::1"} {
-		if _, err := newApp(tunnel.AppConfig{Name: "a", URL: u}); err == nil {
+		if _, err := newApp(tunnel.AppConfig{Name: "a", URL: u}, fastpath.All); err == nil {
 			t.Errorf("newApp accepted backend URL %q", u)
 		}
 	}
@@ -411,7 +412,7 @@ func BenchmarkWriteResponse(b *testing.B) {
 	for b.Loop() {
 		resp := &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: req, ContentLength: int64(len(body)),
 			Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader(body))}
-		if err := writeResponse(bw, resp, nil); err != nil {
+		if err := writeResponse(bw, resp, nil, true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -456,7 +457,7 @@ func TestWriteSizedMatchesResponseWrite(t *testing.T) {
 		long := 0
 		var werr error
 		if sized {
-			werr = writeResponse(bw, resp, func() { long++ })
+			werr = writeResponse(bw, resp, func() { long++ }, true)
 		} else {
 			// writeResponse before writeSized
 			resp.ProtoMajor, resp.ProtoMinor = 1, 1

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -34,7 +35,7 @@ func TestIdentityEnvelopeChecked(t *testing.T) {
 		{Name: "hr", URL: backend.URL, Identity: true},
 		{Name: "wiki", URL: backend.URL},
 	} {
-		a, err := newApp(cfg)
+		a, err := newApp(cfg, fastpath.All)
 		if err != nil {
 			t.Fatal(err)
 		}

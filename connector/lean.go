@@ -17,9 +17,10 @@ import (
 // leanClient carries GET, HEAD and OPTIONS requests without a body to a
 // plain-http backend on pooled connections, from the calling goroutine.
 // net/http.Transport runs two goroutines per connection and hands every
-// request between them; for small requests that cost the connector about
-// a fifth of its CPU (measured: 77–84 → 58–69 µs per request). Everything
-// else (bodies, upgrades, https) still goes through the Transport.
+// request between them, which costs small requests a good part of the
+// connector's CPU (bench/RESULTS.md). Everything else (bodies, upgrades,
+// https) still goes through the Transport, and so does everything when
+// the fastpath.LeanClient fast path is off (apps.go).
 type leanClient struct {
 	addr    string
 	timeout time.Duration // for the response head; 0: none

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -36,7 +37,7 @@ func TestOutbound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := newApp(tunnel.AppConfig{Name: "hr", URL: tt.backend, PathPrefix: tt.prefix, PreserveHost: tt.preserveHost, ExternalHost: "portal.example.com"})
+			a, err := newApp(tunnel.AppConfig{Name: "hr", URL: tt.backend, PathPrefix: tt.prefix, PreserveHost: tt.preserveHost, ExternalHost: "portal.example.com"}, fastpath.All)
 			if err != nil {
 				t.Fatal(err)
 			}

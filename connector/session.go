@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 	"github.com/hashicorp/yamux"
 )
@@ -24,6 +26,10 @@ type session struct {
 	apps     atomic.Pointer[appTable]
 	inflight atomic.Int64
 	sweep    sweeper // the time limits of its streams
+
+	drained     chan struct{} // closed when the gateway answers our drain
+	drainedOnce sync.Once
+	ended       chan struct{} // a request stream ended (for drain)
 }
 
 // fatalError ends the connector: retrying cannot help.
@@ -35,11 +41,16 @@ func (e *fatalError) Error() string { return e.msg }
 // once the gateway has the session ready for traffic.
 func (s *session) run(ctx context.Context, up func()) error {
 	s.apps.Store(&appTable{changed: make(chan struct{})})
+	s.drained, s.ended = make(chan struct{}), make(chan struct{}, 1)
 	raw, err := s.c.dial(ctx, s.addr)
 	if err != nil {
 		return fmt.Errorf("dialing gateway %s: %w", s.addr, err)
 	}
-	conn := tunnel.Client(raw, s.c.state.tunnelTLS())
+	clientTLS := tunnel.Client // TLS over a heldconn
+	if !s.c.opts.FastPaths.On(fastpath.HeldConn) {
+		clientTLS = tls.Client
+	}
+	conn := clientTLS(raw, s.c.state.tunnelTLS())
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = conn.HandshakeContext(hctx)
 	cancel()
@@ -78,10 +89,23 @@ func (s *session) run(ctx context.Context, up func()) error {
 
 	ctrlErr := make(chan error, 1)
 	go func() { ctrlErr <- s.control(ctx, control, send, up) }()
+	go func() {
+		select {
+		case <-s.c.draining:
+			s.drain(ctx, mux, send)
+			mux.Close()
+		case <-mux.CloseChan():
+		}
+	}()
 	sctx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go s.sweep.run(sctx)
+	return s.accept(ctx, mux, ctrlErr)
+}
 
+// accept serves the request streams the gateway opens until the session
+// closes, then waits for them to end and returns why it closed.
+func (s *session) accept(ctx context.Context, mux *yamux.Session, ctrlErr <-chan error) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -99,10 +123,16 @@ func (s *session) run(ctx context.Context, up func()) error {
 		}
 		wg.Add(1)
 		s.inflight.Add(1)
+		s.c.inflight.Add(1)
 		go func() {
 			defer wg.Done()
-			defer s.inflight.Add(-1)
 			s.serveStream(ctx, stream)
+			s.inflight.Add(-1)
+			s.c.inflight.Add(-1)
+			select {
+			case s.ended <- struct{}{}: // wakes a drain
+			default:
+			}
 		}()
 	}
 }
@@ -142,6 +172,8 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 				return &fatalError{"gateway: " + m.Error.Message}
 			}
 			return errors.New("gateway: " + m.Error.Message)
+		case m.Type == tunnel.MsgDrained:
+			s.drainedOnce.Do(func() { close(s.drained) })
 		case m.Type == tunnel.MsgConfig && m.Config != nil:
 			if err := s.apply(m.Config); err != nil {
 				s.log.Error("config from gateway not applied", "error", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -101,7 +102,7 @@ func TestSlowBackendAbandoned(t *testing.T) {
 	}()
 	c := &Connector{log: slog.New(slog.DiscardHandler)}
 	s := &session{c: c, log: c.log}
-	a, err := newApp(tunnel.AppConfig{Name: "slow", URL: "http://" + ln.Addr().String()})
+	a, err := newApp(tunnel.AppConfig{Name: "slow", URL: "http://" + ln.Addr().String()}, fastpath.All)
 	if err != nil {
 		t.Fatal(err)
 	}

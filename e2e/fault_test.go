@@ -60,6 +60,8 @@ func TestFault(t *testing.T) {
 	t.Run("connector frozen", faultConnectorFrozen)
 	t.Run("auth plug-in killed", faultAuthPluginKilled)
 	t.Run("sign-on plug-in killed", faultSignOnPluginKilled)
+	t.Run("auth plug-in SIGSTOP", faultAuthPluginFrozen)
+	t.Run("sign-on plug-in SIGSTOP", faultSignOnPluginFrozen)
 	t.Run("wasm trap", func(t *testing.T) { faultWasm(t, "panic") })
 	t.Run("wasm endless loop", func(t *testing.T) { faultWasm(t, "loop") })
 	t.Run("wasm memory cap", func(t *testing.T) { faultWasm(t, "oom") })
@@ -111,6 +113,7 @@ func printFaultTable(t *testing.T) {
 // shot is one request of a load: when it ran and how it went.
 type shot struct {
 	start, end time.Time
+	uri        string // the request URI sent
 	ok         bool
 	status     int // 0: transport error
 	detail     string
@@ -303,13 +306,17 @@ type faultBackend struct {
 
 	mu     sync.Mutex
 	breach []string
+	uris   map[string]bool // every request URI received
 }
 
 func newFaultBackend(t *testing.T, audience string) *faultBackend {
 	t.Helper()
-	b := &faultBackend{id: &identityBackend{aud: audience}}
+	b := &faultBackend{id: &identityBackend{aud: audience}, uris: map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.hits.Add(1)
+		b.mu.Lock()
+		b.uris[r.RequestURI] = true
+		b.mu.Unlock()
 		if r.URL.Path == "/fault" {
 			b.faults.Add(1)
 		}
@@ -341,6 +348,19 @@ func newFaultBackend(t *testing.T, audience string) *faultBackend {
 func (b *faultBackend) port() int {
 	p, _ := strconv.Atoi(b.URL[strings.LastIndexByte(b.URL, ':')+1:])
 	return p
+}
+
+// received lists the failed shots whose request reached the backend.
+func (b *faultBackend) received(failed []shot) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var got []string
+	for _, s := range failed {
+		if b.uris[s.uri] {
+			got = append(got, s.uri)
+		}
+	}
+	return got
 }
 
 func (b *faultBackend) breaches() int {
@@ -426,8 +446,9 @@ func (fc faultClient) request(t testing.TB, url string) *http.Request {
 // get sends one GET as fc's user. A 200 must come from the backend with
 // fc's user, or the test fails (a wrong user admitted).
 func (fc faultClient) get(t testing.TB, url string) shot {
-	s := shot{start: time.Now()}
-	r, err := do(t, fc.c, fc.request(t, url))
+	req := fc.request(t, url)
+	s := shot{start: time.Now(), uri: req.URL.RequestURI()}
+	r, err := do(t, fc.c, req)
 	s.end = time.Now()
 	if err != nil {
 		s.detail = err.Error()
@@ -516,49 +537,85 @@ func faultConnectorFrozen(t *testing.T) {
 	}
 }
 
-// pluginKill is faults 2a and 2b: kill the plug-in process pid (under
-// load, every request a fresh sign-in with its API key, so both plug-ins
-// are on every request's path), and expect 503s only, and a restart.
-func pluginKill(t *testing.T, name string, pidOf func(g *gatewayProc, conn *connectorProc) int) {
+// pluginFault is faults 2a to 2d: send sig to the plug-in process pid
+// (under load, every request a fresh sign-in with its API key, so both
+// plug-ins are on every request's path), and expect 503s only, none of
+// them seen by the backend, and a new process. SIGKILL is a crash;
+// SIGSTOP a freeze, which only a health check tells (a call still waiting
+// after 1 s has one, which a frozen process fails within 1 s), so the
+// service must be back within recoveryBound of the freeze, not after a
+// call deadline.
+func pluginFault(t *testing.T, name string, sig syscall.Signal, pidOf func(g *gatewayProc, conn *connectorProc) int) {
 	be := newFaultBackend(t, "app")
 	g, conns := faultGateway(t, 1, []appSpec{faultApp(t, "app", be.URL)}, "", be)
 	alice := faultClient{c: g.client(false), user: "alice"}
 	eventually(t, "sign-in with the API key", func() bool { return alice.get(t, "https://app.localhost/p").ok })
 	pid := pidOf(g, conns[0])
 	l := startLoad(t, 4, func(w, i int) shot { return alice.get(t, fmt.Sprintf("https://app.localhost/p?w=%d&i=%d", w, i)) })
-	l.waitOK(t, "load before the kill", 50)
+	l.waitOK(t, "load before the fault", 50)
 	faultAt := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(pid, sig); err != nil {
 		t.Fatal(err)
+	}
+	if sig == syscall.SIGSTOP {
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) // if it was never replaced
 	}
 	l.waitRecovered(t, faultAt, 50)
 	sent, failed, rec := l.summary(t, faultAt)
 	requireFailuresClosed(t, failed, false, http.StatusServiceUnavailable)
+	if got := be.received(failed); len(got) > 0 {
+		t.Errorf("the backend received %d requests that failed, first %s", len(got), got[0])
+	}
 	restarted := "restarted"
 	if newPID := pidOf(g, conns[0]); newPID == pid {
 		restarted = "NOT restarted"
 		t.Errorf("the %s plug-in (pid %d) was not restarted", name, pid)
 	}
-	record(t, faultRow{Fault: name + " plug-in SIGKILL", Sent: sent, Failed: len(failed),
+	record(t, faultRow{Fault: name + " plug-in " + sigName(sig), Sent: sent, Failed: len(failed),
 		Slowest: l.slowest(faultAt), Recovery: rec.Round(time.Millisecond).String(), Lost: "nothing; plug-in " + restarted})
 	if len(failed) == 0 {
 		t.Logf("no request saw the plug-in down")
 	}
 }
 
-func faultAuthPluginKilled(t *testing.T) {
-	pluginKill(t, "auth (API keys)", func(g *gatewayProc, _ *connectorProc) int { return pluginPID(t, g, customSSOBin) })
+func sigName(sig syscall.Signal) string {
+	if sig == syscall.SIGSTOP {
+		return "SIGSTOP"
+	}
+	return "SIGKILL"
 }
 
-func faultSignOnPluginKilled(t *testing.T) {
-	pluginKill(t, "sign-on (header)", func(_ *gatewayProc, conn *connectorProc) int {
+func authPluginPID(t *testing.T) func(g *gatewayProc, _ *connectorProc) int {
+	return func(g *gatewayProc, _ *connectorProc) int { return pluginPID(t, g, customSSOBin) }
+}
+
+func signOnPluginPID(t *testing.T) func(_ *gatewayProc, conn *connectorProc) int {
+	return func(_ *gatewayProc, conn *connectorProc) int {
 		var pid int
 		eventually(t, "the header plug-in process under the connector", func() bool {
 			pid = childWithExe(conn.pid(), connectorBin)
 			return pid != 0
 		})
 		return pid
-	})
+	}
+}
+
+func faultAuthPluginKilled(t *testing.T) {
+	pluginFault(t, "auth (API keys)", syscall.SIGKILL, authPluginPID(t))
+}
+
+func faultSignOnPluginKilled(t *testing.T) {
+	pluginFault(t, "sign-on (header)", syscall.SIGKILL, signOnPluginPID(t))
+}
+
+// Faults 2c and 2d: the plug-in process freezes (SIGSTOP); its socket stays
+// open and calls to it simply wait.
+func faultAuthPluginFrozen(t *testing.T) {
+	pluginFault(t, "auth (API keys)", syscall.SIGSTOP, authPluginPID(t))
+}
+
+func faultSignOnPluginFrozen(t *testing.T) {
+	pluginFault(t, "sign-on (header)", syscall.SIGSTOP, signOnPluginPID(t))
 }
 
 // Fault 6: the gateway restarts (SIGTERM, then started again on the same

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/gateway"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 )
 
 // fakeClock is a registry.Clock that moves only when told.
@@ -68,7 +69,11 @@ func startInprocGateway(t testing.TB, c gwConfig) *inprocGateway {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(ig.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ig.gw, err = gateway.New(ctx, cfg, gateway.Options{Store: ig.store, Logger: logger, Clock: ig.clock, Version: "e2e"})
+	fast, err := fastpath.FromEnv(os.Getenv) // as cmd/gatehouse: make test-e2e-plain runs this gateway plain too
+	if err != nil {
+		t.Fatal(err)
+	}
+	ig.gw, err = gateway.New(ctx, cfg, gateway.Options{Store: ig.store, Logger: logger, Clock: ig.clock, Version: "e2e", FastPaths: fast})
 	if err != nil {
 		t.Fatal(err)
 	}

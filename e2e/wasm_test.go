@@ -128,8 +128,14 @@ func TestLinkTranslationThroughConnector(t *testing.T) {
 	if sc := strings.Join(r.Header["Set-Cookie"], "\n"); strings.Contains(sc, "127.0.0.1") {
 		t.Errorf("Set-Cookie still names the internal host: %s", sc)
 	}
-	if r.Header.Get("X-Frame-Options") == "" && r.Header.Get("Content-Security-Policy") == "" {
-		t.Errorf("the security headers filter added nothing: %v", r.Header)
+	// The filter's defaults (examples/wasm/securityheaders), each exactly once.
+	for name, want := range map[string]string{
+		"X-Frame-Options":         "DENY",
+		"Content-Security-Policy": "frame-ancestors 'none'",
+	} {
+		if got := r.Header.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: got %q, want exactly %q (header %v)", name, got, want, r.Header)
+		}
 	}
 }
 
@@ -149,8 +155,16 @@ func TestFilterReloadUnderLoad(t *testing.T) {
 	enrollConnector(t, g, "connector", "default")
 	c := g.client(false)
 	waitServing(t, c, "https://app.localhost/ok")
-	if r := get(t, c, "https://app.localhost/first"); r.Status == 200 {
-		t.Fatalf("/first is denied by the filter, got %d", r.Status)
+	// pathfilter refuses with 403 and its own text; anything else (a 502,
+	// a 503 from a filter that failed to load) is not a denial.
+	denied := func(r response) bool {
+		return r.Status == http.StatusForbidden && strings.HasPrefix(r.Body, "Forbidden (request id ")
+	}
+	if r := get(t, c, "https://app.localhost/first"); !denied(r) {
+		t.Fatalf("/first: got %d %q, want the filter's 403", r.Status, r.Body)
+	}
+	if r := get(t, c, "https://app.localhost/second"); r.Status != 200 {
+		t.Fatalf("/second is allowed before the reload, got %d %q", r.Status, r.Body)
 	}
 	var served atomic.Int64
 	stop := make(chan struct{})
@@ -181,8 +195,8 @@ func TestFilterReloadUnderLoad(t *testing.T) {
 	eventually(t, "load after the reload", func() bool { return served.Load() >= after+20 || t.Failed() })
 	close(stop)
 	wg.Wait()
-	if r := get(t, c, "https://app.localhost/second"); r.Status == 200 {
-		t.Fatalf("/second is denied after the reload, got %d", r.Status)
+	if r := get(t, c, "https://app.localhost/second"); !denied(r) {
+		t.Fatalf("/second: got %d %q after the reload, want the filter's 403", r.Status, r.Body)
 	}
 	t.Logf("%d requests across the filter reload, none failed", served.Load())
 }

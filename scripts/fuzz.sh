@@ -9,7 +9,9 @@
 #   scripts/fuzz.sh 2m Envelope    the envelope targets only
 #
 # FUZZ_PARALLEL=N sets the fuzzing workers per target (go test -parallel;
-# default GOMAXPROCS). A failing input is saved by go test into the target's
+# default GOMAXPROCS). FUZZ_MINIMIZE (default 5s) bounds the minimizing of
+# each new interesting input: go test's default, 60s, can take a whole run
+# for targets with slow inputs (SAML responses). A failing input is saved by go test into the target's
 # testdata/fuzz/FuzzXxx/ directory: keep it there, it is a regression test.
 # `go test` without -fuzz runs every checked-in input as a plain test.
 set -uo pipefail
@@ -35,7 +37,7 @@ echo "fuzz: ${#targets[@]} targets, ${duration} each"
 for t in "${targets[@]}"; do
 	pkg=./${t% *} name=${t#* }
 	start=$(date +%s)
-	out=$("$GO" test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" "${parallel[@]}" 2>&1)
+	out=$("$GO" test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${FUZZ_MINIMIZE:-5s}" "${parallel[@]}" 2>&1)
 	rc=$?
 	secs=$(($(date +%s) - start))
 	execs=$(grep -Eo 'execs: [0-9]+' <<<"$out" | tail -1)

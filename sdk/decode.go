@@ -55,32 +55,10 @@ func (d *decoder) value(path string, node any, v reflect.Value) {
 	if node == nil {
 		return // null leaves the default
 	}
-	t := v.Type()
-	switch {
-	case t == durationType:
-		s, ok := node.(string)
-		if !ok {
-			d.mismatch(path, `a duration like "60s"`, node)
-			return
-		}
-		dur, err := time.ParseDuration(s)
-		if err != nil {
-			d.fail(path, `expected a duration like "60s" or "1h30m", got %q`, s)
-			return
-		}
-		v.SetInt(int64(dur))
-		return
-	case reflect.PointerTo(t).Implements(textUnmarshalerType):
-		s, ok := node.(string)
-		if !ok {
-			d.mismatch(path, "a string", node)
-			return
-		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			d.fail(path, "%v", err)
-		}
+	if d.special(path, node, v) {
 		return
 	}
+	t := v.Type()
 	switch t.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -98,16 +76,61 @@ func (d *decoder) value(path string, node any, v reflect.Value) {
 	case reflect.Map:
 		d.mapping(path, node, v)
 	case reflect.Slice:
-		list, ok := node.([]any)
+		d.list(path, node, v)
+	default:
+		d.scalar(path, node, v)
+	}
+}
+
+// special decodes the types with a text form of their own (durations,
+// encoding.TextUnmarshaler); false for any other type.
+func (d *decoder) special(path string, node any, v reflect.Value) bool {
+	t := v.Type()
+	switch {
+	case t == durationType:
+		s, ok := node.(string)
 		if !ok {
-			d.mismatch(path, "a list", node)
-			return
+			d.mismatch(path, `a duration like "60s"`, node)
+			return true
 		}
-		out := reflect.MakeSlice(t, len(list), len(list))
-		for i, item := range list {
-			d.value(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i))
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			d.fail(path, `expected a duration like "60s" or "1h30m", got %q`, s)
+			return true
 		}
-		v.Set(out)
+		v.SetInt(int64(dur))
+		return true
+	case reflect.PointerTo(t).Implements(textUnmarshalerType):
+		s, ok := node.(string)
+		if !ok {
+			d.mismatch(path, "a string", node)
+			return true
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+			d.fail(path, "%v", err)
+		}
+		return true
+	}
+	return false
+}
+
+// list decodes a JSON array into slice v.
+func (d *decoder) list(path string, node any, v reflect.Value) {
+	list, ok := node.([]any)
+	if !ok {
+		d.mismatch(path, "a list", node)
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(list), len(list))
+	for i, item := range list {
+		d.value(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i))
+	}
+	v.Set(out)
+}
+
+// scalar decodes a string, a boolean or a number into v.
+func (d *decoder) scalar(path string, node any, v reflect.Value) {
+	switch v.Kind() {
 	case reflect.String:
 		s, ok := node.(string)
 		if !ok {
@@ -147,7 +170,7 @@ func (d *decoder) value(path string, node any, v reflect.Value) {
 		}
 		v.SetFloat(f)
 	default:
-		d.fail(path, "sdk: cannot decode into %s", t)
+		d.fail(path, "sdk: cannot decode into %s", v.Type())
 	}
 }
 

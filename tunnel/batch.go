@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
 )
 
 // yamux frame header: version(1) type(1) flags(2) stream(4) length(4). Only

@@ -20,6 +20,12 @@ const (
 	MsgReady     = "ready"     // connector → gateway, config applied: send traffic
 	MsgHeartbeat = "heartbeat" // connector → gateway, every Config.HeartbeatMillis
 	MsgError     = "error"     // gateway → connector, then the session closes
+	// MsgDrain asks the gateway to open no more request streams on this
+	// session (the connector is shutting down); MsgDrained answers it once
+	// every stream the gateway will ever open on the session is open, so
+	// the connector can wait for those to finish and then close.
+	MsgDrain   = "drain"   // connector → gateway
+	MsgDrained = "drained" // gateway → connector
 )
 
 // Message is one control-stream frame; Type says which field is set.

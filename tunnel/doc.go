@@ -8,10 +8,12 @@
 //     This is the only exchange without a client certificate.
 //   - ProtoTunnel: a yamux session (connector = yamux client). The connector opens
 //     the first stream as the control stream (Hello, Config, Ready, Heartbeat,
-//     Error messages); every later stream is opened by the gateway and carries
-//     exactly one HTTP request: a binary RequestHeader, then the request in
-//     HTTP/1.1 wire format, answered by an HTTP/1.1 response on the same stream.
-//     The gateway closes its side first, once it has the whole response.
+//     Error, Drain and Drained messages); every later stream is opened by the
+//     gateway and carries one HTTP request at a time: a binary RequestHeader,
+//     then the request in HTTP/1.1 wire format, answered by an HTTP/1.1
+//     response on the same stream. A stream whose request had no body may
+//     carry the next one; the gateway closes its side first, once it has the
+//     whole response and keeps the stream no longer.
 //
 // Control and enrollment frames are a 4-byte big-endian length followed by
 // that many bytes of JSON, at most MaxFrame bytes, so a peer speaking

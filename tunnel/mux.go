@@ -9,9 +9,10 @@ import (
 )
 
 // StreamWindow is each yamux stream's receive window. One stream moves at
-// most window ÷ RTT: 4 MiB keeps a single request near 40 MB/s on a 100 ms
-// link, where yamux's 256 KiB default caps it at 2.5 MB/s. The window is
-// also what a slow reader makes its peer buffer: yamux keeps it in a
+// most window ÷ RTT, so on a long link the window, not the link, limits a
+// single request; yamux's 256 KiB default is too small for that
+// (TestSingleStreamOverLongLink compares the two). The window is also
+// what a slow reader makes its peer buffer: yamux keeps it in a
 // bytes.Buffer that can grow to twice the window, so a larger window
 // costs memory per slow client (see RATIONALE.md).
 const StreamWindow = 4 << 20

@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 
-	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
 )
 
 // Client is tls.Client over a connection that lets a BatchConn send each

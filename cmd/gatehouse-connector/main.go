@@ -1,15 +1,26 @@
 // Command gatehouse-connector is the on-premises Gatehouse connector. It
 // dials out to the gateway and never listens on any port.
 //
-//	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...]
+//	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...] [--drain-timeout 30s]
+//	                    [--sessions 2] [--log-level info]
+//	gatehouse-connector --version
 //	gatehouse-connector vault-key --out FILE
 //
-// It runs its built-in sign-on plug-ins (header) as child processes of its
+// It runs its built-in sign-on plug-ins (header, kcd, vault) as child processes of its
 // own binary ("gatehouse-connector plugin serve NAME").
 //
 // The first run enrolls with a one-time token (from 'gatehouse token
-// create') and stores a key and certificate in DIR; every later run uses
-// only DIR.
+// create') and keeps in DIR its key, its certificate, the pinned gateway CA
+// and connector.json (its id, group and gateway addresses, and the gateway's
+// public identity key), nothing else; every later run uses only DIR.
+//
+// SIGTERM or SIGINT drains it: it asks every gateway to send it no new
+// requests, finishes those in flight, and exits 0. Past --drain-timeout
+// it cuts the ones left and exits 1; a second signal stops it at once.
+//
+// GATEHOUSE_FAST_PATHS=off in its environment turns off the connector's
+// fast paths (internal/fastpath), so that it runs on plain http.Transport
+// and net.Conn.
 package main
 
 import (
@@ -21,10 +32,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse/gatehouse/connector"
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/profile"
 	"github.com/gatehouse/gatehouse/plugins/builtin"
 	"github.com/gatehouse/gatehouse/sdk/vault"
@@ -55,6 +69,7 @@ func run() error {
 	token := fs.String("token", os.Getenv("GATEHOUSE_TOKEN"), "one-time enrollment token, for the first run (or $GATEHOUSE_TOKEN)")
 	gateways := fs.String("gateway", "", "comma-separated gateway tunnel addresses, overriding those in the token")
 	sessions := fs.Int("sessions", 2, "tunnels per gateway address")
+	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long to finish the requests in flight before stopping")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -71,13 +86,20 @@ func run() error {
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
+	fast, err := fastpath.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	var addrs []string
 	if *gateways != "" {
 		addrs = strings.Split(*gateways, ",")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if *drainTimeout <= 0 {
+		return fmt.Errorf("--drain-timeout %s: want a positive duration such as 30s", *drainTimeout)
+	}
+	ctx, serving, stop := onSignals(logger)
 	defer stop()
 	stopProfile, err := profile.Start()
 	if err != nil {
@@ -100,9 +122,44 @@ func run() error {
 	if len(addrs) > 0 {
 		st.Gateways = addrs
 	}
+	logger.Info("connector starting", "connector", st.ConnectorID, "fast_paths", fast.String())
 	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version,
-		Plugins: plugin.Host{Logger: logger}})
+		Plugins: plugin.Host{Logger: logger}, FastPaths: fast, DrainTimeout: *drainTimeout})
+	serving(c)
 	return c.Run(ctx)
+}
+
+// onSignals handles SIGTERM and SIGINT. The first drains the connector
+// once serving has named it (before that, it cancels ctx: enrollment
+// stops); a second one cancels ctx, which stops at once. stop releases
+// the signals.
+func onSignals(logger *slog.Logger) (ctx context.Context, serving func(*connector.Connector), stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	var cur atomic.Pointer[connector.Connector]
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sig:
+			c := cur.Load()
+			if c == nil {
+				cancel(nil)
+				return
+			}
+			logger.Info("signal received: draining (a second signal stops at once)", "signal", s.String())
+			c.Drain()
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sig:
+			logger.Warn("second signal: stopping at once, cutting the requests in flight", "signal", s.String())
+			cancel(errors.New("stopped by a second signal before the drain finished"))
+		case <-done:
+		}
+	}()
+	return ctx, cur.Store, func() { signal.Stop(sig); close(done); cancel(nil) }
 }
 
 // vaultKey is "gatehouse-connector vault-key --out FILE": a key pair for

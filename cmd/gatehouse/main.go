@@ -1,11 +1,20 @@
 // Command gatehouse is the Gatehouse gateway and its operator commands.
 //
-//	gatehouse serve        [--config FILE]              run the gateway
-//	gatehouse token create [--config FILE] --group NAME [--ttl 1h]
-//	gatehouse connectors   [--config FILE]              list enrolled connectors
-//	gatehouse config check FILE                         validate a config file
-//	gatehouse plugin check PATH                         check a plug-in binary
+//	gatehouse serve             [--config FILE]                run the gateway
+//	gatehouse token create      [--config FILE] --group NAME [--ttl 1h]
+//	gatehouse connectors        [--config FILE]                list enrolled connectors and their status
+//	gatehouse sessions revoke   [--config FILE] --user SUBJECT
+//	gatehouse signins           [--config FILE] [--limit 50]   the sign-in log, newest first
+//	gatehouse vault set|delete  [--config FILE] --app NAME (--user SUBJECT | --shared) [--username U]
+//	gatehouse policy test       [--config FILE] --app NAME --user SUBJECT [--groups G,...] [--amr M,...] ...
+//	gatehouse config check FILE                                validate a config file
+//	gatehouse plugin check      [--kind K] [--config FILE] PATH   check a plug-in binary
 //	gatehouse version
+//
+// The commands that read the gateway's config take --config FILE (default
+// gatehouse.yaml); 'gatehouse COMMAND -h' lists a command's flags. The list
+// above and the usage text the command prints name the same commands in the
+// same order (usage_test.go).
 package main
 
 import (
@@ -34,8 +43,8 @@ commands:
   plugin check   run the plug-in conformance checks against a plug-in binary
   version        print the version
 
-Every command takes --config FILE (default gatehouse.yaml); run
-'gatehouse COMMAND -h' for its flags.
+The commands that read the gateway's config take --config FILE (default
+gatehouse.yaml); run 'gatehouse COMMAND -h' for a command's flags.
 `
 
 func main() {

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/gateway"
 	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/profile"
 )
 
@@ -20,6 +21,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	fast, err := fastpath.FromEnv(os.Getenv) // the stricter of it and fast_paths wins
 	if err != nil {
 		return err
 	}
@@ -38,10 +43,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer stopProfile()
 	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version,
-		Plugins: plugin.Host{Logger: logger}})
+		Plugins: plugin.Host{Logger: logger}, FastPaths: fast})
 	if err != nil {
 		return err
 	}
+	defer gw.Close() // Serve closes it too; this covers a failed Listen
 	if err := gw.Listen(); err != nil {
 		return err
 	}

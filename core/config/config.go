@@ -37,6 +37,10 @@ type Config struct {
 
 	ConnectorGroups []ConnectorGroup `yaml:"connector_groups"`
 	Apps            []App            `yaml:"apps"`
+
+	// FastPaths: false turns off every fast path (internal/fastpath), so
+	// that the gateway runs on plain net/http. Default true.
+	FastPaths FastPaths `yaml:"fast_paths,omitempty"`
 }
 
 // Listen says where the gateway accepts connections.

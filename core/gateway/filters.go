@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/wasm"
+	"github.com/gatehouse/gatehouse/internal/fingerprint"
 )
 
 // chains are the loaded WASM filters of one snapshot, by app, in order.
@@ -19,7 +19,7 @@ type chains map[string][]*loadedFilter
 
 type loadedFilter struct {
 	*wasm.Filter
-	key string
+	sum fingerprint.Sum // of the catalog entry and the step's config
 }
 
 // loadChains loads every app's filter chain, reusing prev's filters whose
@@ -42,8 +42,12 @@ func loadChains(ctx context.Context, rt *wasm.Runtime, cfg *config.Config, prev 
 			if u.Config.Value == nil {
 				conf = []byte("{}")
 			}
-			key := fmt.Sprintf("%d\x00%s\x00%s\x00%s\x00%t", j, f.Path, f.SHA256, conf, u.FreshPerRequest)
-			if old := prev.at(a.Name, j); old != nil && old.key == key {
+			sum, err := fingerprint.Of(f, u.Config.Value, u.FreshPerRequest)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: apps[%d].filters[%d].config: %w", cfg.Path, i, j, err))
+				continue
+			}
+			if old := prev.at(a.Name, j); old != nil && old.sum == sum {
 				out[a.Name] = append(out[a.Name], old)
 				continue
 			}
@@ -53,11 +57,11 @@ func loadChains(ctx context.Context, rt *wasm.Runtime, cfg *config.Config, prev 
 				errs = append(errs, fmt.Errorf("%s: apps[%d].filters[%d]: %w", cfg.Path, i, j, err))
 				continue
 			}
-			out[a.Name] = append(out[a.Name], &loadedFilter{Filter: lf, key: key})
+			out[a.Name] = append(out[a.Name], &loadedFilter{Filter: lf, sum: sum})
 		}
 	}
 	if len(errs) > 0 {
-		out.closeUnused(prev)
+		_ = out.unused(prev).closeAll(ctx)
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
@@ -85,24 +89,33 @@ func (c chains) wrap(app string) func(http.Handler) http.Handler {
 	}
 }
 
-// closeUnused closes the filters of c that keep does not use. Close waits
-// for the requests still inside a filter, so it runs in the background.
-func (c chains) closeUnused(keep chains) {
+// unused returns the filters of c that keep does not use.
+func (c chains) unused(keep chains) chains {
 	used := map[*loadedFilter]bool{}
 	for _, steps := range keep {
 		for _, f := range steps {
 			used[f] = true
 		}
 	}
-	for _, steps := range c {
+	out := chains{}
+	for app, steps := range c {
 		for _, f := range steps {
 			if !used[f] {
-				go func() {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-					defer cancel()
-					_ = f.Close(ctx)
-				}()
+				out[app] = append(out[app], f)
 			}
 		}
 	}
+	return out
+}
+
+// closeAll closes every filter of c, waiting until each has (ctx bounds
+// the wait for requests still inside one).
+func (c chains) closeAll(ctx context.Context) error {
+	var errs []error
+	for _, steps := range c {
+		for _, f := range steps {
+			errs = append(errs, f.Close(ctx))
+		}
+	}
+	return errors.Join(errs...)
 }

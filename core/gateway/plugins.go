@@ -2,14 +2,13 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/plugin"
 	"github.com/gatehouse/gatehouse/core/policy"
+	"github.com/gatehouse/gatehouse/internal/fingerprint"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -20,7 +19,7 @@ type authenticators map[string]*authenticator
 
 type authenticator struct {
 	*plugin.Authenticator
-	key string // entry and config, as JSON: equal keys, same instance
+	sum fingerprint.Sum // of entry and config: equal sums, same instance
 }
 
 // openAuthenticators starts the Authenticator of every app with sign-in,
@@ -39,12 +38,12 @@ func openAuthenticators(ctx context.Context, host plugin.Host, cfg *config.Confi
 		}
 		p := catalog[a.Auth.Plugin]
 		entry := plugin.Entry{Name: p.Name, Builtin: p.Builtin, Path: p.Path, SHA256: p.SHA256}
-		key, err := json.Marshal([]any{entry, a.Auth.Config.Value})
+		sum, err := fingerprint.Of(entry, a.Auth.Config.Value)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].auth.config: cannot be sent to the plug-in: %w", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, i, err))
 			continue
 		}
-		if old := prev[a.Name]; old != nil && old.key == string(key) {
+		if old := prev[a.Name]; old != nil && old.sum == sum {
 			out[a.Name] = old
 			continue
 		}
@@ -59,53 +58,52 @@ func openAuthenticators(ctx context.Context, host plugin.Host, cfg *config.Confi
 			errs = append(errs, err)
 			continue
 		}
-		out[a.Name] = &authenticator{Authenticator: inst, key: string(key)}
+		out[a.Name] = &authenticator{Authenticator: inst, sum: sum}
 	}
 	if len(errs) > 0 {
-		out.closeUnused(prev, 0)
+		out.unused(prev).closeAll()
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }
 
-// closeUnused closes the instances of a that keep does not use, after
-// grace (so that calls in flight on a replaced snapshot can finish).
-func (a authenticators) closeUnused(keep authenticators, grace time.Duration) {
-	var stale []*authenticator
+// unused returns the instances of a that keep does not use.
+func (a authenticators) unused(keep authenticators) authenticators {
+	out := authenticators{}
 	for name, inst := range a {
 		if keep[name] != inst {
-			stale = append(stale, inst)
+			out[name] = inst
 		}
 	}
-	if len(stale) == 0 {
-		return
+	return out
+}
+
+// closeAll closes every instance of a now, waiting for each to stop.
+func (a authenticators) closeAll() {
+	for _, inst := range a {
+		_ = inst.Close()
 	}
-	time.AfterFunc(grace, func() {
-		for _, inst := range stale {
-			_ = inst.Close()
-		}
-	})
 }
 
 // checkSignOns has every changed sign_on config checked by its plug-in
 // before connectors get it: the gateway serves the same built-in plug-ins,
 // so a mistake is a config error with file and line here, not a failed
 // request at the connector. checked holds the configs already accepted
-// (app → key); it returns the new set.
-func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key sdk.SigningKey, checked map[string]string) (map[string]string, error) {
-	out := map[string]string{}
+// (app → fingerprint); it returns the new set.
+func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key sdk.SigningKey, checked map[string]fingerprint.Sum) (map[string]fingerprint.Sum, error) {
+	out := map[string]fingerprint.Sum{}
 	var errs []error
 	for i, a := range cfg.Apps {
 		if a.SignOn.Plugin == "" {
 			continue
 		}
-		k, err := json.Marshal([]any{a.SignOn.Plugin, a.SignOn.Config.Value})
+		k, err := fingerprint.Of(a.SignOn.Plugin, a.SignOn.Config.Value)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].sign_on.config: %w", cfg.Path, a.SignOn.Config.Line, a.SignOn.Config.Column, i, err))
 			continue
 		}
-		if checked[a.Name] == string(k) {
-			out[a.Name] = string(k)
+		if checked[a.Name] == k {
+			out[a.Name] = k
 			continue
 		}
 		inj := host.Injector(plugin.Entry{Name: a.SignOn.Plugin, Builtin: true},
@@ -119,7 +117,7 @@ func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: apps[%d].sign_on.plugin: starting %q for app %q: %w", cfg.Path, i, a.SignOn.Plugin, a.Name, err))
 		default:
-			out[a.Name] = string(k)
+			out[a.Name] = k
 		}
 	}
 	return out, errors.Join(errs...)

@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/proxy"
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/target"
+	"github.com/gatehouse/gatehouse/core/vault"
+	"github.com/gatehouse/gatehouse/internal/fingerprint"
 	"github.com/gatehouse/gatehouse/sdk"
-	"github.com/gatehouse/gatehouse/sdk/vault"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -25,28 +28,21 @@ type snapshot struct {
 	connectors map[string]*tunnel.Config   // by group
 	cert       *tls.Certificate            // tls.mode files
 	appCerts   map[string]*tls.Certificate // apps' own cert_file/key_file, by host
-	hsts       map[string]int64            // HSTS max-age in seconds by app host; absent: none
 	auths      authenticators              // running Authenticator plug-ins, by app
-	signOns    map[string]string           // sign_on configs their plug-in accepted, by app
+	signOns    map[string]fingerprint.Sum  // sign_on configs their plug-in accepted, by app
 	chains     chains                      // loaded WASM filters, by app
 }
 
 // published reports whether an app serves host (which may get a certificate).
-func (s *snapshot) published(host string) bool {
-	_, ok := s.hsts[host]
-	return ok
-}
-
-// hstsMaxAge returns the HSTS max-age for host (0: no header).
-func (s *snapshot) hstsMaxAge(host string) int64 { return s.hsts[host] }
+func (s *snapshot) published(host string) bool { return s.table.Published(host) }
 
 // buildSnapshot derives everything from cfg, starting the Authenticator
 // plug-ins that changed since prev (nil at start).
 func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *snapshot) (*snapshot, error) {
 	version := g.versions.Add(1)
-	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}, hsts: map[string]int64{}}
+	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}}
 	var prevAuths authenticators
-	var prevSignOns map[string]string
+	var prevSignOns map[string]fingerprint.Sum
 	var prevChains chains
 	if prev != nil {
 		prevAuths, prevSignOns, prevChains = prev.auths, prev.signOns, prev.chains
@@ -59,12 +55,12 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 		return nil, err
 	}
 	if s.chains, err = loadChains(ctx, g.wasm, cfg, prevChains); err != nil {
-		s.auths.closeUnused(prevAuths, 0)
+		s.auths.unused(prevAuths).closeAll()
 		return nil, err
 	}
 	if err := g.fillSnapshot(s); err != nil {
-		s.auths.closeUnused(prevAuths, 0)
-		s.chains.closeUnused(prevChains)
+		s.auths.unused(prevAuths).closeAll()
+		_ = s.chains.unused(prevChains).closeAll(ctx)
 		return nil, err
 	}
 	return s, nil
@@ -74,7 +70,7 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 func (g *Gateway) fillSnapshot(s *snapshot) error {
 	cfg, version := s.cfg, s.version
 	routes := make([]proxy.Route, 0, len(cfg.Apps))
-	reserved := &signin.Reserved{Apps: map[string]*signin.App{}, JWKS: g.jwks}
+	mux := &reserved.Mux{Apps: map[string]reserved.App{}, JWKS: g.jwks}
 	for _, g := range cfg.ConnectorGroups {
 		s.connectors[g.Name] = &tunnel.Config{
 			Version:         version,
@@ -85,26 +81,17 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 	for i, a := range cfg.Apps {
 		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix, Filters: s.chains.wrap(a.Name),
 			Headers: proxy.HeaderPolicy{ForwardIdentity: a.ForwardIdentityHeaders, Trailers: a.AllowTrailers},
-			Paths:   target.Options{FoldCase: a.CaseInsensitivePaths, KeepEscapedSlashes: a.KeepEscapedSlashes}}
+			Paths:   target.Options{FoldCase: a.CaseInsensitivePaths, KeepEscapedSlashes: a.KeepEscapedSlashes},
+			HSTS:    a.HSTS.MaxAge()}
 		if auth := s.auths[a.Name]; auth != nil {
-			pol, err := policy.Compile(a.Access)
+			app, endpoints, err := g.signIn(cfg, i, auth)
 			if err != nil {
-				return fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err)
-			}
-			app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
-				Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate,
-				FoldPathCase: a.CaseInsensitivePaths}
-			if a.Vault.PublicKey != "" {
-				if app.Vault, err = vault.PublicKey(a.Vault.PublicKey); err != nil {
-					return fmt.Errorf("%s: apps[%d].vault.public_key: %w", cfg.Path, i, err)
-				}
+				return err
 			}
 			route.Guard = app
-			reserved.Apps[a.Name] = app
+			mux.Apps[a.Name] = endpoints
 		}
 		routes = append(routes, route)
-		// A browser applies HSTS to the whole host: the longest of its apps' wins.
-		s.hsts[a.Host] = max(s.hsts[a.Host], a.HSTS.MaxAge())
 		cc := s.connectors[a.Group]
 		if cc == nil {
 			return fmt.Errorf("app %q: connector group %q is not defined", a.Name, a.Group)
@@ -124,7 +111,7 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 		})
 	}
 	s.table = proxy.NewTable(version, routes)
-	s.table.Reserved = reserved
+	s.table.Reserved = mux
 	s.appCerts = map[string]*tls.Certificate{}
 	for _, a := range cfg.Apps {
 		if a.CertFile == "" || s.appCerts[a.Host] != nil {
@@ -144,6 +131,30 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 		s.cert = &c
 	}
 	return nil
+}
+
+// signIn builds the sign-in of cfg.Apps[i] (whose Authenticator is auth),
+// and its handlers under the reserved paths.
+func (g *Gateway) signIn(cfg *config.Config, i int, auth signin.Authenticator) (*signin.App, reserved.App, error) {
+	a := cfg.Apps[i]
+	pol, err := policy.Compile(a.Access)
+	if err != nil {
+		return nil, reserved.App{}, fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err)
+	}
+	app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
+		Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate,
+		FoldPathCase: a.CaseInsensitivePaths}
+	endpoints := reserved.App{Host: a.Host, Start: http.HandlerFunc(app.Start),
+		Callback: http.HandlerFunc(app.Callback), SignOut: http.HandlerFunc(app.SignOut)}
+	if a.Vault.PublicKey != "" {
+		v, err := vault.New(a.Name, a.Vault.PublicKey, g.opts.Store, g.log)
+		if err != nil {
+			return nil, reserved.App{}, fmt.Errorf("%s: apps[%d].vault.public_key: %w", cfg.Path, i, err)
+		}
+		app.Vault = v
+		endpoints.Credentials = v.Page(app)
+	}
+	return app, endpoints, nil
 }
 
 // signOn is what the connector needs to run a's Injector (nil: none).

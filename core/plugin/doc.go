@@ -13,8 +13,11 @@
 // While a plug-in process is down (it crashed, or is being restarted with
 // backoff) calls fail at once with an error that wraps [ErrUnavailable], so
 // the caller answers 503 and no request passes unauthenticated; the
-// instance recovers by itself. To reload, open the new instances, swap them
-// in, then close the old ones.
+// instance recovers by itself. A process that stops answering without
+// exiting (frozen) is found by a health check, made when a call waits
+// longer than Host.ProbeAfter or times out, and is killed and restarted
+// the same way. To reload, open the new instances, swap them in, then
+// close the old ones.
 //
 // Every call gets a deadline: the caller's, or Host.CallTimeout. The
 // plug-in's log lines are re-emitted through Host.Logger, tagged

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/backoff"
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/wire"
 )
@@ -23,7 +25,14 @@ type Host struct {
 	// (default 10 s); StartTimeout bounds a start, handshake included
 	// (default 10 s).
 	CallTimeout, StartTimeout time.Duration
-	// Backoff spaces restarts of a crashed plug-in.
+	// A call still running after ProbeAfter (default 1 s), or one that ran
+	// out of time, has the plug-in's health checked with deadline
+	// ProbeTimeout (default 1 s). A process that does not answer (stopped,
+	// frozen) is killed and restarted like a crashed one; a plug-in that is
+	// only slow answers and is left alone. These timers run on real time,
+	// not on Clock.
+	ProbeAfter, ProbeTimeout time.Duration
+	// Backoff spaces restarts of a crashed or unresponsive plug-in.
 	Backoff Backoff
 	// Clock is the time source of the supervisor; nil means the system's.
 	Clock Clock
@@ -40,11 +49,9 @@ type Backoff struct {
 	Initial, Max time.Duration
 }
 
-// Clock is the supervisor's time source.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
+// Clock is the supervisor's time source, the one the connector and the
+// gateway's registry use too.
+type Clock = clock.Waiter
 
 // A Use is one app's use of a plug-in.
 type Use struct {
@@ -58,11 +65,6 @@ type Use struct {
 	CheckOnly bool
 }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // withDefaults fills in the zero fields.
 func (h Host) withDefaults() Host {
 	if h.Logger == nil {
@@ -74,31 +76,29 @@ func (h Host) withDefaults() Host {
 	if h.StartTimeout <= 0 {
 		h.StartTimeout = 10 * time.Second
 	}
+	if h.ProbeAfter <= 0 {
+		h.ProbeAfter = time.Second
+	}
+	if h.ProbeTimeout <= 0 {
+		h.ProbeTimeout = time.Second
+	}
 	if h.Backoff.Initial <= 0 {
 		h.Backoff.Initial = 100 * time.Millisecond
 	}
 	if h.Backoff.Max < h.Backoff.Initial {
 		h.Backoff.Max = max(30*time.Second, h.Backoff.Initial)
 	}
-	if h.Clock == nil {
-		h.Clock = systemClock{}
-	}
+	h.Clock = clock.Or(h.Clock)
 	if h.ProtocolVersion == 0 {
 		h.ProtocolVersion = wire.ProtocolVersion
 	}
 	return h
 }
 
-// delay is the backoff before restart attempt n (0-based).
+// delay is the backoff before restart attempt n (0-based), without
+// jitter: one process restarts alone, with no herd to spread.
 func (b Backoff) delay(n int) time.Duration {
-	d := b.Initial
-	for range n {
-		if d >= b.Max/2 {
-			return b.Max
-		}
-		d *= 2
-	}
-	return min(d, b.Max)
+	return backoff.Policy{Min: b.Initial, Max: b.Max}.Delay(n, nil)
 }
 
 // withDeadline gives ctx the host's call timeout unless it has a deadline.

@@ -118,7 +118,8 @@ func (in *instance) pid() int {
 }
 
 // call runs one call with a deadline. A process found unreachable is handed
-// to the supervisor, which replaces it.
+// to the supervisor, which replaces it; so is one that does not answer a
+// health check, made when the call is slow or times out.
 func (in *instance) call(ctx context.Context, method string, req, resp any) error {
 	p, err := in.proc()
 	if err != nil {
@@ -126,8 +127,14 @@ func (in *instance) call(ctx context.Context, method string, req, resp any) erro
 	}
 	ctx, cancel := in.host.withDeadline(ctx)
 	defer cancel()
-	if err := p.rpc.invoke(ctx, method, req, resp); err != nil {
+	watch := time.AfterFunc(in.host.ProbeAfter, func() { in.probe(p) })
+	err = p.rpc.invoke(ctx, method, req, resp)
+	watch.Stop()
+	if err != nil {
 		err = in.callError(method, err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			go in.probe(p) // ends within ProbeTimeout
+		}
 		if ctx.Err() == nil && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrPanicked) && lostProcess(err, p.exited()) {
 			err = fmt.Errorf("%s: %s: %w: the process went away during the call (%v)", in, method, ErrUnavailable, err)
 		}
@@ -170,7 +177,7 @@ func (in *instance) supervise(p *proc) {
 			return
 		}
 		in.log.Warn("plug-in process exited or stopped answering; restarting it", "pid", p.pid)
-		p.kill()
+		p.killNow()
 		if p = in.restart(&failures); p == nil {
 			return
 		}

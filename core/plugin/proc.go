@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/sdk"
@@ -19,20 +21,53 @@ import (
 // proc is one running plug-in process, configured for its app.
 type proc struct {
 	client  *goplugin.Client
+	cmd     *exec.Cmd // started by client
 	rpc     *rpcClient
 	pid     int
 	started time.Time
 
 	broken     chan struct{} // closed when a call found the process unreachable
 	markBroken func()
+	probing    atomic.Bool // a health check is under way
 }
 
 // exited is closed when the process has exited.
 func (p *proc) exited() <-chan struct{} { return p.rpc.exited.Done() }
 
+// killGrace is how long a process asked to stop may take before it is
+// killed. go-plugin's graceful stop waits for the plug-in to answer a
+// shutdown request, which a stopped (frozen) process never does.
+const killGrace = 3 * time.Second
+
 // kill stops the process (gracefully first) and waits for it. It may be
 // called more than once.
-func (p *proc) kill() { p.client.Kill() }
+func (p *proc) kill() { stop(p.client, p.cmd) }
+
+// stop stops the process of client, started from cmd, gracefully first,
+// and waits for it.
+func stop(client *goplugin.Client, cmd *exec.Cmd) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		client.Kill()
+	}()
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+		}
+		<-done
+	}
+}
+
+// killNow kills the process at once (SIGKILL ends a stopped process too),
+// without asking it first, and waits for it: for a process that crashed
+// or stopped answering.
+func (p *proc) killNow() {
+	_ = p.cmd.Process.Kill() // ErrProcessDone: it has exited already
+	p.client.Kill()
+}
 
 // start starts a process for the instance and configures it.
 func (in *instance) start(ctx context.Context) (*proc, error) {
@@ -65,9 +100,10 @@ func (in *instance) start(ctx context.Context) (*proc, error) {
 	})
 	p, err := in.connect(ctx, client, cfg)
 	if err != nil {
-		client.Kill()
+		stop(client, cmd)
 		return nil, err
 	}
+	p.cmd = cmd
 	return p, nil
 }
 

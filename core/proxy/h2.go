@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/net/http2"
 
-	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
 )
 
 // configureH2 serves HTTP/2 on srv with golang.org/x/net/http2 (the code

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/net/http2"
 
-	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
 )
 
 // TestHTTP2FrameIsOneWrite downloads 1 MiB over the public server's

@@ -14,7 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,10 +22,12 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/signin"
-	"github.com/gatehouse/gatehouse/core/target"
-	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
 	"github.com/gatehouse/gatehouse/internal/httphead"
+	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -35,13 +37,14 @@ type Handler struct {
 	logger *slog.Logger
 	tr     *Transport
 	rp     *httputil.ReverseProxy
-	noLean bool // tests: everything through ReverseProxy
+	noLean bool // the lean relay is off (fastpath.Relay; tests set it too)
 }
 
 // NewHandler returns a handler that routes with the table current at each
 // request and relays through dialer.
-func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger) *Handler {
-	h := &Handler{table: table, logger: logger, tr: &Transport{Dialer: dialer, Logger: logger}}
+func NewHandler(table func() *Table, dialer Dialer, logger *slog.Logger, opts ...Option) *Handler {
+	o := optionsOf(opts)
+	h := &Handler{table: table, logger: logger, tr: &Transport{Dialer: dialer, Logger: logger}, noLean: !o.fast.On(fastpath.Relay)}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        rewrite,
 		Transport:      h.tr,
@@ -58,19 +61,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := errorpage.NewRequestID()
 	w.Header().Set("X-Request-Id", rid)
 	t := h.table()
+	if r.TLS != nil { // the route table carries each host's HSTS (apps[].hsts)
+		if age := t.HSTS(r.Host); age > 0 {
+			w.Header().Set("Strict-Transport-Security", "max-age="+strconv.FormatInt(age, 10))
+		}
+	}
 	route := h.resolve(w, r, t, rid) // Host, TLS server name, path: resolve.go
 	if route == nil {
 		return
 	}
 	stripSpoofable(r.Header)
-	var envelope, secret []byte
+	var adm signin.Admission
 	if route.Guard != nil {
 		var ok bool
-		if envelope, secret, ok = route.Guard.Admit(w, r, rid); !ok {
+		if adm, ok = route.Guard.Admit(w, r, rid); !ok {
 			return
 		}
 	}
-	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: envelope, secret: secret, trailer: r.Trailer}
+	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: adm.Envelope, secret: adm.Secret, trailer: r.Trailer}
 	if route.Filters == nil && !h.noLean && leanEligible(r) {
 		h.relay(w, r, ri) // sets the X-Forwarded-* and X-Request-Id headers itself
 		return
@@ -80,39 +88,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("X-Forwarded-Proto", "https")
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, ri))
 	if route.Filters != nil {
-		setIdentityHeaders(r.Header, envelope)
+		setIdentityHeaders(r.Header, adm.Identity)
 		route.Filters(h.rp).ServeHTTP(w, r)
 		return
 	}
 	h.rp.ServeHTTP(w, r)
 }
 
-// setIdentityHeaders tells an app's filters who the user is, in headers
-// only the gateway sets (a client's copies were stripped, and these are
-// removed again before the request leaves for the connector). Filters
-// never see the gateway's cookies either.
-func setIdentityHeaders(h http.Header, envelope []byte) {
+// setIdentityHeaders tells an app's filters who the user is (id, from the
+// admission; empty for passthrough apps), in headers only the gateway
+// sets (a client's copies were stripped, and these are removed again
+// before the request leaves for the connector). Filters never see the
+// gateway's cookies either.
+func setIdentityHeaders(h http.Header, id sdk.Identity) {
 	signin.StripCookies(h)
-	if envelope == nil {
-		return
-	}
-	e, err := tunnel.ReadEnvelope(envelope)
-	if err != nil {
-		return
-	}
 	for k, v := range map[string]string{
-		"X-Gatehouse-User": e.Identity.Subject, "X-Gatehouse-Upn": e.Identity.UPN,
-		"X-Gatehouse-Email": e.Identity.Email, "X-Gatehouse-Groups": strings.Join(e.Identity.Groups, ","),
+		"X-Gatehouse-User": id.Subject, "X-Gatehouse-Upn": id.UPN,
+		"X-Gatehouse-Email": id.Email, "X-Gatehouse-Groups": strings.Join(id.Groups, ","),
 	} {
 		if v != "" {
 			h.Set(k, v)
 		}
 	}
 }
-
-// reservedPrefix is Gatehouse's own path space on every published host:
-// it never reaches a backend, in any spelling (package target).
-const reservedPrefix = target.Reserved
 
 // stripSpoofable removes headers that only Gatehouse may set, in any
 // case and with "_" for "-": a client must never be able to claim an
@@ -151,7 +149,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ri *routeInfo, er
 		// browser goes to the page that asks for them, once per attempt.
 		h.logger.Info("vault: asking the user for credentials", "request_id", ri.requestID, "app", ri.route.App)
 		if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
-			http.Redirect(w, r, reservedPrefix+"auth/"+ri.route.App+"/credentials?again&return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, reserved.Credentials(ri.route.App, r.URL.RequestURI(), true), http.StatusSeeOther)
 			return
 		}
 		p = pageAskCredentials
@@ -178,7 +176,7 @@ func (bufferPool) Put(b []byte) { copyBufs.Put(&b) }
 // A connection that ends before any request reached the handler
 // (oversized headers, a client that stalls, a failed TLS handshake, not
 // HTTP) gets one log line.
-func Server(h http.Handler, logger *slog.Logger) *http.Server {
+func Server(h http.Handler, logger *slog.Logger, opts ...Option) *http.Server {
 	var conns sync.Map // net.Conn → *atomic.Bool: has a request been served
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -211,12 +209,7 @@ func Server(h http.Handler, logger *slog.Logger) *http.Server {
 			}
 		},
 	}
-	if err := configureH2(srv); err != nil {
-		// Cannot happen with the TLS config set here; net/http's own
-		// HTTP/2 then serves, a syscall per record.
-		logger.Error("HTTP/2 with one syscall per frame is off", "error", err)
-		srv.TLSNextProto = nil
-	}
+	serveH2(srv, optionsOf(opts), logger) // fastpaths.go
 	return srv
 }
 

@@ -8,28 +8,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
-// guard admits every request with a fixed signed identity.
-type guard struct{ envelope []byte }
+// guard admits every request with a fixed admission.
+type guard struct{ adm signin.Admission }
 
-func (g guard) Admit(http.ResponseWriter, *http.Request, string) ([]byte, []byte, bool) {
-	return g.envelope, nil, true
+func (g guard) Admit(http.ResponseWriter, *http.Request, string) (signin.Admission, bool) {
+	return g.adm, true
 }
 
 // An app's filters see the signed-in user in the gateway's own headers
 // (never the client's copy); the connector sees none of them.
 func TestFiltersSeeIdentityConnectorDoesNot(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
-	env, err := tunnel.SignEnvelope(priv, tunnel.Envelope{App: "app", Expires: time.Now().Add(time.Hour),
-		Identity: sdk.Identity{Subject: "alice", Email: "alice@example.com", Groups: []string{"staff", "hr"}}})
+	id := sdk.Identity{Subject: "alice", Email: "alice@example.com", Groups: []string{"staff", "hr"}}
+	env, err := tunnel.SignEnvelope(priv, tunnel.Envelope{App: "app", Expires: time.Now().Add(time.Hour), Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var filterSaw http.Header
-	route := Route{App: "app", Group: "g", Host: "demo.example.com", Prefix: "/", Guard: guard{env},
+	route := Route{App: "app", Group: "g", Host: "demo.example.com", Prefix: "/", Guard: guard{signin.Admission{Identity: id, Envelope: env}},
 		Filters: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				filterSaw = r.Header.Clone()

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/gatehouse/gatehouse/internal/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/tunnel"
 )

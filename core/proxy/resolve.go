@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/core/errorpage"
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/target"
 )
 
@@ -17,14 +18,12 @@ var (
 		Text: "This connection was opened for another host. Open the address again; your browser will make a new connection."}
 	pageConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 		Text: "Gatehouse does not serve CONNECT."}
-	pageReservedNotFound = errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
-		Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist."}
 )
 
 // resolve decides what r asks for, the one place that does (package
 // target): a host name that agrees with the TLS server name, and a path
 // that is checked and normalised once, before routing. It answers
-// requests for the gateway itself (/.gatehouse/, OPTIONS *) and refusals
+// requests for the gateway itself (package reserved, OPTIONS *) and refusals
 // with a page that carries rid, and returns nil for them. For a routed
 // request it rewrites r's Host and URL path to their normalised forms, so
 // that the access rule, the WASM filters, the connector and the backend
@@ -59,14 +58,11 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid 
 	}
 	if p.Reserved {
 		r.URL.Path, r.URL.RawPath, r.Host = p.Decoded, "", host
-		if !p.EscapedSlash && t.Reserved != nil && len(p.Decoded) >= len(target.Reserved) &&
-			p.Decoded[:len(target.Reserved)] == target.Reserved && len(t.hosts[name]) > 0 {
+		if !p.EscapedSlash && t.Reserved != nil && reserved.Exact(p.Decoded) && len(t.hosts[name]) > 0 {
 			t.Reserved.ServeHTTP(w, r)
 			return nil
 		}
-		pg := pageReservedNotFound
-		pg.RequestID = rid
-		errorpage.Write(w, r, pg)
+		reserved.NotFound(w, r, rid)
 		return nil
 	}
 	route, n := t.match(name, p.Decoded)

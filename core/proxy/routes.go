@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/target"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 )
@@ -24,23 +25,29 @@ type Route struct {
 	// Filters wraps the app's WASM filter chain around the relay; nil
 	// without filters.
 	Filters func(http.Handler) http.Handler
+	// HSTS is the max-age in seconds of the Strict-Transport-Security
+	// header on the app's responses over HTTPS; 0: none. A browser applies
+	// it to the whole host, so the host gets the longest of its apps'.
+	HSTS int64
 }
 
 // A Guard decides whether a request may reach an app's backend. It
-// returns the signed identity envelope to send with the request (and the
-// user's sealed vault credentials, for apps with the vault), or ok false after answering the client itself (sign-in redirect, challenge,
-// error page).
+// returns the admission to send with the request (who the user is, the
+// signed identity envelope and, for apps with the vault, the user's
+// sealed credentials), or ok false after answering the client itself
+// (sign-in redirect, challenge, error page).
 type Guard interface {
-	Admit(w http.ResponseWriter, r *http.Request, requestID string) (envelope, secret []byte, ok bool)
+	Admit(w http.ResponseWriter, r *http.Request, requestID string) (signin.Admission, bool)
 }
 
 // Table maps (host, path) to a route; it is immutable once built.
 type Table struct {
 	Version uint64
-	// Reserved serves /.gatehouse/ on published hosts (sign-in callbacks,
-	// JWKS); nil: those paths are 404.
+	// Reserved serves the reserved paths (package reserved) on published
+	// hosts: sign-in callbacks, JWKS, the vault page; nil: those are 404.
 	Reserved http.Handler
 	hosts    map[string][]Route // longest prefix first
+	hsts     map[string]int64   // by host: the longest of its apps' HSTS
 	// fold: hosts where prefixes match without regard to case, because
 	// one of their apps' backends reads paths so.
 	fold map[string]bool
@@ -48,10 +55,11 @@ type Table struct {
 
 // NewTable builds a routing table for config version v.
 func NewTable(v uint64, routes []Route) *Table {
-	t := &Table{Version: v, hosts: map[string][]Route{}, fold: map[string]bool{}}
+	t := &Table{Version: v, hosts: map[string][]Route{}, fold: map[string]bool{}, hsts: map[string]int64{}}
 	for _, r := range routes {
 		t.hosts[r.Host] = append(t.hosts[r.Host], r)
 		t.fold[r.Host] = t.fold[r.Host] || r.Paths.FoldCase
+		t.hsts[r.Host] = max(t.hsts[r.Host], r.HSTS)
 	}
 	for _, rs := range t.hosts {
 		sort.Slice(rs, func(i, j int) bool { return len(rs[i].Prefix) > len(rs[j].Prefix) })
@@ -62,6 +70,12 @@ func NewTable(v uint64, routes []Route) *Table {
 // Published reports whether any app is published on the request's host.
 func (t *Table) Published(hostHeader string) bool {
 	return len(t.hosts[httphead.HostName(hostHeader)]) > 0
+}
+
+// HSTS returns the Strict-Transport-Security max-age in seconds for the
+// request's host (0: no header).
+func (t *Table) HSTS(hostHeader string) int64 {
+	return t.hsts[httphead.HostName(hostHeader)]
 }
 
 // Match returns the route for a request's Host header and decoded path,

@@ -40,6 +40,16 @@ func TestServerLogsConnectionsWithoutRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each connection's close is the event to wait for: the server logs
+	// (or not) in its ConnState hook, before this one hears of it.
+	closed := make(chan struct{}, 4)
+	logConnState := srv.ConnState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		logConnState(c, st)
+		if st == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 
@@ -56,20 +66,19 @@ func TestServerLogsConnectionsWithoutRequest(t *testing.T) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
 	}
-	waitLog := func() {
+	waitClosed := func() {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if strings.Contains(logs.String(), "before any request was served") {
-				return
-			}
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server did not close the connection")
 		}
-		t.Fatalf("no log line for a connection closed without a request; log:\n%s", logs.String())
 	}
 
 	if got := send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.Contains(got, "200") {
 		t.Fatalf("normal request: %q", got)
 	}
-	time.Sleep(200 * time.Millisecond) // let the served connection close
+	waitClosed()
 	if strings.Contains(logs.String(), "before any request was served") {
 		t.Fatalf("a served connection was logged as unserved:\n%s", logs.String())
 	}
@@ -77,5 +86,8 @@ func TestServerLogsConnectionsWithoutRequest(t *testing.T) {
 	if got := send(big); !strings.Contains(got, "431") {
 		t.Fatalf("oversized headers: %q, want 431", got)
 	}
-	waitLog()
+	waitClosed()
+	if !strings.Contains(logs.String(), "before any request was served") {
+		t.Fatalf("no log line for a connection closed without a request; log:\n%s", logs.String())
+	}
 }

@@ -1,7 +1,8 @@
 // Package registry tracks the connectors that have live tunnels to this
 // gateway node, decides which are active (heartbeats within InactiveAfter,
 // by an injected clock), and picks one for each request: power of two
-// choices on outstanding streams among a group's active connectors.
+// choices on outstanding streams among a group's active connectors. A
+// session its connector is draining (see Drain) gets no new request.
 package registry
 
 import (
@@ -15,11 +16,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/hashicorp/yamux"
 )
 
 // Clock tells the time; tests inject a fake one.
-type Clock interface{ Now() time.Time }
+type Clock = clock.Clock
 
 // ErrNoConnector means no active connector of the group is connected.
 var ErrNoConnector = errors.New("no active connector")
@@ -29,27 +31,37 @@ type Registry struct {
 	clock         Clock
 	inactiveAfter atomic.Int64 // nanoseconds
 
-	mu      sync.RWMutex
-	byID    map[string]*connector
-	byGroup map[string][]*connector
-	idle    map[*yamux.Session]*idlePool
+	mu       sync.RWMutex
+	byID     map[string]*connector
+	byGroup  map[string][]*connector
+	sessions map[*yamux.Session]*session
 }
 
 type connector struct {
 	id, group string
 	inflight  atomic.Int64
 	// guarded by Registry.mu
-	sessions []*yamux.Session
+	sessions []*session
 	lastBeat time.Time
 	active   bool
 	next     int // round-robin over sessions
 	inUse    streamSet
 }
 
+// session is one attached tunnel of a connector.
+type session struct {
+	ys   *yamux.Session
+	pool *idlePool
+	// opening counts the picks of this session still opening their
+	// stream; draining (guarded by Registry.mu) keeps new picks away.
+	opening  sync.WaitGroup
+	draining bool
+}
+
 // New returns an empty registry.
 func New(clock Clock, inactiveAfter time.Duration) *Registry {
 	r := &Registry{clock: clock, byID: map[string]*connector{}, byGroup: map[string][]*connector{},
-		idle: map[*yamux.Session]*idlePool{}}
+		sessions: map[*yamux.Session]*session{}}
 	r.SetInactiveAfter(inactiveAfter)
 	return r
 }
@@ -67,20 +79,19 @@ func (r *Registry) Attach(id, group string, s *yamux.Session) (detach func()) {
 		r.byID[id] = c
 		r.byGroup[group] = append(r.byGroup[group], c)
 	}
-	c.sessions = append(c.sessions, s)
-	r.idle[s] = &idlePool{}
+	ts := &session{ys: s, pool: &idlePool{}}
+	c.sessions = append(c.sessions, ts)
+	r.sessions[s] = ts
 	c.lastBeat, c.active = r.clock.Now(), true
-	return func() { r.detach(c, s) }
+	return func() { r.detach(c, ts) }
 }
 
-func (r *Registry) detach(c *connector, s *yamux.Session) {
+func (r *Registry) detach(c *connector, s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c.sessions = slices.DeleteFunc(c.sessions, func(x *yamux.Session) bool { return x == s })
-	if p := r.idle[s]; p != nil {
-		p.closeAll()
-		delete(r.idle, s)
-	}
+	c.sessions = slices.DeleteFunc(c.sessions, func(x *session) bool { return x == s })
+	s.pool.closeAll()
+	delete(r.sessions, s.ys)
 	if len(c.sessions) == 0 && r.byID[c.id] == c {
 		delete(r.byID, c.id)
 		r.byGroup[c.group] = slices.DeleteFunc(r.byGroup[c.group], func(x *connector) bool { return x == c })
@@ -123,12 +134,33 @@ func (r *Registry) Sweep() []string {
 	return out
 }
 
+// Drain stops new requests on session s, which its connector is draining:
+// no pick chooses it from now on, its parked streams are closed (and
+// streams in use are closed rather than parked when their request ends),
+// and Drain returns once every pick that chose it before has opened its
+// stream. From then on no new stream is opened on s. A session that is
+// not attached (or is already draining) needs nothing and returns at once.
+func (r *Registry) Drain(s *yamux.Session) {
+	r.mu.Lock()
+	ts := r.sessions[s]
+	if ts == nil || ts.draining {
+		r.mu.Unlock()
+		return
+	}
+	ts.draining = true
+	r.mu.Unlock()
+	ts.pool.closeAll()
+	ts.opening.Wait()
+}
+
 // Evict closes every session of connector id (it was removed).
 func (r *Registry) Evict(id string) {
 	r.mu.RLock()
 	var sessions []*yamux.Session
 	if c := r.byID[id]; c != nil {
-		sessions = slices.Clone(c.sessions)
+		for _, s := range c.sessions {
+			sessions = append(sessions, s.ys)
+		}
 	}
 	r.mu.RUnlock()
 	for _, s := range sessions {
@@ -141,6 +173,7 @@ type Status struct {
 	ID, Group string
 	Active    bool
 	Sessions  int
+	Draining  int // sessions its connector is draining
 	InFlight  int64
 }
 
@@ -150,7 +183,13 @@ func (r *Registry) List() []Status {
 	defer r.mu.RUnlock()
 	out := make([]Status, 0, len(r.byID))
 	for _, c := range r.byID {
-		out = append(out, Status{c.id, c.group, c.active, len(c.sessions), c.inflight.Load()})
+		draining := 0
+		for _, s := range c.sessions {
+			if s.draining {
+				draining++
+			}
+		}
+		out = append(out, Status{c.id, c.group, c.active, len(c.sessions), draining, c.inflight.Load()})
 	}
 	slices.SortFunc(out, func(a, b Status) int {
 		if a.Group != b.Group {
@@ -174,27 +213,16 @@ func (r *Registry) List() []Status {
 // request is over.
 func (r *Registry) DialGroup(ctx context.Context, group string, avoid []string, reuse bool) (net.Conn, string, func(), error) {
 	for range 4 {
-		c, s, pool := r.pick(group, avoid)
+		c, s := r.pick(group, avoid)
 		if c == nil {
 			return nil, "", nil, fmt.Errorf("%w in group %q", ErrNoConnector, group)
 		}
-		var st *Stream
-		if reuse {
-			if ys := pool.get(r.clock.Now()); ys != nil {
-				st = &Stream{Stream: ys, pool: pool, clock: r.clock, reused: true}
-			}
-		}
-		if st == nil {
-			ys, err := s.OpenStream()
-			if err != nil {
-				c.inflight.Add(-1)
-				avoid = append(avoid, c.id) // dying session: try the next connector
-				continue
-			}
-			if !reuse {
-				pool = nil
-			}
-			st = &Stream{Stream: ys, pool: pool, clock: r.clock}
+		st, err := r.open(s, reuse)
+		s.opening.Done()
+		if err != nil {
+			c.inflight.Add(-1)
+			avoid = append(avoid, c.id) // dying session: try the next connector
+			continue
 		}
 		c.inUse.add(st)
 		return st, c.id, func() { c.inUse.remove(st); c.inflight.Add(-1) }, nil
@@ -202,22 +230,43 @@ func (r *Registry) DialGroup(ctx context.Context, group string, avoid []string, 
 	return nil, "", nil, fmt.Errorf("%w in group %q (every session failed to open a stream)", ErrNoConnector, group)
 }
 
-// pick chooses by power of two choices on in-flight streams and
-// increments the winner's count.
-func (r *Registry) pick(group string, avoid []string) (*connector, *yamux.Session, *idlePool) {
+// open returns a stream of s: with reuse, a parked one if there is one,
+// else a new one.
+func (r *Registry) open(s *session, reuse bool) (*Stream, error) {
+	if reuse {
+		if ys := s.pool.get(r.clock.Now()); ys != nil {
+			return &Stream{Stream: ys, pool: s.pool, clock: r.clock, reused: true}, nil
+		}
+	}
+	ys, err := s.ys.OpenStream()
+	if err != nil {
+		return nil, err
+	}
+	pool := s.pool
+	if !reuse {
+		pool = nil
+	}
+	return &Stream{Stream: ys, pool: pool, clock: r.clock}, nil
+}
+
+// pick chooses by power of two choices on in-flight streams among the
+// connectors with a session that is not draining, increments the winner's
+// count, and counts the pick in the session's opening (the caller calls
+// Done once the stream is open or failed).
+func (r *Registry) pick(group string, avoid []string) (*connector, *session) {
 	r.mu.Lock() // next and inflight change
 	defer r.mu.Unlock()
 	var buf [16]*connector
 	cands := buf[:0]
 	for _, c := range r.byGroup[group] {
-		if c.active && len(c.sessions) > 0 && !slices.Contains(avoid, c.id) {
+		if c.active && c.serving() && !slices.Contains(avoid, c.id) {
 			cands = append(cands, c)
 		}
 	}
 	var c *connector
 	switch len(cands) {
 	case 0:
-		return nil, nil, nil
+		return nil, nil
 	case 1:
 		c = cands[0]
 	default:
@@ -232,7 +281,17 @@ func (r *Registry) pick(group string, avoid []string) (*connector, *yamux.Sessio
 		}
 	}
 	c.inflight.Add(1)
-	c.next++
-	s := c.sessions[c.next%len(c.sessions)]
-	return c, s, r.idle[s]
+	var s *session
+	for s == nil || s.draining { // serving: one is not draining
+		c.next++
+		s = c.sessions[c.next%len(c.sessions)]
+	}
+	s.opening.Add(1)
+	return c, s
+}
+
+// serving reports whether c has a session that is not draining; the
+// caller holds Registry.mu.
+func (c *connector) serving() bool {
+	return slices.ContainsFunc(c.sessions, func(s *session) bool { return !s.draining })
 }

@@ -28,10 +28,6 @@ type Store interface {
 	AddSignIn(ctx context.Context, s store.SignIn) error
 	// TryLock marks sign-in states used: a state's lock can be taken once.
 	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
-	// The password vault's sealed credentials.
-	PutCredential(ctx context.Context, app, subject string, sealed []byte) error
-	GetCredential(ctx context.Context, app, subject string) ([]byte, error)
-	DeleteCredential(ctx context.Context, app, subject string) error
 }
 
 // verdict is what checking a session said.
@@ -45,16 +41,17 @@ const (
 
 // check decides whether the user of session s may make request r: the
 // session must not be revoked, and the app's access policy must allow it.
-func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s session.Session, now time.Time) verdict {
+// It returns the user's identity with the verdict.
+func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s session.Session, now time.Time) (sdk.Identity, verdict) {
 	id, err := a.Gate.identities.get(s)
 	if err != nil {
 		a.Gate.Logger.Error("session refused: its identity envelope does not decode", "app", a.Name, "request_id", rid, "error", err)
-		return reauth
+		return sdk.Identity{}, reauth
 	}
 	if v := a.revoked(w, r, rid, id, s); v != pass {
-		return v
+		return id, v
 	}
-	return a.allowed(w, r, rid, id, s, now)
+	return id, a.allowed(w, r, rid, id, s, now)
 }
 
 // revoked checks the store: the subject's revocation line, against when

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -81,29 +82,29 @@ func FuzzSignInCookies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, cookie string, pos uint16, mask byte) {
 		a, auth, st := newApp()
-		if env, _, ok := a.Admit(httptest.NewRecorder(), request("GET", "/x", cookie), "rid"); ok {
-			t.Fatalf("Cookie %q admitted a request (envelope %q)", cookie, env)
+		if adm, ok := a.Admit(httptest.NewRecorder(), request("GET", "/x", cookie), "rid"); ok {
+			t.Fatalf("Cookie %q admitted a request (envelope %q)", cookie, adm.Envelope)
 		}
-		reserved := &Reserved{Apps: map[string]*App{"hr": a}}
+		mux := &reserved.Mux{Apps: map[string]reserved.App{"hr": {Host: a.Host, Callback: http.HandlerFunc(a.Callback), SignOut: http.HandlerFunc(a.SignOut)}}}
 		r := request("GET", "/.gatehouse/auth/hr/callback?code=x", cookie)
 		_, stateErr := r.Cookie(stateCookie("hr"))
 		auth.calls = 0
 		w := httptest.NewRecorder()
-		reserved.ServeHTTP(w, r)
+		mux.ServeHTTP(w, r)
 		if stateErr == nil && auth.calls != 0 {
 			t.Fatalf("Cookie %q: a callback with an unsealed state cookie reached the plug-in (state %q)", cookie, auth.state)
 		}
 		if auth.state != nil {
 			t.Fatalf("Cookie %q: the plug-in got state %q the gateway never sealed", cookie, auth.state)
 		}
-		reserved.ServeHTTP(httptest.NewRecorder(), request("GET", "/.gatehouse/auth/hr/signout", cookie))
+		mux.ServeHTTP(httptest.NewRecorder(), request("GET", "/.gatehouse/auth/hr/signout", cookie))
 		if st.revoked != 0 {
 			t.Fatalf("Cookie %q: a sign-out revoked a session the gateway never sealed", cookie)
 		}
 
 		b := []byte(valid)
 		b[int(pos)%len(b)] ^= mask
-		_, _, ok := a.Admit(httptest.NewRecorder(), request("GET", "/x", sessionCookie("hr")+"="+string(b)), "rid")
+		_, ok := a.Admit(httptest.NewRecorder(), request("GET", "/x", sessionCookie("hr")+"="+string(b)), "rid")
 		if ok != (mask == 0) {
 			t.Fatalf("session cookie with byte %d ^%#x: admitted %v", int(pos)%len(b), mask, ok)
 		}

@@ -2,17 +2,17 @@
 // request to an app with sign-in it finds the user's session cookie or, if
 // there is none, asks the app's Authenticator plug-in who the caller is:
 // redirect flows keep the plug-in's state sealed in a short-lived cookie,
-// challenges are relayed, callbacks come back on /.gatehouse/auth/APP/.
+// challenges are relayed, callbacks come back to reserved.Callback.
 // A signed-in user gets a session cookie (sealed, per app and host) that
-// is checked without a plug-in call, and the proxy gets the signed
-// identity envelope to send to the connector. Anything unexpected fails
+// is checked without a plug-in call, and the proxy gets an Admission:
+// who the user is, the signed identity envelope to send to the connector
+// and, for an app with the password vault, the sealed credentials. Anything unexpected fails
 // closed: no request reaches the backend without an identity.
 package signin
 
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hpke"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -23,11 +23,11 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/policy"
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
-	"github.com/gatehouse/gatehouse/sdk/vault"
 )
 
 // An Authenticator is the app's sign-in plug-in (core/plugin.Authenticator).
@@ -60,7 +60,7 @@ type App struct {
 	// Persistent sessions survive a browser restart (cookie Expires set).
 	Persistent bool
 	Policy     *policy.Policy // conditional access; nil admits every signed-in user
-	Vault      hpke.PublicKey // the password vault's key; nil without the vault
+	Vault      Vault          // the password vault; nil without it
 	Gate       *Gate
 	// FoldPathCase: the backend reads paths without regard to case, so
 	// the access rule sees the path in lower case (target.Policy).
@@ -78,23 +78,23 @@ const (
 func sessionCookie(app string) string { return cookiePrefix + "." + app }
 func stateCookie(app string) string   { return cookiePrefix + "-state." + app }
 
-// Admit decides whether r may go on to the backend. It returns the signed
-// identity envelope to send with it (and the user's sealed vault
-// credentials for apps with the vault), or ok false when it has answered
-// the client itself (a redirect to sign in, a challenge, an error page).
-func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelope, secret []byte, ok bool) {
+// Admit decides whether r may go on to the backend. It returns the
+// admission to send with it, or ok false when it has answered the client
+// itself (a redirect to sign in, a challenge, an error page).
+func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (Admission, bool) {
 	now := a.Gate.Now()
 	if s, found := a.session(r, rid, now); found {
-		switch a.check(w, r, rid, s, now) {
+		id, v := a.check(w, r, rid, s, now)
+		switch v {
 		case pass:
-			return a.admitted(w, r, rid, s)
+			return a.admitted(w, r, rid, s, id)
 		case done:
-			return nil, nil, false
+			return Admission{}, false
 		}
 	}
 	if browserNavigation(r) {
 		a.writeStart(w, r, rid)
-		return nil, nil, false
+		return Admission{}, false
 	}
 	ret := a.Prefix
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -103,27 +103,27 @@ func (a *App) Admit(w http.ResponseWriter, r *http.Request, rid string) (envelop
 	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r, nil, nil))
 	if err != nil {
 		a.unavailable(w, r, rid, err)
-		return nil, nil, false
+		return Admission{}, false
 	}
 	if res.Outcome == sdk.OutcomeAuthenticated {
 		return a.direct(w, r, rid, res, now)
 	}
 	a.answer(w, r, res, ret, rid)
-	return nil, nil, false
+	return Admission{}, false
 }
 
 // direct admits a request the Authenticator signed in by itself (an API
 // key, a bearer token): a credential issued before the user's sessions
 // were revoked is refused before any session starts.
-func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk.AuthResult, now time.Time) (envelope, secret []byte, ok bool) {
+func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk.AuthResult, now time.Time) (Admission, bool) {
 	v := a.revoked(w, r, rid, res.Identity, session.Session{IssuedAt: now})
 	if v == pass {
 		s, err := a.signIn(w, r, res, rid)
 		if err != nil {
-			return nil, nil, false
+			return Admission{}, false
 		}
 		if v = a.allowed(w, r, rid, res.Identity, s, now); v == pass {
-			return a.admitted(w, r, rid, s)
+			return a.admitted(w, r, rid, s, res.Identity)
 		}
 	}
 	if v == reauth {
@@ -134,7 +134,7 @@ func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk
 		errorpage.Write(w, r, errorpage.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
 			Text: "Your sign-in is no longer valid (it was revoked, or is too old). Sign in again; an API client needs a new token.", RequestID: rid})
 	}
-	return nil, nil, false
+	return Admission{}, false
 }
 
 // session returns the request's valid session cookie for the app, if any.
@@ -151,32 +151,6 @@ func (a *App) session(r *http.Request, rid string, now time.Time) (session.Sessi
 	return s, true
 }
 
-// admitted lets a request of session s through: the gateway's cookies
-// never go further, and an app with the vault gets the user's sealed
-// credentials (their own, else the app's shared ones).
-func (a *App) admitted(w http.ResponseWriter, r *http.Request, rid string, s session.Session) (envelope, secret []byte, ok bool) {
-	StripCookies(r.Header)
-	if a.Vault == nil {
-		return s.Envelope, nil, true
-	}
-	id, err := a.Gate.identities.get(s)
-	if err != nil {
-		a.unavailable(w, r, rid, err)
-		return nil, nil, false
-	}
-	for _, subject := range []string{id.Subject, vault.Shared} {
-		secret, err = a.Gate.Store.GetCredential(r.Context(), a.Name, subject)
-		if err == nil {
-			return s.Envelope, secret, true
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			a.unavailable(w, r, rid, err)
-			return nil, nil, false
-		}
-	}
-	return s.Envelope, nil, true // the plug-in asks for credentials
-}
-
 // authRequest is what the Authenticator sees of r: never the gateway's
 // own cookies.
 func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
@@ -188,7 +162,7 @@ func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
 	}
 	return sdk.AuthRequest{
 		Method: r.Method, URL: "https://" + r.Host + r.URL.RequestURI(), Header: h, RemoteAddr: host,
-		CallbackURL: "https://" + r.Host + "/.gatehouse/auth/" + a.Name + "/callback",
+		CallbackURL: reserved.Callback(r.Host, a.Name),
 		State:       state, Body: body,
 	}
 }

@@ -55,7 +55,7 @@ func TestExpiredSessionSignsInAgain(t *testing.T) {
 		r := httptest.NewRequest("GET", "https://hr.example.com/x", nil)
 		r.Header = h
 		w := httptest.NewRecorder()
-		_, _, ok := app.Admit(w, r, "rid")
+		_, ok := app.Admit(w, r, "rid")
 		return w, ok
 	}
 	w, ok := admit(http.Header{"X-Key": {"k"}})
@@ -87,7 +87,7 @@ func TestPersistentSessions(t *testing.T) {
 		r := httptest.NewRequest("GET", "https://hr.example.com/x", nil)
 		r.Header.Set("X-Key", "k")
 		w := httptest.NewRecorder()
-		if _, _, ok := app.Admit(w, r, "rid"); !ok {
+		if _, ok := app.Admit(w, r, "rid"); !ok {
 			t.Fatal("not admitted")
 		}
 		c := w.Result().Cookies()[0]

@@ -89,10 +89,10 @@ func removeDotSegments(p string) string {
 	return "/" + strings.Join(out, "/")
 }
 
-// seeOther redirects to loc, a path from safeReturn, written as is:
+// SeeOther redirects to loc, a path from safeReturn, written as is:
 // http.Redirect would clean it again, and a cleaned path is not the one
 // that was checked ("/x/../\evil" becomes "/\evil").
-func seeOther(w http.ResponseWriter, loc string) {
+func SeeOther(w http.ResponseWriter, loc string) {
 	h := w.Header()
 	h.Set("Location", loc)
 	h.Set("Cache-Control", "no-store")

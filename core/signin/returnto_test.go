@@ -66,14 +66,14 @@ func TestSafeReturn(t *testing.T) {
 // one: "/x/../\evil" must not come back as "/\evil".
 func TestStartRedirectNotRecleaned(t *testing.T) {
 	w := httptest.NewRecorder()
-	seeOther(w, safeReturn("/x/../\\evil.example", "/"))
+	SeeOther(w, safeReturn("/x/../\\evil.example", "/"))
 	if got := w.Header().Get("Location"); got != "/" {
 		t.Fatalf("Location %q", got)
 	}
 	u, _ := url.Parse("https://app.example/start")
 	for _, in := range []string{"/a/../b", "/a//b"} {
 		w := httptest.NewRecorder()
-		seeOther(w, safeReturn(in, "/"))
+		SeeOther(w, safeReturn(in, "/"))
 		loc, err := u.Parse(w.Header().Get("Location"))
 		if err != nil || loc.Host != "app.example" {
 			t.Fatalf("%q: Location %q resolves to %v (%v)", in, w.Header().Get("Location"), loc, err)

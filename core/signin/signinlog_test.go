@@ -71,7 +71,7 @@ func admitWith(a *App, h ...string) (*httptest.ResponseRecorder, bool) {
 		r.Header.Set(h[i], h[i+1])
 	}
 	w := httptest.NewRecorder()
-	_, _, ok := a.Admit(w, r, "rid")
+	_, ok := a.Admit(w, r, "rid")
 	return w, ok
 }
 

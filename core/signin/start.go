@@ -6,11 +6,12 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
 // A browser that opens a page without a session first gets a tiny page
-// that sends it on to /.gatehouse/auth/APP/start with the address it
+// that sends it on to reserved.Start with the address it
 // opened, #fragment included (a fragment never reaches a server, so only
 // the browser can hand it over). The sign-in then ends at exactly that
 // address. Without JavaScript the page still works, minus the fragment.
@@ -37,16 +38,17 @@ func (a *App) writeStart(w http.ResponseWriter, r *http.Request, rid string) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Request-Id", rid)
 	w.WriteHeader(http.StatusOK)
-	start := "/.gatehouse/auth/" + a.Name + "/start"
 	_ = startPage.Execute(w, struct {
 		Start string
 		Link  template.URL // escaped here, once: the template must not escape it again
-	}{start, template.URL(start + "?return=" + url.QueryEscape(r.URL.RequestURI()))})
+	}{reserved.Start(a.Name), template.URL(reserved.StartReturn(a.Name, r.URL.RequestURI()))})
 }
 
-// start begins a sign-in for a browser: the Authenticator sees the
-// request as if made to the address the user opened.
-func (a *App) start(w http.ResponseWriter, r *http.Request, rid string) {
+// Start serves reserved.Start: it begins a sign-in for a browser; the
+// Authenticator sees the request as if made to the address the user
+// opened.
+func (a *App) Start(w http.ResponseWriter, r *http.Request) {
+	rid := w.Header().Get("X-Request-Id")
 	ret := safeReturn(r.URL.Query().Get("return"), a.Prefix)
 	orig, _, _ := strings.Cut(ret, "#")
 	r2 := r.Clone(r.Context())
@@ -65,5 +67,5 @@ func (a *App) start(w http.ResponseWriter, r *http.Request, rid string) {
 	if _, err := a.signIn(w, r, res, rid); err != nil {
 		return
 	}
-	seeOther(w, ret)
+	SeeOther(w, ret)
 }

@@ -34,10 +34,13 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/core/reserved"
 )
 
-// Reserved is the gateway's own path space on every published host.
-const Reserved = "/.gatehouse/"
+// Reserved is the gateway's own path space on every published host
+// (package reserved owns it).
+const Reserved = reserved.Prefix
 
 // A Path is a request path the gateway accepts.
 type Path struct {
@@ -119,7 +122,7 @@ func Parse(escaped string) (Path, error) {
 				if dotLike(seg) {
 					return Path{}, errDotSegment
 				}
-				if first && strings.EqualFold(strings.TrimRight(seg, ". "), ".gatehouse") {
+				if first && strings.EqualFold(strings.TrimRight(seg, ". "), Reserved[1:len(Reserved)-1]) {
 					p.Reserved = true
 				}
 			}

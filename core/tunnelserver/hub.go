@@ -36,6 +36,9 @@ type Hub struct {
 	TLS *tls.Config
 	// Config returns the current connector config for a group.
 	Config func(group string) *tunnel.Config
+	// PlainTLS puts the tunnel's TLS straight on the socket, without the
+	// heldconn fast path (tunnel.Server) under it.
+	PlainTLS bool
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -88,7 +91,11 @@ func (h *Hub) handle(ctx context.Context, raw net.Conn) {
 	if tc, ok := raw.(interface{ SetKeepAlive(bool) error }); ok { // TCP
 		_ = tc.SetKeepAlive(true)
 	}
-	conn := tunnel.Server(raw, h.TLS)
+	serverTLS := tunnel.Server
+	if h.PlainTLS {
+		serverTLS = tls.Server
+	}
+	conn := serverTLS(raw, h.TLS)
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err := conn.HandshakeContext(hctx)
 	cancel()

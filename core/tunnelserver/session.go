@@ -97,7 +97,6 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 	if !ok {
 		return
 	}
-	control := s.control
 	rec, err := h.Store.GetConnector(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -117,8 +116,16 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 	h.track(s, true)
 	defer h.track(s, false)
 	s.sendConfig(h.Config(s.group))
+	h.control(ctx, s, remote, hello)
+}
 
+// control reads the session's control stream until it ends: a ready
+// attaches the session to the registry (until it ends), heartbeats keep
+// it active, and a drain takes it out of the picks and is answered once no
+// new request stream will be opened on it.
+func (h *Hub) control(ctx context.Context, s *session, remote string, hello *tunnel.Hello) {
 	var detach func()
+	draining := false
 	defer func() {
 		if detach != nil {
 			detach()
@@ -128,9 +135,9 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 	for {
 		// A silent connector is marked inactive by the registry's sweep;
 		// a dead connection is noticed by yamux keepalives.
-		_ = control.SetReadDeadline(time.Time{})
+		_ = s.control.SetReadDeadline(time.Time{})
 		var m tunnel.Message
-		if err := tunnel.ReadFrame(control, &m); err != nil {
+		if err := tunnel.ReadFrame(s.control, &m); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, yamux.ErrSessionShutdown) && !errors.Is(err, net.ErrClosed) {
 				s.log.Warn("tunnel: control stream failed", "error", err)
 			}
@@ -138,16 +145,24 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 		}
 		switch m.Type {
 		case tunnel.MsgReady:
-			if detach == nil {
-				detach = h.Registry.Attach(id, s.group, mux)
+			if detach == nil && !draining {
+				detach = h.Registry.Attach(s.id, s.group, s.mux)
 				s.log.Info("connector session ready", "version", hello.Version)
 			}
 			h.touch(ctx, s, remote, hello.Version)
 		case tunnel.MsgHeartbeat:
 			if detach != nil {
-				h.Registry.Beat(id)
+				h.Registry.Beat(s.id)
 			}
 			h.touch(ctx, s, remote, hello.Version)
+		case tunnel.MsgDrain:
+			draining = true
+			h.Registry.Drain(s.mux) // returns once no new stream will open
+			s.log.Info("connector session draining: no new requests sent to it")
+			if err := s.send(tunnel.Message{Type: tunnel.MsgDrained}); err != nil {
+				s.log.Warn("answering the connector's drain", "error", err)
+				return
+			}
 		default:
 			s.log.Warn("tunnel: unexpected control message", "type", m.Type)
 		}

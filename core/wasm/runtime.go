@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	goruntime "runtime"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
@@ -21,7 +23,11 @@ import (
 type Runtime struct {
 	cache  wazero.CompilationCache
 	logger *slog.Logger
+	closed atomic.Bool
 }
+
+// ErrClosed is Load's error after Close.
+var ErrClosed = errors.New("wasm: the runtime is closed")
 
 // NewRuntime returns a Runtime whose compiled code is cached in
 // opts.CacheDir.
@@ -45,8 +51,12 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	return r, nil
 }
 
-// Close releases the compilation cache. Close the filters first.
+// Close releases the compilation cache; later Loads fail with ErrClosed.
+// Close the filters first. Close is safe to call more than once.
 func (r *Runtime) Close(ctx context.Context) error {
+	if !r.closed.CompareAndSwap(false, true) {
+		return nil
+	}
 	if err := r.cache.Close(ctx); err != nil {
 		return fmt.Errorf("wasm: closing the compilation cache: %w", err)
 	}
@@ -56,6 +66,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 // Load reads, verifies and compiles the module of s, and starts one
 // instance of it. Errors name the filter and say what to fix.
 func (r *Runtime) Load(ctx context.Context, s Spec) (*Filter, error) {
+	if r.closed.Load() {
+		return nil, fmt.Errorf("wasm filter %q: %w", s.Name, ErrClosed)
+	}
 	if err := s.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 )
 
@@ -120,67 +121,90 @@ func (d *demo) start(ctx context.Context) (*setup, error) {
 		fmt.Fprintf(d.out, "  %-10s %s answers: oidc-provider with users %s and %s; client %q may return to %s\n",
 			"provider", op.Issuer, oplab.Alice, oplab.Bob, oplab.ClientID, s.callbackURL())
 	}
+	if err := d.startApp(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := d.startGateway(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, d.startConnector(ctx, s)
+}
 
+// startApp starts the demo backend and waits until it answers.
+func (d *demo) startApp(ctx context.Context, p ports) error {
 	appURL := "http://127.0.0.1:" + strconv.Itoa(p.app)
 	app, err := d.spawn("demo app", "demoapp.log", nil, d.bin("demoapp"), "--addr", "127.0.0.1:"+strconv.Itoa(p.app))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := d.waitReady(ctx, app, "did not answer "+appURL, httpOK(plainClient, appURL+"/")); err != nil {
-		return nil, err
+		return err
 	}
 	d.status(app, "%s answers", appURL)
+	return nil
+}
 
+// startGateway writes and checks the config, starts the gateway and waits
+// until it answers TLS.
+func (d *demo) startGateway(ctx context.Context, s *setup) error {
+	p := s.ports
+	var err error
 	if s.config, err = writeConfig(d.opts.dir, p, s.prov); err != nil {
-		return nil, err
+		return err
 	}
 	checked, err := d.command(ctx, true, d.bin("gatehouse"), "config", "check", s.config)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(d.out, "  %-10s %s\n", "config", strings.TrimSpace(checked))
 
 	gw, err := d.spawn("gateway", "gateway.log", nil, d.bin("gatehouse"), "serve", "--config", s.config)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := d.waitReady(ctx, gw, fmt.Sprintf("did not answer TLS on 127.0.0.1:%d", p.public),
 		tlsAnswers(s.caFile, appHost, p.public)); err != nil {
-		return nil, err
+		return err
 	}
 	d.status(gw, "https://127.0.0.1:%d (users) and 127.0.0.1:%d (connectors) answer TLS", p.public, p.tunnel)
+	return nil
+}
+
+// startConnector enrolls a connector and waits until a request gets
+// through it (signed in, with a provider).
+func (d *demo) startConnector(ctx context.Context, s *setup) error {
 
 	// The token is a secret: it goes to the connector in its environment,
 	// not on its command line (which any local user can read with ps).
 	token, err := d.command(ctx, false, d.bin("gatehouse"), "token", "create", "--config", s.config, "--group", group)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(d.out, "  %-10s one-time enrollment token created for connector group %q\n", "token", group)
 
 	conn, err := d.spawn("connector", "connector.log", []string{"GATEHOUSE_TOKEN=" + strings.TrimSpace(token)},
 		d.bin("gatehouse-connector"), "--state", filepath.Join(d.opts.dir, connectorDir))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	client, err := gatewayClient(s.caFile, p.public)
+	client, err := gatewayClient(s.caFile, s.ports.public)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	url := s.url()
 	if s.prov.op == nil {
 		if err := d.waitReady(ctx, conn, "did not get a request through ("+url+")", httpOK(client, url)); err != nil {
-			return nil, err
+			return err
 		}
 		d.status(conn, "enrolled; %s answers 200 through the tunnel (no sign-in)", url)
-		return s, nil
+		return nil
 	}
 	if err := d.waitReady(ctx, conn, "did not get a signed-in request through ("+url+"headers)",
 		signedIn(client, url, s.prov.op)); err != nil {
-		return nil, err
+		return err
 	}
 	d.status(conn, "enrolled; %s answers the robot's token through the tunnel, and 401 without one", url)
-	return s, nil
+	return nil
 }
 
 // spawn starts a long-running child that logs to file in the working directory.
@@ -270,7 +294,11 @@ func (d *demo) bin(name string) string { return filepath.Join(d.opts.bin, name) 
 func (s *setup) url() string { return fmt.Sprintf("https://%s:%d/", appHost, s.ports.public) }
 
 // callbackURL is where the provider sends a browser back after sign-in.
-func (s *setup) callbackURL() string { return s.url() + ".gatehouse/auth/" + appName + "/callback" }
+func (s *setup) callbackURL() string {
+	return reserved.Callback(fmt.Sprintf("%s:%d", appHost, s.ports.public), appName)
+}
 
 // signOutURL ends the demo app's session.
-func (s *setup) signOutURL() string { return s.url() + ".gatehouse/auth/" + appName + "/signout" }
+func (s *setup) signOutURL() string {
+	return strings.TrimSuffix(s.url(), "/") + reserved.SignOut(appName)
+}

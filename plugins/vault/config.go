@@ -168,19 +168,32 @@ func decodeForm(cfg formConfig, checkOnly bool) (*formSettings, error) {
 		sessionTTL: defaultSessionTTL, maxSessions: defaultMaxSessions, timeout: defaultTimeout,
 		failureBody: cfg.FailureBody,
 	}
+	for _, step := range []func(formConfig) error{f.decodeLogin, f.decodeOutcome, f.decodeLimits} {
+		if err := step(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.decodeCA(cfg, checkOnly); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// decodeLogin checks the login form's address and field names.
+func (f *formSettings) decodeLogin(cfg formConfig) error {
 	if cfg.LoginURL == "" {
-		return nil, sdk.FieldErrorf("form.login_url", "required: the backend's login form target, like http://app.internal/login")
+		return sdk.FieldErrorf("form.login_url", "required: the backend's login form target, like http://app.internal/login")
 	}
 	u, err := url.Parse(cfg.LoginURL)
 	switch {
 	case err != nil:
-		return nil, sdk.FieldErrorf("form.login_url", "%q is not a URL: %v", cfg.LoginURL, unwrapURL(err))
+		return sdk.FieldErrorf("form.login_url", "%q is not a URL: %v", cfg.LoginURL, unwrapURL(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, sdk.FieldErrorf("form.login_url", "%q is not an absolute http or https URL; write the backend's address as the connector reaches it, like http://app.internal/login", cfg.LoginURL)
+		return sdk.FieldErrorf("form.login_url", "%q is not an absolute http or https URL; write the backend's address as the connector reaches it, like http://app.internal/login", cfg.LoginURL)
 	case u.User != nil:
-		return nil, sdk.FieldErrorf("form.login_url", "must not hold a user name or password")
+		return sdk.FieldErrorf("form.login_url", "must not hold a user name or password")
 	case u.Fragment != "":
-		return nil, sdk.FieldErrorf("form.login_url", "must not have a #fragment")
+		return sdk.FieldErrorf("form.login_url", "must not have a #fragment")
 	}
 	f.loginURL = u
 	if cfg.UsernameField != "" {
@@ -190,29 +203,37 @@ func decodeForm(cfg formConfig, checkOnly bool) (*formSettings, error) {
 		f.passField = cfg.PasswordField
 	}
 	if f.userField == f.passField {
-		return nil, sdk.FieldErrorf("form.password_field", "is the same as username_field (%q)", f.userField)
+		return sdk.FieldErrorf("form.password_field", "is the same as username_field (%q)", f.userField)
 	}
 	for _, name := range sortedKeys(cfg.Fields) {
 		if name == f.userField || name == f.passField {
-			return nil, sdk.FieldErrorf("form.fields."+name, "is the username or password field; the plug-in fills that one in")
+			return sdk.FieldErrorf("form.fields."+name, "is the username or password field; the plug-in fills that one in")
 		}
 	}
+	return nil
+}
+
+// decodeOutcome checks how a login's success or failure is told (after
+// decodeLogin: the locations are relative to the login URL).
+func (f *formSettings) decodeOutcome(cfg formConfig) error {
+	u := f.loginURL
 	f.successStatus = map[int]bool{301: true, 302: true, 303: true, 307: true, 308: true}
 	if cfg.SuccessStatus != nil {
 		if len(cfg.SuccessStatus) == 0 {
-			return nil, sdk.FieldErrorf("form.success_status", "is empty: no login could succeed; leave it out for any redirect (301, 302, 303, 307, 308)")
+			return sdk.FieldErrorf("form.success_status", "is empty: no login could succeed; leave it out for any redirect (301, 302, 303, 307, 308)")
 		}
 		f.successStatus = map[int]bool{}
 		for i, st := range cfg.SuccessStatus {
 			if st < 200 || st > 399 {
-				return nil, sdk.FieldErrorf(fmt.Sprintf("form.success_status[%d]", i), "expected an HTTP status from 200 to 399, got %d", st)
+				return sdk.FieldErrorf(fmt.Sprintf("form.success_status[%d]", i), "expected an HTTP status from 200 to 399, got %d", st)
 			}
 			f.successStatus[st] = true
 		}
 	}
+	var err error
 	if cfg.SuccessLocation != "" {
 		if f.successLocation, err = parseLocation(u, cfg.SuccessLocation); err != nil {
-			return nil, sdk.FieldErrorf("form.success_location", "%v", err)
+			return sdk.FieldErrorf("form.success_location", "%v", err)
 		}
 	}
 	switch {
@@ -224,47 +245,61 @@ func decodeForm(cfg formConfig, checkOnly bool) (*formSettings, error) {
 		}
 	case *cfg.FailureLocation != "":
 		if f.failureLocation, err = parseLocation(u, *cfg.FailureLocation); err != nil {
-			return nil, sdk.FieldErrorf("form.failure_location", "%v", err)
+			return sdk.FieldErrorf("form.failure_location", "%v", err)
 		}
 	}
+	return nil
+}
+
+// decodeLimits checks the session lifetime, the session count and the
+// login timeout.
+func (f *formSettings) decodeLimits(cfg formConfig) error {
 	switch {
 	case cfg.SessionTTL == 0:
 	case cfg.SessionTTL < time.Second || cfg.SessionTTL > maxSessionTTL:
-		return nil, sdk.FieldErrorf("form.session_ttl", "must be between 1s and %v, got %v", maxSessionTTL, cfg.SessionTTL)
+		return sdk.FieldErrorf("form.session_ttl", "must be between 1s and %v, got %v", maxSessionTTL, cfg.SessionTTL)
 	default:
 		f.sessionTTL = cfg.SessionTTL
 	}
 	switch {
 	case cfg.MaxSessions == 0:
 	case cfg.MaxSessions < 1 || cfg.MaxSessions > maxMaxSessions:
-		return nil, sdk.FieldErrorf("form.max_sessions", "must be between 1 and %d, got %d", maxMaxSessions, cfg.MaxSessions)
+		return sdk.FieldErrorf("form.max_sessions", "must be between 1 and %d, got %d", maxMaxSessions, cfg.MaxSessions)
 	default:
 		f.maxSessions = cfg.MaxSessions
 	}
 	switch {
 	case cfg.Timeout == 0:
 	case cfg.Timeout < time.Second || cfg.Timeout > maxTimeout:
-		return nil, sdk.FieldErrorf("form.timeout", "must be between 1s and %v, got %v", maxTimeout, cfg.Timeout)
+		return sdk.FieldErrorf("form.timeout", "must be between 1s and %v, got %v", maxTimeout, cfg.Timeout)
 	default:
 		f.timeout = cfg.Timeout
 	}
-	if cfg.CAFile != "" {
-		if u.Scheme != "https" {
-			return nil, sdk.FieldErrorf("form.ca_file", "only for an https login_url")
-		}
-		if !checkOnly {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, sdk.FieldErrorf("form.ca_file", "cannot read %s: %v", cfg.CAFile, unwrapPath(err))
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, sdk.FieldErrorf("form.ca_file", "%s holds no PEM certificate", cfg.CAFile)
-			}
-			f.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		}
+	return nil
+}
+
+// decodeCA reads ca_file, the CA bundle of an https login URL (only
+// checked, not read, with checkOnly).
+func (f *formSettings) decodeCA(cfg formConfig, checkOnly bool) error {
+	if cfg.CAFile == "" {
+		return nil
 	}
-	return f, nil
+	if f.loginURL.Scheme != "https" {
+		return sdk.FieldErrorf("form.ca_file", "only for an https login_url")
+	}
+	if checkOnly {
+		return nil
+	}
+	pem, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		return sdk.FieldErrorf("form.ca_file", "cannot read %s: %v", cfg.CAFile, unwrapPath(err))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return sdk.FieldErrorf("form.ca_file", "%s holds no PEM certificate", cfg.CAFile)
+	}
+	f.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return nil
 }
 
 // A location is what a login response's redirect is compared with: a path

@@ -81,8 +81,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // the file is busy. busy_timeout does not cover everything a fresh file
 // meets when several processes open it at once: switching it to WAL, or
 // reading a WAL index another connection is building, can fail with
-// SQLITE_BUSY at once, without waiting (seen in about 3 % of runs of
-// keys.TestLoadCreatesOnceAndPersists, four opens at once).
+// SQLITE_BUSY at once, without waiting (seen in some runs of
+// secrets.TestLoadCreatesOnceAndPersists, four opens at once).
 func migrateWhenFree(ctx context.Context, db *sql.DB) error {
 	deadline := time.Now().Add(busyWait)
 	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {

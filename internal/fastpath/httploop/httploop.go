@@ -1,20 +1,18 @@
-// Package front accepts the gateway's public HTTPS connections. After the
-// TLS handshake it serves HTTP/1.1 requests without a body — nearly all of
-// a web app's traffic — itself, and hands everything else to an
+// Package httploop accepts the gateway's public HTTPS connections. After
+// the TLS handshake it serves HTTP/1.1 requests without a body — nearly
+// all of a web app's traffic — itself, and hands everything else to an
 // http.Server: HTTP/2 connections at once, and an HTTP/1.1 connection at
 // its first request that is not plain (a body, an upgrade, HTTP/1.0, a
 // head too large or malformed), for the rest of its life. net/http's own
-// error answers (400, 431, …) therefore still come from net/http. The
-// requests net/http serves pass the edge checks of guard.go first: CONNECT
-// is refused and an h2c upgrade dropped (the fast path serves neither).
+// error answers (400, 431, …) therefore still come from net/http.
 //
 // What the fast path saves: net/http starts a goroutine per request that
 // reads the connection while the handler runs, to notice a client that
 // leaves, and stops it with two deadline changes. Here that watch starts
 // only once a request has run for watchAfter; a shorter request goes
-// without. On this project's 2-core benchmark that is about a tenth more
-// 100-byte requests per second (RATIONALE.md, "Benchmarks").
-package front
+// without. The measurements are in bench/RESULTS.md; with the fast-path
+// switch off (package fastpath) the gateway serves with http.Server alone.
+package httploop
 
 import (
 	"context"
@@ -47,8 +45,7 @@ type Server struct {
 }
 
 // New returns a Server for srv. It wraps srv's Handler and ConnContext,
-// so that requests on handed-over connections keep their TLS details, and
-// so that net/http's requests pass the edge checks (guard.go) too.
+// so that requests on handed-over connections keep their TLS details.
 func New(srv *http.Server) *Server {
 	s := &Server{srv: srv, handler: srv.Handler, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
 		hand: &handoff{ch: make(chan net.Conn), done: make(chan struct{})}}
@@ -61,9 +58,7 @@ func New(srv *http.Server) *Server {
 			r = r.WithContext(r.Context())
 			r.TLS = rc.state
 		}
-		if admit(w, r) {
-			inner.ServeHTTP(w, r)
-		}
+		inner.ServeHTTP(w, r)
 	})
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if rc, ok := c.(*replayConn); ok {

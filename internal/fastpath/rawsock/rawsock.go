@@ -6,11 +6,11 @@
 // net.Conn makes every one of them a blocking-style system call
 // (entersyscall/exitsyscall). On a busy process the runtime's monitor
 // thread (sysmon) finds a P "in a system call" that has lasted more than
-// 20 µs — a loopback write delivers the segment to its reader inside the
-// call — and hands the P to another thread; after each such hand-off it
-// polls every 20 µs for the next millisecond. On two cores shared by four
-// processes those wake-ups and thread switches cost the gateway and the
-// connector a tenth of their CPU (see RATIONALE.md).
+// its threshold — a loopback write delivers the segment to its reader
+// inside the call — and hands the P to another thread, then polls more
+// often for a while. On a small machine shared by several processes those
+// wake-ups and thread switches cost the gateway and the connector a
+// measurable share of their CPU (bench/RESULTS.md).
 //
 // A Conn does its reads and writes as raw system calls instead, through
 // syscall.RawConn, so the netpoller, deadlines and Close work as before.

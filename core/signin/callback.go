@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/store"
@@ -13,55 +12,12 @@ import (
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
-// Reserved serves the gateway's own paths under /.gatehouse/ on every
-// published host:
-//
-//	/.gatehouse/jwks.json               public keys of signed assertions
-//	/.gatehouse/auth/APP/start          a browser's sign-in begins here
-//	/.gatehouse/auth/APP/callback       where an identity provider returns
-//	/.gatehouse/auth/APP/signout        ends the session with APP
-//	/.gatehouse/auth/APP/credentials    the password vault's page
-type Reserved struct {
-	Apps map[string]*App // apps with sign-in, by name
-	JWKS []byte
-}
-
-func (s *Reserved) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// SignOut serves reserved.SignOut: it ends the session with the app: the
+// browser forgets the cookie, and the store records the session as revoked
+// until it would have expired, so a copy of the cookie is refused on every
+// gateway node.
+func (a *App) SignOut(w http.ResponseWriter, r *http.Request) {
 	rid := w.Header().Get("X-Request-Id")
-	rest := strings.TrimPrefix(r.URL.Path, "/.gatehouse/")
-	if rest == "jwks.json" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		h := w.Header()
-		h.Set("Content-Type", "application/jwk-set+json")
-		h.Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.JWKS)
-		return
-	}
-	name, action, ok := strings.Cut(strings.TrimPrefix(rest, "auth/"), "/")
-	a := s.Apps[name]
-	if !strings.HasPrefix(rest, "auth/") || !ok || a == nil || a.Host != httphead.HostName(r.Host) {
-		errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
-			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
-		return
-	}
-	switch action {
-	case "callback":
-		a.callback(w, r, rid)
-	case "start":
-		a.start(w, r, rid)
-	case "credentials":
-		a.credentials(w, r, rid)
-	case "signout":
-		a.signOut(w, r, rid)
-	default:
-		errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
-			Text: "Paths under /.gatehouse/ belong to Gatehouse, and this one does not exist.", RequestID: rid})
-	}
-}
-
-// signOut ends the session with the app: the browser forgets the cookie,
-// and the store records the session as revoked until it would have
-// expired, so a copy of the cookie is refused on every gateway node.
-func (a *App) signOut(w http.ResponseWriter, r *http.Request, rid string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	if s, found := a.session(r, rid, a.Gate.Now()); found {
 		if err := a.Gate.Store.RevokeSession(r.Context(), s.ID, s.Expires); err != nil {
@@ -76,10 +32,12 @@ func (a *App) signOut(w http.ResponseWriter, r *http.Request, rid string) {
 		Text: "You are signed out of this app.", RequestID: rid})
 }
 
-// callback hands the identity provider's answer to the plug-in, with the
-// state it kept; a sign-in ends with a redirect to where the user was
-// going. The state cookie is cleared whatever happens: it is single-use.
-func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
+// Callback serves reserved.Callback: it hands the identity provider's
+// answer to the plug-in, with the state it kept; a sign-in ends with a
+// redirect to where the user was going. The state cookie is cleared
+// whatever happens: it is single-use.
+func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
+	rid := w.Header().Get("X-Request-Id")
 	var state []byte
 	ret := a.Prefix
 	if c, err := r.Cookie(stateCookie(a.Name)); err == nil {
@@ -132,5 +90,5 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request, rid string) {
 	if _, err := a.signIn(w, r, res, rid); err != nil {
 		return
 	}
-	seeOther(w, ret)
+	SeeOther(w, ret)
 }

@@ -1,4 +1,4 @@
-package front
+package proxy
 
 import (
 	"net/http"
@@ -9,8 +9,9 @@ import (
 )
 
 // The edge: what no request may carry past the public listener, whichever
-// path served it (the fast path never serves these; net/http's HTTP/1.1
-// and HTTP/2 servers do, and call the handler New wraps).
+// server read it (the HTTP/1.1 fast path, httploop, never takes these;
+// net/http's HTTP/1.1 and HTTP/2 servers do). Edge wraps the public
+// handler with it, with fast paths on or off.
 //
 //   - CONNECT (HTTP/1.1, HTTP/2, and HTTP/2 extended CONNECT) is refused
 //     with 405 and a request id: a backend must never be asked to open a
@@ -20,19 +21,28 @@ import (
 //     HTTP/1.1: h2c never reaches a backend, where it would open an HTTP/2
 //     connection the gateway no longer sees (RATIONALE.md).
 
-var pageConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
+var pageEdgeConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 	Text: "Gatehouse does not forward CONNECT requests: it is not a forward proxy."}
 
-// allowed is the Allow header of the 405 answer.
-const allowed = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+// edgeAllow is the Allow header of the 405 answer.
+const edgeAllow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+// Edge returns h behind the edge checks.
+func Edge(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if admit(w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
 
 // admit reports whether r may go on to the handler; it answers w itself
 // when not, and removes an h2c upgrade from r.
 func admit(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodConnect {
-		p := pageConnect
+		p := pageEdgeConnect
 		p.RequestID = errorpage.NewRequestID()
-		w.Header().Set("Allow", allowed)
+		w.Header().Set("Allow", edgeAllow)
 		if r.ProtoMajor == 1 {
 			// The client may already be sending tunnel bytes: they
 			// must not be read as the next request.

@@ -1,4 +1,4 @@
-package front
+package httploop
 
 import (
 	"fmt"
@@ -196,97 +196,18 @@ func (w *response) finish() {
 // and, once the handler is done, the Content-Length).
 func (w *response) writeHead(p []byte) {
 	w.headDone = true
-	h := w.sent
-	if h == nil {
-		h = w.header
+	hp := &headPlan{h: w.sent}
+	if hp.h == nil {
+		hp.h = w.header
 	}
-	var exclude map[string]bool
-	del := func(k string) {
-		if _, ok := h[k]; ok {
-			if exclude == nil {
-				exclude = map[string]bool{}
-			}
-			exclude[k] = true
-		}
-	}
-	trailers := false
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			del(k)
-			trailers = true
-		}
-	}
-	for _, v := range h["Trailer"] {
-		trailers = true
-		for _, k := range strings.Split(v, ",") {
-			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
-			if k != "" && httpguts.ValidTrailerHeader(k) {
-				w.trailers = append(w.trailers, k)
-			}
-		}
-	}
-	var extra struct{ contentType, connection, transferEncoding, date, contentLength string }
-	isHEAD := w.req.Method == http.MethodHead
-	te := h.Get("Transfer-Encoding")
-	hasTE := te != ""
-	_, hasCLHeader := h["Content-Length"]
-	if w.done && !trailers && !hasTE && bodyAllowed(w.status) && !hasCLHeader && (!isHEAD || len(p) > 0) {
-		w.clen = int64(len(p))
-		extra.contentLength = strconv.Itoa(len(p))
-	}
-	hasCL := w.clen != -1
-	if h.Get("Connection") == "close" {
-		w.closeAfter = true
-	}
-	if bodyAllowed(w.status) {
-		_, haveType := h["Content-Type"]
-		if h.Get("Content-Encoding") == "" && !haveType && !hasTE && len(p) > 0 {
-			extra.contentType = http.DetectContentType(p)
-		}
-	} else {
-		del("Content-Length")
-		del("Transfer-Encoding")
-		if w.status == http.StatusNotModified {
-			del("Content-Type")
-		}
-	}
-	if _, ok := h["Date"]; !ok {
-		extra.date = time.Now().UTC().Format(http.TimeFormat)
-	}
-	if hasCL && hasTE && te != "identity" {
-		w.c.s.logf("http: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", te, w.clen)
-		del("Content-Length")
-		hasCL = false
-	}
-	switch {
-	case isHEAD || !bodyAllowed(w.status):
-		del("Transfer-Encoding")
-	case hasCL:
-		del("Transfer-Encoding")
-	case hasTE && te == "identity":
-		w.closeAfter = true
-		del("Transfer-Encoding")
-	default:
-		w.chunked = true
-		extra.transferEncoding = "chunked"
-		if hasTE && te == "chunked" {
-			del("Transfer-Encoding")
-		}
-	}
-	if w.chunked {
-		del("Content-Length")
-	}
-	if w.closeAfter && !httphead.HasToken([]string{h.Get("Connection")}, "close") && w.status != http.StatusSwitchingProtocols {
-		del("Connection")
-		extra.connection = "close"
-	}
-
+	trailers := w.declareTrailers(hp)
+	w.frame(hp, p, trailers)
 	bw := w.c.bw
 	writeStatusLine(w, w.status)
-	_ = h.WriteSubset(bw, exclude)
+	_ = hp.h.WriteSubset(bw, hp.exclude)
 	for _, f := range [...]struct{ k, v string }{
-		{"Date", extra.date}, {"Content-Length", extra.contentLength}, {"Content-Type", extra.contentType},
-		{"Connection", extra.connection}, {"Transfer-Encoding", extra.transferEncoding},
+		{"Date", hp.date}, {"Content-Length", hp.contentLength}, {"Content-Type", hp.contentType},
+		{"Connection", hp.connection}, {"Transfer-Encoding", hp.transferEncoding},
 	} {
 		if f.v != "" {
 			bw.WriteString(f.k)
@@ -296,6 +217,107 @@ func (w *response) writeHead(p []byte) {
 		}
 	}
 	bw.WriteString("\r\n")
+}
+
+// headPlan is a head as writeHead sends it: the handler's header h but
+// the fields in exclude, then the fields net/http adds.
+type headPlan struct {
+	h                                                              http.Header
+	exclude                                                        map[string]bool
+	contentType, connection, transferEncoding, date, contentLength string
+}
+
+// del leaves k out of the head.
+func (hp *headPlan) del(k string) {
+	if _, ok := hp.h[k]; ok {
+		if hp.exclude == nil {
+			hp.exclude = map[string]bool{}
+		}
+		hp.exclude[k] = true
+	}
+}
+
+// declareTrailers notes the trailers the Trailer header declares, leaves
+// out the header fields named with http.TrailerPrefix, and reports
+// whether the response has trailers.
+func (w *response) declareTrailers(hp *headPlan) bool {
+	trailers := false
+	for k := range hp.h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			hp.del(k)
+			trailers = true
+		}
+	}
+	for _, v := range hp.h["Trailer"] {
+		trailers = true
+		for _, k := range strings.Split(v, ",") {
+			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if k != "" && httpguts.ValidTrailerHeader(k) {
+				w.trailers = append(w.trailers, k)
+			}
+		}
+	}
+	return trailers
+}
+
+// frame decides the head's framing fields (Content-Length, chunking,
+// Connection: close), Content-Type and Date, as net/http does.
+func (w *response) frame(hp *headPlan, p []byte, trailers bool) {
+	h := hp.h
+	isHEAD := w.req.Method == http.MethodHead
+	te := h.Get("Transfer-Encoding")
+	hasTE := te != ""
+	_, hasCLHeader := h["Content-Length"]
+	if w.done && !trailers && !hasTE && bodyAllowed(w.status) && !hasCLHeader && (!isHEAD || len(p) > 0) {
+		w.clen = int64(len(p))
+		hp.contentLength = strconv.Itoa(len(p))
+	}
+	hasCL := w.clen != -1
+	if h.Get("Connection") == "close" {
+		w.closeAfter = true
+	}
+	if bodyAllowed(w.status) {
+		_, haveType := h["Content-Type"]
+		if h.Get("Content-Encoding") == "" && !haveType && !hasTE && len(p) > 0 {
+			hp.contentType = http.DetectContentType(p)
+		}
+	} else {
+		hp.del("Content-Length")
+		hp.del("Transfer-Encoding")
+		if w.status == http.StatusNotModified {
+			hp.del("Content-Type")
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		hp.date = time.Now().UTC().Format(http.TimeFormat)
+	}
+	if hasCL && hasTE && te != "identity" {
+		w.c.s.logf("http: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", te, w.clen)
+		hp.del("Content-Length")
+		hasCL = false
+	}
+	switch {
+	case isHEAD || !bodyAllowed(w.status):
+		hp.del("Transfer-Encoding")
+	case hasCL:
+		hp.del("Transfer-Encoding")
+	case hasTE && te == "identity":
+		w.closeAfter = true
+		hp.del("Transfer-Encoding")
+	default:
+		w.chunked = true
+		hp.transferEncoding = "chunked"
+		if hasTE && te == "chunked" {
+			hp.del("Transfer-Encoding")
+		}
+	}
+	if w.chunked {
+		hp.del("Content-Length")
+	}
+	if w.closeAfter && !httphead.HasToken([]string{h.Get("Connection")}, "close") && w.status != http.StatusSwitchingProtocols {
+		hp.del("Connection")
+		hp.connection = "close"
+	}
 }
 
 func writeStatusLine(w *response, code int) {

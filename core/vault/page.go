@@ -1,4 +1,4 @@
-package signin
+package vault
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/core/errorpage"
+	"github.com/gatehouse/gatehouse/core/signin"
+	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/vault"
 )
 
@@ -32,27 +34,31 @@ Enter them once; they are stored encrypted so that only the app's connectors can
 </body></html>
 `))
 
-// credentials serves /.gatehouse/auth/APP/credentials.
-func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
-	if !a.readForm(w, r, rid) {
+// A Users tells who the signed-in user of a request is (core/signin.App).
+type Users interface {
+	// User returns r's signed-in user, checked as a request to the app
+	// is; with ok false it has answered (a redirect to ret to sign in,
+	// or a refusal).
+	User(w http.ResponseWriter, r *http.Request, ret string) (sdk.Identity, bool)
+	// Return is ret if it is a path on the app's host, else the app's
+	// prefix.
+	Return(ret string) string
+}
+
+// Page returns the handler of the app's vault page (reserved.Credentials):
+// users says who is signed in.
+func (v *App) Page(users Users) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { v.page(w, r, users) })
+}
+
+func (v *App) page(w http.ResponseWriter, r *http.Request, users Users) {
+	rid := w.Header().Get("X-Request-Id")
+	if !v.readForm(w, r, rid) {
 		return
 	}
-	ret := safeReturn(r.Form.Get("return"), a.Prefix)
-	now := a.Gate.Now()
-	s, found := a.session(r, rid, now)
-	if a.Vault == nil || !found || a.check(w, r, rid, s, now) != pass {
-		if a.Vault == nil {
-			errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found", Text: "This app has no password vault.", RequestID: rid})
-			return
-		}
-		if !found {
-			seeOther(w, ret) // signing in starts there
-		}
-		return
-	}
-	id, err := a.Gate.identities.get(s)
-	if err != nil {
-		a.unavailable(w, r, rid, err)
+	ret := users.Return(r.Form.Get("return"))
+	id, ok := users.User(w, r, ret)
+	if !ok {
 		return
 	}
 	h := w.Header()
@@ -63,7 +69,7 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 		_ = credentialsPage.Execute(w, struct {
 			App, Return, RequestID string
 			Again                  bool
-		}{a.Name, ret, rid, r.URL.Query().Has("again")})
+		}{v.Name, ret, rid, r.URL.Query().Has("again")})
 		return
 	}
 	// A cross-site POST carries no session cookie (SameSite=Lax); an
@@ -72,9 +78,10 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 		errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Refused", Text: "The form was posted from another site.", RequestID: rid})
 		return
 	}
+	var err error
 	if r.PostForm.Get("action") == "delete" {
-		err = a.Gate.Store.DeleteCredential(r.Context(), a.Name, id.Subject)
-		a.Gate.Logger.Info("vault: credentials deleted", "app", a.Name, "subject", id.Subject, "request_id", rid)
+		err = v.Delete(r.Context(), id.Subject)
+		v.Logger.Info("vault: credentials deleted", "app", v.Name, "subject", id.Subject, "request_id", rid)
 	} else {
 		c := vault.Credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password")}
 		if c.Username == "" || c.Password == "" {
@@ -82,17 +89,16 @@ func (a *App) credentials(w http.ResponseWriter, r *http.Request, rid string) {
 				Text: "Enter both a username and a password; nothing was stored.", RequestID: rid})
 			return
 		}
-		var sealed []byte
-		if sealed, err = vault.Seal(a.Vault, a.Name, id.Subject, c); err == nil {
-			err = a.Gate.Store.PutCredential(r.Context(), a.Name, id.Subject, sealed)
-		}
-		a.Gate.Logger.Info("vault: credentials stored", "app", a.Name, "subject", id.Subject, "request_id", rid)
+		err = v.Put(r.Context(), id.Subject, c)
+		v.Logger.Info("vault: credentials stored", "app", v.Name, "subject", id.Subject, "request_id", rid)
 	}
 	if err != nil {
-		a.unavailable(w, r, rid, err)
+		v.Logger.Error("vault: the store failed", "app", v.Name, "request_id", rid, "error", err)
+		errorpage.Write(w, r, errorpage.Page{Status: http.StatusServiceUnavailable, Title: "Vault unavailable",
+			Text: "Gatehouse could not store your change just now; nothing may have been stored. Try again in a minute.", RequestID: rid})
 		return
 	}
-	seeOther(w, ret)
+	signin.SeeOther(w, ret)
 }
 
 // maxForm bounds the vault page's form: a username, a password and a
@@ -102,7 +108,7 @@ const maxForm = 16 << 10
 // readForm parses the vault page's query and, for a POST, its urlencoded
 // form of at most maxForm bytes. A form that is too large or unreadable is
 // refused with a page (false): values cut short must never be stored.
-func (a *App) readForm(w http.ResponseWriter, r *http.Request, rid string) bool {
+func (v *App) readForm(w http.ResponseWriter, r *http.Request, rid string) bool {
 	if r.Method == http.MethodPost {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if ct != "application/x-www-form-urlencoded" {
@@ -116,7 +122,7 @@ func (a *App) readForm(w http.ResponseWriter, r *http.Request, rid string) bool 
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		a.Gate.Logger.Info("vault: credentials form refused: too large", "app", a.Name, "request_id", rid, "limit", maxForm)
+		v.Logger.Info("vault: credentials form refused: too large", "app", v.Name, "request_id", rid, "limit", maxForm)
 		errorpage.Write(w, r, errorpage.Page{Status: http.StatusRequestEntityTooLarge, Title: "Form too large",
 			Text: "The credentials form is larger than 16 KiB; nothing was stored. Enter a shorter username and password.", RequestID: rid})
 		return false

@@ -1,0 +1,119 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/backoff"
+)
+
+// stableFor is how long a session must stay up for the next reconnect to
+// start again from the shortest delay.
+const stableFor = 30 * time.Second
+
+// defaultDrainTimeout bounds a drain when Options.DrainTimeout is unset.
+const defaultDrainTimeout = 30 * time.Second
+
+// Run keeps the sessions up until ctx is done (they close at once), the
+// gateway says this connector is gone for good (then the error says what
+// to do), or Drain was called and the drain is over. A drain that runs
+// out of time cuts the requests still in flight and returns an error.
+func (c *Connector) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, addr := range c.state.Gateways {
+		for n := range c.opts.Sessions {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := c.supervise(ctx, addr, n); err != nil {
+					cancel(err)
+				}
+			}()
+		}
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	c.awaitDrain(ctx, cancel, finished)
+	<-finished
+	c.transports.closeAll()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	c.log.Info("connector stopped")
+	return nil
+}
+
+// Drain starts an orderly stop: every session asks its gateway to send no
+// new requests, finishes the ones in flight, and closes; Run then
+// returns. Options.DrainTimeout bounds it. Calling Drain again, or before
+// Run, is harmless.
+func (c *Connector) Drain() { c.drainOnce.Do(func() { close(c.draining) }) }
+
+func (c *Connector) isDraining() bool {
+	select {
+	case <-c.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// awaitDrain returns when the sessions are finished or ctx is done; once
+// a drain starts, it gives the sessions DrainTimeout, then cancels ctx.
+func (c *Connector) awaitDrain(ctx context.Context, cancel context.CancelCauseFunc, finished <-chan struct{}) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+		return
+	case <-c.draining:
+	}
+	d := c.opts.DrainTimeout
+	c.log.Info("draining: no new requests; finishing those in flight, then stopping",
+		"in_flight", c.inflight.Load(), "timeout", d.String())
+	select {
+	case <-finished:
+		c.log.Info("drained: every request in flight finished")
+	case <-ctx.Done():
+	case <-c.opts.Clock.After(d):
+		n := c.inflight.Load()
+		c.log.Warn("drain timeout passed; stopping with requests still in flight", "in_flight", n, "timeout", d.String())
+		cancel(fmt.Errorf("the drain timeout (%s, --drain-timeout) passed with %d request streams still open: they were cut", d, n))
+	}
+}
+
+// supervise keeps session n to addr up, reconnecting after a failure
+// with backoff.Reconnect, until ctx is done or the connector drains.
+func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
+	log := c.log.With("gateway", addr, "session", n)
+	b := backoff.Backoff{Policy: backoff.Reconnect}
+	for ctx.Err() == nil && !c.isDraining() {
+		s := &session{c: c, addr: addr, n: n, log: log}
+		start := c.opts.Clock.Now()
+		err := s.run(ctx, func() { log.Info("tunnel ready") })
+		if ctx.Err() != nil || c.isDraining() {
+			return nil
+		}
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			log.Error("connector stopped", "error", err)
+			return err
+		}
+		if c.opts.Clock.Now().Sub(start) > stableFor {
+			b.Reset()
+		}
+		wait := b.Next()
+		log.Warn("tunnel down; reconnecting", "error", err, "retry_in", wait.Round(time.Millisecond).String())
+		select {
+		case <-ctx.Done():
+		case <-c.draining:
+		case <-c.opts.Clock.After(wait):
+		}
+	}
+	return nil
+}

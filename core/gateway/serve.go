@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/core/proxy"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
+)
+
+// Serve runs until ctx is done, then shuts down: the public listener stops
+// accepting, in-flight requests get up to 10 s to finish, and the gateway
+// is closed (Close).
+func (g *Gateway) Serve(ctx context.Context) error {
+	if g.publicLn == nil {
+		if err := g.Listen(); err != nil {
+			return err
+		}
+	}
+	fp := g.fastPaths() // public.go: the listener stack
+	handler := proxy.NewHandler(func() *proxy.Table { return g.snap.Load().table }, g.reg, g.log, proxy.WithFastPaths(fp))
+	srv := proxy.Server(proxy.Edge(handler), g.log, proxy.WithFastPaths(fp))
+	srv.TLSConfig = g.publicTLS()
+	public, publicLn := g.publicServer(srv, fp)
+
+	errc := make(chan error, 4)
+	var httpSrv *http.Server
+	if g.httpLn != nil {
+		var challenge func(http.Handler) http.Handler
+		if g.acme != nil {
+			challenge = g.acme.HTTPChallengeHandler
+		}
+		httpSrv = &http.Server{
+			Handler:           httpHandler(g.PublicAddr(), func(host string) bool { return g.snap.Load().published(host) }, challenge),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		}
+		go func() {
+			if err := httpSrv.Serve(g.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http listener: %w", err)
+			}
+		}()
+	}
+	hctx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	g.hub.PlainTLS = !fp.On(fastpath.HeldConn)
+	go func() { errc <- g.hub.Serve(hctx, g.tunnelListener(fp)) }()
+	go func() {
+		if err := public.Serve(publicLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("public listener: %w", err)
+		}
+	}()
+	go g.sweepLoop(hctx)
+	g.log.Info("gateway serving", "public", g.PublicAddr(), "tunnel", g.TunnelAddr(), "http", g.HTTPAddr(),
+		"tls_mode", g.snap.Load().cfg.TLS.Mode, "apps", len(g.snap.Load().cfg.Apps), "fast_paths", fp.String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g.log.Info("gateway stopping: draining requests")
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(sctx)
+	}
+	_ = public.Shutdown(sctx)
+	stopHub()
+	if cerr := g.Close(); cerr != nil { // plug-ins, filters, WASM runtime, ACME
+		g.log.Error("gateway stopping: releasing", "error", cerr)
+	}
+	g.log.Info("gateway stopped")
+	return err
+}

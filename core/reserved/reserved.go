@@ -1,0 +1,128 @@
+// Package reserved owns Gatehouse's own URLs: the path space /.gatehouse/
+// on every published host, which never reaches a backend. It is the one
+// place that spells them: the functions below build them (for redirects,
+// pages and identity providers), and Mux routes them to the handlers that
+// serve them:
+//
+//	/.gatehouse/jwks.json               public keys of signed assertions
+//	/.gatehouse/auth/APP/start          a browser's sign-in begins here
+//	/.gatehouse/auth/APP/callback       where an identity provider returns
+//	/.gatehouse/auth/APP/signout        ends the session with APP
+//	/.gatehouse/auth/APP/credentials    the password vault's page
+//
+// Which spellings of a path count as reserved (%2e, case, runs of "/") is
+// package target's decision; this package sees paths already normalised.
+package reserved
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/core/errorpage"
+	"github.com/gatehouse/gatehouse/internal/httphead"
+)
+
+// Prefix is the reserved path space.
+const Prefix = "/.gatehouse/"
+
+// JWKS is the path of the public keys of signed assertions.
+const JWKS = Prefix + "jwks.json"
+
+// The actions under /.gatehouse/auth/APP/.
+const (
+	actionStart       = "start"
+	actionCallback    = "callback"
+	actionSignOut     = "signout"
+	actionCredentials = "credentials"
+)
+
+func appPath(app, action string) string { return Prefix + "auth/" + app + "/" + action }
+
+// Start is the path where a browser's sign-in to app begins.
+func Start(app string) string { return appPath(app, actionStart) }
+
+// StartReturn is Start with the address to return to after signing in.
+func StartReturn(app, ret string) string { return Start(app) + "?return=" + url.QueryEscape(ret) }
+
+// Callback is the absolute URL where an identity provider returns to for
+// app on host (a Host header, port included).
+func Callback(host, app string) string { return "https://" + host + appPath(app, actionCallback) }
+
+// SignOut is the path that ends the session with app.
+func SignOut(app string) string { return appPath(app, actionSignOut) }
+
+// Credentials is the path of app's password-vault page, which sends the
+// user back to ret; again says the stored credentials did not work.
+func Credentials(app, ret string, again bool) string {
+	p := appPath(app, actionCredentials) + "?"
+	if again {
+		p += "again&"
+	}
+	return p + "return=" + url.QueryEscape(ret)
+}
+
+// Exact reports whether a normalised path is in the reserved space as
+// spelled here (target.Parse tells whether it is in some spelling).
+func Exact(path string) bool { return strings.HasPrefix(path, Prefix) }
+
+// App is one app's handlers under /.gatehouse/auth/APP/; a nil handler
+// answers 404. An App answers only on its own host.
+type App struct {
+	Host        string // lower-case, no port
+	Start       http.Handler
+	Callback    http.Handler
+	SignOut     http.Handler
+	Credentials http.Handler // nil without the password vault
+}
+
+// Mux routes the reserved paths of one config snapshot. Handlers find
+// the request id in the response's X-Request-Id header.
+type Mux struct {
+	JWKS []byte         // served at /.gatehouse/jwks.json
+	Apps map[string]App // apps with sign-in, by name
+}
+
+// ServeHTTP implements http.Handler.
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, Prefix)
+	if r.URL.Path == JWKS && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		h := w.Header()
+		h.Set("Content-Type", "application/jwk-set+json")
+		h.Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(m.JWKS)
+		return
+	}
+	if h := m.handler(r, rest); h != nil {
+		h.ServeHTTP(w, r)
+		return
+	}
+	NotFound(w, r, w.Header().Get("X-Request-Id"))
+}
+
+// handler finds the handler for rest, the path after Prefix.
+func (m *Mux) handler(r *http.Request, rest string) http.Handler {
+	after, isAuth := strings.CutPrefix(rest, "auth/")
+	name, action, ok := strings.Cut(after, "/")
+	a, found := m.Apps[name]
+	if !isAuth || !ok || !found || a.Host != httphead.HostName(r.Host) {
+		return nil
+	}
+	switch action {
+	case actionStart:
+		return a.Start
+	case actionCallback:
+		return a.Callback
+	case actionSignOut:
+		return a.SignOut
+	case actionCredentials:
+		return a.Credentials
+	}
+	return nil
+}
+
+// NotFound answers a reserved path that does not exist.
+func NotFound(w http.ResponseWriter, r *http.Request, rid string) {
+	errorpage.Write(w, r, errorpage.Page{Status: http.StatusNotFound, Title: "Not found",
+		Text: "Paths under " + Prefix + " belong to Gatehouse, and this one does not exist.", RequestID: rid})
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/tunnelserver"
 	"github.com/gatehouse/gatehouse/core/wasm"
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
@@ -37,7 +38,7 @@ import (
 type Options struct {
 	Store   store.Store
 	Logger  *slog.Logger
-	Clock   registry.Clock // nil: the real clock
+	Clock   clock.Clock // nil: the real clock
 	Version string
 	// Plugins starts the apps' Authenticator plug-ins.
 	Plugins plugin.Host
@@ -74,10 +75,6 @@ type Gateway struct {
 	retiring  sync.WaitGroup // what reloads replaced, still closing (retire)
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // New prepares a gateway for cfg: it loads (or creates) the connector CA
 // and the development CA, and builds the first snapshot. It does not
 // listen yet. When it fails, it has released what it had started.
@@ -94,7 +91,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 // got, for Close.
 func start(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error) {
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = clock.System
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -78,7 +78,14 @@ func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
 			return // the client went away
 		}
 	}
-	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r, state, body))
+	a.authenticate(w, r, a.authRequest(r, state, body), ret, rid)
+}
+
+// authenticate asks the app's plug-in about req and answers: a signed-in
+// user goes on to ret; anything else is the plug-in's answer (a
+// challenge, a redirect to the IdP, a denial) or a 503 if it is down.
+func (a *App) authenticate(w http.ResponseWriter, r *http.Request, req sdk.AuthRequest, ret, rid string) {
+	res, err := a.Auth.Authenticate(r.Context(), req)
 	if err != nil {
 		a.unavailable(w, r, rid, err)
 		return

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/core/reserved"
-	"github.com/gatehouse/gatehouse/sdk"
 )
 
 // A browser that opens a page without a session first gets a tiny page
@@ -55,17 +54,5 @@ func (a *App) Start(w http.ResponseWriter, r *http.Request) {
 	if u, err := url.ParseRequestURI(orig); err == nil {
 		r2.URL = u
 	}
-	res, err := a.Auth.Authenticate(r.Context(), a.authRequest(r2, nil, nil))
-	if err != nil {
-		a.unavailable(w, r, rid, err)
-		return
-	}
-	if res.Outcome != sdk.OutcomeAuthenticated {
-		a.answer(w, r, res, ret, rid)
-		return
-	}
-	if _, err := a.signIn(w, r, res, rid); err != nil {
-		return
-	}
-	SeeOther(w, ret)
+	a.authenticate(w, r, a.authRequest(r2, nil, nil), ret, rid)
 }

@@ -1,6 +1,9 @@
 package target
 
-import "strings"
+import (
+	"net"
+	"strings"
+)
 
 // Host reads a Host header (or HTTP/2 :authority): name is the host name
 // the app is found by — lower case, without a final dot or the port —
@@ -51,9 +54,12 @@ func Host(header string) (name, canonical string, ok bool) {
 // (HTTP/2 connection coalescing) expects 421 and retries on a connection
 // of its own; a client that names one host in the handshake and another
 // in the request gets the same. No SNI (a client that sent none) is not
-// misdirected: the Host header decides alone.
+// misdirected: the Host header decides alone. Nor is an IP address as the
+// server name, which RFC 6066 forbids but some clients (wrk, through
+// OpenSSL) send when the URL names an address: no app is published on an
+// address, so it cannot name another app.
 func Misdirected(sni, name string) bool {
-	if sni == "" {
+	if sni == "" || net.ParseIP(strings.Trim(sni, "[]")) != nil {
 		return false
 	}
 	sni = strings.TrimSuffix(sni, ".")

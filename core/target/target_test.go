@@ -232,6 +232,9 @@ func TestMisdirected(t *testing.T) {
 		{"hr.example.com.", "hr.example.com", false},
 		{"wiki.example.com", "hr.example.com", true},
 		{"hr.example.com.evil", "hr.example.com", true},
+		{"127.0.0.1", "hr.example.com", false}, // an address names no app (wrk sends one)
+		{"::1", "hr.example.com", false},
+		{"127.0.0.1.example.com", "hr.example.com", true},
 	} {
 		if got := Misdirected(tt.sni, tt.name); got != tt.want {
 			t.Errorf("Misdirected(%q, %q) = %v, want %v", tt.sni, tt.name, got, tt.want)

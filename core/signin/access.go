@@ -21,10 +21,11 @@ import (
 
 // A Store is where sessions are revoked and sign-ins recorded.
 type Store interface {
-	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
+	// Revocation: the subject's revocation line, and whether session id
+	// ("" for none yet) was signed out, in one read.
+	Revocation(ctx context.Context, subject, id string) (before time.Time, signedOut bool, err error)
 	// Sign-outs: a session revoked until it would have expired.
 	RevokeSession(ctx context.Context, id string, expires time.Time) error
-	SessionRevoked(ctx context.Context, id string) (bool, error)
 	AddSignIn(ctx context.Context, s store.SignIn) error
 	// TryLock marks sign-in states used: a state's lock can be taken once.
 	TryLock(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
@@ -60,7 +61,8 @@ func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s sessio
 // stays revoked however often it is presented), and the session's own
 // sign-out.
 func (a *App) revoked(w http.ResponseWriter, r *http.Request, rid string, id sdk.Identity, s session.Session) verdict {
-	before, err := a.Gate.Store.RevokedBefore(r.Context(), id.Subject)
+	// s.ID is "" for a token presented now, before its session exists.
+	before, gone, err := a.Gate.Store.Revocation(r.Context(), id.Subject, s.ID)
 	if err != nil {
 		a.unavailable(w, r, rid, err)
 		return done
@@ -68,14 +70,6 @@ func (a *App) revoked(w http.ResponseWriter, r *http.Request, rid string, id sdk
 	if issued(s, id).Before(before) {
 		a.Gate.Logger.Info("session revoked: signing in again", "app", a.Name, "request_id", rid, "subject", id.Subject, "session", s.ID)
 		return reauth
-	}
-	if s.ID == "" { // a token presented now, before its session exists
-		return pass
-	}
-	gone, err := a.Gate.Store.SessionRevoked(r.Context(), s.ID)
-	if err != nil {
-		a.unavailable(w, r, rid, err)
-		return done
 	}
 	if gone {
 		a.Gate.Logger.Info("session signed out: signing in again", "app", a.Name, "request_id", rid, "subject", id.Subject, "session", s.ID)

@@ -36,9 +36,10 @@ type fuzzStore struct {
 	revoked int
 }
 
-func (*fuzzStore) RevokedBefore(context.Context, string) (time.Time, error) { return time.Time{}, nil }
-func (*fuzzStore) SessionRevoked(context.Context, string) (bool, error)     { return false, nil }
-func (*fuzzStore) AddSignIn(context.Context, store.SignIn) error            { return nil }
+func (*fuzzStore) Revocation(context.Context, string, string) (time.Time, bool, error) {
+	return time.Time{}, false, nil
+}
+func (*fuzzStore) AddSignIn(context.Context, store.SignIn) error { return nil }
 func (*fuzzStore) TryLock(context.Context, string, string, time.Time, time.Time) (bool, error) {
 	return true, nil
 }

@@ -28,10 +28,11 @@ func (c *countingAuth) Authenticate(_ context.Context, req sdk.AuthRequest) (sdk
 
 type memStore struct{}
 
-func (memStore) RevokedBefore(context.Context, string) (time.Time, error)    { return time.Time{}, nil }
+func (memStore) Revocation(context.Context, string, string) (time.Time, bool, error) {
+	return time.Time{}, false, nil
+}
 func (memStore) AddSignIn(context.Context, store.SignIn) error               { return nil }
 func (memStore) RevokeSession(context.Context, string, time.Time) error      { return nil }
-func (memStore) SessionRevoked(context.Context, string) (bool, error)        { return false, nil }
 func (memStore) PutCredential(context.Context, string, string, []byte) error { return nil }
 func (memStore) GetCredential(context.Context, string, string) ([]byte, error) {
 	return nil, store.ErrNotFound

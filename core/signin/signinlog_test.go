@@ -32,7 +32,9 @@ func (s *logStore) AddSignIn(_ context.Context, r store.SignIn) error {
 	return nil
 }
 
-func (s *logStore) RevokedBefore(context.Context, string) (time.Time, error) { return s.revoked, nil }
+func (s *logStore) Revocation(context.Context, string, string) (time.Time, bool, error) {
+	return s.revoked, false, nil
+}
 
 // keyAuth signs in alice for key "k" (with an "iat" claim when the
 // request says one), and refuses any other key with a reason.

@@ -76,6 +76,10 @@ type Store interface {
 	// expired before t and returns how many.
 	RevokeSession(ctx context.Context, id string, expires time.Time) error
 	SessionRevoked(ctx context.Context, id string) (bool, error)
+	// Revocation answers both questions a signed-in request asks, in one
+	// read: subject's revocation line (RevokedBefore) and, when id is not
+	// "", whether that session was signed out (SessionRevoked).
+	Revocation(ctx context.Context, subject, id string) (before time.Time, signedOut bool, err error)
 	DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (int, error)
 
 	// PutCredential stores sealed vault credentials of subject for app,

@@ -5,11 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"time"
 )
 
-// maxIdleConns is how many connections the pool keeps open between uses
-// (database/sql's default).
-const maxIdleConns = 2
+// maxIdleConns is how many connections the pool keeps open between uses.
+// Every signed-in request reads the revocations, so under load many
+// connections are in use at once; opening a SQLite connection parses the
+// schema, which cost more than the reads themselves when only
+// database/sql's default of 2 were kept. idleFor lets a burst's extra
+// connections go.
+const (
+	maxIdleConns = 32
+	idleFor      = 5 * time.Minute
+)
 
 // exec runs a statement that writes. SQLite opens a connection read-only
 // when the file cannot be opened for writing at that moment (a read-only

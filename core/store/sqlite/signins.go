@@ -60,6 +60,25 @@ func (d *DB) SessionRevoked(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
+const revocationQuery = `SELECT (SELECT before FROM revocations WHERE subject = ?1),
+	EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?2 AND ?2 <> '')`
+
+// Revocation reads subject's revocation line and whether session id was
+// signed out with one statement: a signed-in request asks both.
+func (d *DB) Revocation(ctx context.Context, subject, id string) (time.Time, bool, error) {
+	var before sql.NullInt64
+	var out int
+	err := d.revocation.QueryRowContext(ctx, subject, id).Scan(&before, &out)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("sqlite store: reading revocations of %q: %w", subject, err)
+	}
+	var t time.Time
+	if before.Valid {
+		t = time.Unix(0, before.Int64)
+	}
+	return t, out == 1, nil
+}
+
 // DeleteExpiredSessionRevocations removes sign-outs whose session expired
 // before t.
 func (d *DB) DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (int, error) {

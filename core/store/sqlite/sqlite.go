@@ -42,8 +42,9 @@ const params = "?_busy_timeout=5000&_foreign_keys=1&_journal_mode=WAL&_txlock=im
 // DB is a store.Store backed by one SQLite file. It is safe for concurrent
 // use, also by several processes opening the same file.
 type DB struct {
-	db   *sql.DB
-	path string // the database file, to check that it is writable again
+	db         *sql.DB
+	path       string    // the database file, to check that it is writable again
+	revocation *sql.Stmt // Revocation's query, prepared once: it runs on every signed-in request
 }
 
 // Open opens the database at path, creating its parent directory (mode 0700)
@@ -70,11 +71,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite store: opening %q: %w", path, err)
 	}
 	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxIdleTime(idleFor)
 	if err := migrateWhenFree(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store: migrating %q: %w", path, err)
 	}
-	return &DB{db: db, path: path}, nil
+	d := &DB{db: db, path: path}
+	if d.revocation, err = db.PrepareContext(ctx, revocationQuery); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite store: preparing the revocation query: %w", err)
+	}
+	return d, nil
 }
 
 // migrateWhenFree runs migrate, trying again for up to busyWait while
@@ -110,6 +117,7 @@ func isBusy(err error) bool {
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.revocation.Close()
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("sqlite store: closing: %w", err)
 	}

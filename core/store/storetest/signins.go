@@ -54,6 +54,26 @@ func testSessionRevocations(t *testing.T, s store.Store) {
 	if gone, _ := s.SessionRevoked(ctx, "s3"); !gone {
 		t.Fatal("an unexpired sign-out was deleted")
 	}
+	// Revocation answers both questions at once, the same way.
+	if err := s.RevokeSessions(ctx, "carol", exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		subject, id string
+		before      time.Time
+		out         bool
+	}{
+		{"carol", "s3", exp, true},
+		{"carol", "", exp, false},
+		{"carol", "other", exp, false},
+		{"dave", "s3", time.Time{}, true},
+		{"dave", "", time.Time{}, false},
+	} {
+		before, out, err := s.Revocation(ctx, tt.subject, tt.id)
+		if err != nil || !before.Equal(tt.before) || out != tt.out {
+			t.Errorf("Revocation(%q, %q) = %v, %v, %v; want %v, %v", tt.subject, tt.id, before, out, err, tt.before, tt.out)
+		}
+	}
 }
 
 func testSignIns(t *testing.T, s store.Store) {

@@ -370,7 +370,7 @@ func TestClientGoneCancelsRequest(t *testing.T) {
 	cfg, pool := testTLS(t)
 	result := make(chan error, 1)
 	started := make(chan struct{})
-	addr, _ := startFront(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr, srv := startFront(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		select {
 		case <-r.Context().Done():
@@ -382,7 +382,7 @@ func TestClientGoneCancelsRequest(t *testing.T) {
 	c := dial(t, addr, pool)
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
 	<-started
-	time.Sleep(2 * watchAfter) // the watch has started
+	waitWatching(t, srv)
 	c.Close()
 	if err := <-result; err != nil {
 		t.Fatal(err)
@@ -393,17 +393,20 @@ func TestClientGoneCancelsRequest(t *testing.T) {
 // cancels it nor loses the pipelined request that follows.
 func TestSlowRequestKeepsConnection(t *testing.T) {
 	cfg, pool := testTLS(t)
-	addr, _ := startFront(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	release := make(chan struct{})
+	addr, srv := startFront(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
-			time.Sleep(3 * watchAfter)
+			<-release // held until the watch runs and the next request is on its way
 		}
 		fmt.Fprintf(w, "%s %s err=%v", r.Method, r.URL.Path, r.Context().Err())
 	}), cfg, io.Discard)
 	c := dial(t, addr, pool)
 	br := bufio.NewReader(c)
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
-	time.Sleep(2 * watchAfter)
+	waitWatching(t, srv)
 	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+	waitNotWatching(t, srv) // the watch read the pipelined request's first byte and ended
+	close(release)
 	expectBodies(t, br, "GET /slow err=<nil>", "GET /next err=<nil>")
 }
 
@@ -505,6 +508,48 @@ func TestHeadEnd(t *testing.T) {
 	} {
 		if got := headEnd([]byte(in)); got != want {
 			t.Errorf("headEnd(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// watchingConns reports whether any connection of s has its watch running.
+func watchingConns(s *Server) bool {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		w := c.watching != nil && !c.hasByte
+		c.mu.Unlock()
+		if w {
+			return true
+		}
+	}
+	return false
+}
+
+// waitWatching waits until a connection of s watches its client (the
+// request has run for watchAfter): the event, not a sleep of that length.
+func waitWatching(t *testing.T, s *Server) {
+	t.Helper()
+	waitCond(t, "a connection's watch to start", func() bool { return watchingConns(s) })
+}
+
+// waitNotWatching waits until no watch is reading (it ended, or it holds
+// the first byte of a pipelined request).
+func waitNotWatching(t *testing.T, s *Server) {
+	t.Helper()
+	waitCond(t, "the watch to take the pipelined byte", func() bool { return !watchingConns(s) })
+}
+
+func waitCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 10 s waiting for %s", what)
 		}
 	}
 }

@@ -28,7 +28,6 @@ type app struct {
 	base   *url.URL
 	rt     *http.Transport
 	lean   *leanClient // plain-http backends: small bodyless requests (fastpath.LeanClient)
-	sized  bool        // responses of known size written by writeSized (fastpath.SizedResp)
 	signOn *signOn     // the app's Injector; nil without sign_on
 }
 
@@ -129,7 +128,7 @@ func newApp(c tunnel.AppConfig, fp fastpath.Set) (*app, error) {
 		ReadBufferSize:        64 << 10,
 	}
 	rt.MaxResponseHeaderBytes = maxRespHead // a header flood gets a 502, as on the lean path
-	a := &app{cfg: c, base: u, rt: rt, sized: fp.On(fastpath.SizedResp)}
+	a := &app{cfg: c, base: u, rt: rt}
 	if u.Scheme == "http" && fp.On(fastpath.LeanClient) {
 		host := u.Host
 		if u.Port() == "" {

@@ -12,9 +12,9 @@ import (
 )
 
 // TestFastPathApps: with the fast paths off an app has only its
-// http.Transport, dialing plain TCP connections, and responses are written
-// by net/http; with them on, a plain-http app also has the lean client,
-// and the Transport and the tunnel dial raw sockets.
+// http.Transport, dialing plain TCP connections; with them on, a
+// plain-http app also has the lean client, and the Transport and the
+// tunnel dial raw sockets.
 func TestFastPathApps(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,21 +37,21 @@ func TestFastPathApps(t *testing.T) {
 	rawType := reflect.TypeOf(rawsock.Wrap(tcp)) // *net.TCPConn under the race detector
 	tcp.Close()
 	for _, tt := range []struct {
-		fp          fastpath.Set
-		lean, sized bool
-		conn        reflect.Type
+		fp   fastpath.Set
+		lean bool
+		conn reflect.Type
 	}{
-		{fastpath.All, true, true, rawType},
-		{fastpath.None, false, false, reflect.TypeOf(&net.TCPConn{})},
-		{fastpath.All.Without(fastpath.LeanClient), false, true, rawType},
-		{fastpath.All.Without(fastpath.SizedResp).Without(fastpath.RawSock), true, false, reflect.TypeOf(&net.TCPConn{})},
+		{fastpath.All, true, rawType},
+		{fastpath.None, false, reflect.TypeOf(&net.TCPConn{})},
+		{fastpath.All.Without(fastpath.LeanClient), false, rawType},
+		{fastpath.All.Without(fastpath.RawSock), true, reflect.TypeOf(&net.TCPConn{})},
 	} {
 		a, err := newApp(tunnel.AppConfig{Name: "a", URL: "http://" + ln.Addr().String()}, tt.fp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (a.lean != nil) != tt.lean || a.sized != tt.sized {
-			t.Errorf("%s: lean client %v, sized responses %v; want %v, %v", tt.fp, a.lean != nil, a.sized, tt.lean, tt.sized)
+		if (a.lean != nil) != tt.lean {
+			t.Errorf("%s: lean client %v, want %v", tt.fp, a.lean != nil, tt.lean)
 		}
 		for what, dial := range map[string]func(context.Context, string, string) (net.Conn, error){
 			"backend": a.rt.DialContext,

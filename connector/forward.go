@@ -130,7 +130,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		s.upgrade(resp, stream, br, bw, log)
 		return
 	}
-	if err := writeResponse(bw, resp, w.watch, a.sized); err != nil {
+	if err := writeResponse(bw, resp, w.watch); err != nil {
 		cancel()
 		stream.Close() // now, so that the gateway sees a cut response as cut
 		log.Debug("relaying response", "error", err, "abandoned", w.abandoned())
@@ -253,24 +253,17 @@ func joinPath(base, p string) string {
 // (Content-Length or chunked, never until-EOF), flushing after every body
 // read so streams such as Server-Sent Events pass at once while a small
 // response still leaves in one write with its head.
-// long is called when the body needs a second read. With sized (the
-// fastpath.SizedResp fast path), a response of known size is written by
-// writeSized rather than http.Response.Write.
-func writeResponse(bw *bufio.Writer, resp *http.Response, long func(), sized bool) error {
+// long is called when the body needs a second read.
+func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	resp.ProtoMajor, resp.ProtoMinor = 1, 1
 	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
 		resp.TransferEncoding = []string{"chunked"}
 	}
 	body := &flushingBody{ReadCloser: resp.Body, bw: bw, long: long, length: resp.ContentLength}
 	resp.Body = body
-	var err error
-	if sized && sizedResponse(resp) {
-		err = writeSized(bw, resp, body)
-	} else {
-		// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
-		// inside Read, which must not happen while Read fills bw's buffer.
-		err = resp.Write(writerOnly{bw})
-	}
+	// writerOnly hides bufio's ReadFrom: flushingBody flushes bw from
+	// inside Read, which must not happen while Read fills bw's buffer.
+	err := resp.Write(writerOnly{bw})
 	resp.Body.Close()
 	if err != nil {
 		return err

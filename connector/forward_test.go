@@ -44,7 +44,7 @@ func relay(t *testing.T, resp *http.Response) (out []byte, longCalls int) {
 	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriterSize(&buf, 64<<10)
-	if err := writeResponse(bw, resp, func() { longCalls++ }, true); err != nil {
+	if err := writeResponse(bw, resp, func() { longCalls++ }); err != nil {
 		t.Fatalf("writeResponse: %v", err)
 	}
 	return append(buf.Bytes(), "NEXT"...), longCalls
@@ -239,7 +239,7 @@ func TestWriteResponseFlushesEvents(t *testing.T) {
 	bw := bufio.NewWriterSize(nw, 64<<10)
 	longCalls := 0
 	done := make(chan error, 1)
-	go func() { done <- writeResponse(bw, resp, func() { longCalls++ }, true) }()
+	go func() { done <- writeResponse(bw, resp, func() { longCalls++ }) }()
 	for i := range 3 {
 		ev := fmt.Sprintf("data: tick %d\n\n", i)
 		events.ch <- ev
@@ -277,7 +277,7 @@ func TestWriteResponseSmallIsOneWrite(t *testing.T) {
 	nw := &notifyWriter{ch: make(chan struct{}, 100)}
 	bw := bufio.NewWriterSize(nw, 64<<10)
 	longCalls := 0
-	if err := writeResponse(bw, resp, func() { longCalls++ }, true); err != nil {
+	if err := writeResponse(bw, resp, func() { longCalls++ }); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(nw.ch); n != 1 {
@@ -295,7 +295,7 @@ func TestWriteResponseWriteError(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: req, ContentLength: -1,
 		Header: http.Header{}, Body: io.NopCloser(strings.NewReader(strings.Repeat("y", 200<<10)))}
 	bw := bufio.NewWriterSize(failWriter{boom}, 4<<10)
-	if err := writeResponse(bw, resp, nil, true); !errors.Is(err, boom) {
+	if err := writeResponse(bw, resp, nil); !errors.Is(err, boom) {
 		t.Fatalf("writeResponse = %v, want the stream's error", err)
 	}
 }
@@ -412,78 +412,8 @@ func BenchmarkWriteResponse(b *testing.B) {
 	for b.Loop() {
 		resp := &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: req, ContentLength: int64(len(body)),
 			Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader(body))}
-		if err := writeResponse(bw, resp, nil, true); err != nil {
+		if err := writeResponse(bw, resp, nil); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// TestWriteSizedMatchesResponseWrite checks that responses of known
-// length, written field by field, are byte for byte what Response.Write
-// sends, with the same calls to long, and that bad bodies fail alike.
-func TestWriteSizedMatchesResponseWrite(t *testing.T) {
-	big := strings.Repeat("0123456789abcdef", 100<<10/16+3)
-	tests := []struct{ name, method, raw string }{
-		{"small", "GET", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"},
-		{"own reason phrase", "GET", "HTTP/1.1 200 Fine Thanks\r\nContent-Length: 2\r\n\r\nok"},
-		{"no reason phrase", "GET", "HTTP/1.1 299\r\nContent-Length: 2\r\n\r\nok"},
-		{"404", "GET", "HTTP/1.1 404 Not Found\r\nX-A: 1\r\nX-A: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 9\r\n\r\nnot found"},
-		{"POST answer", "POST", "HTTP/1.1 201 Created\r\nLocation: /x\r\nContent-Length: 1\r\n\r\nx"},
-		{"hop-by-hop headers stay", "GET", "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx"},
-		{"Connection close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx"},
-		{"large", "GET", "HTTP/1.1 200 OK\r\nContent-Length: " + fmt.Sprint(len(big)) + "\r\n\r\n" + big},
-		{"short body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"},
-		{"HEAD", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"},
-		{"204", "GET", "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"},
-		{"chunked", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"},
-		{"many headers", "GET", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-H: v\r\n", 3) + func() string {
-			var b strings.Builder
-			for i := range 40 {
-				fmt.Fprintf(&b, "X-%02d: %d\r\n", i, i)
-			}
-			return b.String()
-		}() + "Content-Length: 1\r\n\r\nx"},
-	}
-	write := func(raw, method string, sized bool) (string, int, bool) {
-		req, _ := http.NewRequest(method, "http://backend/", nil)
-		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Header["Bad Name"] = []string{"dropped"}
-		resp.Header["X-Injected"] = []string{" two\r\nlines "}
-		var out bytes.Buffer
-		bw := bufio.NewWriterSize(&out, 64<<10)
-		long := 0
-		var werr error
-		if sized {
-			werr = writeResponse(bw, resp, func() { long++ }, true)
-		} else {
-			// writeResponse before writeSized
-			resp.ProtoMajor, resp.ProtoMinor = 1, 1
-			if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
-				resp.TransferEncoding = []string{"chunked"}
-			}
-			resp.Body = &flushingBody{ReadCloser: resp.Body, bw: bw, long: func() { long++ }, length: resp.ContentLength}
-			werr = resp.Write(writerOnly{bw})
-			resp.Body.Close()
-			if werr == nil {
-				werr = bw.Flush()
-			}
-		}
-		bw.Flush()
-		return out.String(), long, werr != nil
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			want, wantLong, wantErr := write(tt.raw, tt.method, false)
-			got, gotLong, gotErr := write(tt.raw, tt.method, true)
-			if got != want {
-				t.Errorf("writeResponse:\n%.300q\nResponse.Write:\n%.300q", got, want)
-			}
-			if gotLong != wantLong || gotErr != wantErr {
-				t.Errorf("long calls %d, error %v; Response.Write: %d, %v", gotLong, gotErr, wantLong, wantErr)
-			}
-		})
 	}
 }

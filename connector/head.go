@@ -2,22 +2,16 @@ package connector
 
 import (
 	"bufio"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
-	"strconv"
-	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/httphead"
 )
 
-// The common request and response heads are written here field by field:
-// http.Request.Write and http.Response.Write format with fmt, copy the
-// header into a sorted slice and allocate a copy buffer for every body.
-// The bytes are the same (TestWriteHeadMatchesRequestWrite,
-// TestWriteSizedMatchesResponseWrite); anything out of the ordinary still
-// goes through net/http.
+// The common request heads are written here field by field:
+// http.Request.Write formats with fmt and copies the header into a sorted
+// slice. The bytes are the same (TestWriteHeadMatchesRequestWrite);
+// anything out of the ordinary still goes through net/http.
 
 // writeHead writes the head of a bodyless request as req.Write would,
 // without its per-request allocations: the request line, Host, a
@@ -60,72 +54,4 @@ func writeFields(bw *bufio.Writer, h http.Header, skip ...string) error {
 	}
 	_, err := bw.WriteString("\r\n")
 	return err
-}
-
-// sizedResponse reports whether writeSized may write resp: a body of known
-// length that may be sent, without trailers or Connection: close.
-func sizedResponse(resp *http.Response) bool {
-	return resp.ContentLength > 0 && resp.TransferEncoding == nil && resp.Trailer == nil && !resp.Close &&
-		resp.StatusCode >= 200 && resp.StatusCode <= 999 && resp.StatusCode != http.StatusNoContent &&
-		resp.StatusCode != http.StatusNotModified && (resp.Request == nil || resp.Request.Method != http.MethodHead)
-}
-
-var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// writeSized writes a sizedResponse as HTTP/1.1, as resp.Write would, and
-// its body read through body.
-func writeSized(bw *bufio.Writer, resp *http.Response, body io.Reader) error {
-	var num [20]byte
-	code := strconv.AppendInt(num[:0], int64(resp.StatusCode), 10)
-	text := resp.Status
-	if text == "" {
-		if text = http.StatusText(resp.StatusCode); text == "" {
-			text = "status code " + string(code)
-		}
-	} else if len(text) > len(code) && text[:len(code)] == string(code) && text[len(code)] == ' ' {
-		text = text[len(code)+1:]
-	}
-	bw.WriteString("HTTP/1.1 ")
-	bw.Write(code)
-	bw.WriteByte(' ')
-	bw.WriteString(text)
-	bw.WriteString("\r\nContent-Length: ")
-	bw.Write(strconv.AppendInt(num[:0], resp.ContentLength, 10))
-	bw.WriteString("\r\n")
-	writeFields(bw, resp.Header, "Content-Length", "Transfer-Encoding", "Trailer")
-
-	// The body: exactly ContentLength bytes, then one more read to see
-	// that nothing follows. bw's own ReadFrom must not be used: body
-	// flushes bw as it reads.
-	b := bodyBufs.Get().(*[]byte)
-	defer bodyBufs.Put(b)
-	var n int64
-	for n < resp.ContentLength {
-		p := (*b)[:min(int64(len(*b)), resp.ContentLength-n)]
-		nr, err := body.Read(p)
-		n += int64(nr)
-		if _, werr := bw.Write(p[:nr]); werr != nil {
-			return werr
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for n >= resp.ContentLength {
-		nr, err := body.Read((*b)[:1])
-		n += int64(nr)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if n != resp.ContentLength {
-		return fmt.Errorf("http: ContentLength=%d with Body length %d", resp.ContentLength, n)
-	}
-	return nil
 }

@@ -27,11 +27,10 @@ const (
 	HeldConn               // gateway and tunnel: a large write's TLS records in one syscall (heldconn)
 	RawSock                // both: raw read and write syscalls on TCP sockets (rawsock)
 	LeanClient             // connector: bodyless GET/HEAD/OPTIONS without http.Transport
-	SizedResp              // connector: sized response heads written without http.Response.Write
 	numPaths
 )
 
-var names = [numPaths]string{"httploop", "relay", "h2", "heldconn", "rawsock", "leanclient", "sizedresp"}
+var names = [numPaths]string{"httploop", "relay", "h2", "heldconn", "rawsock", "leanclient"}
 
 // Paths lists every fast path.
 func Paths() []Path {

@@ -9,12 +9,12 @@ func TestParse(t *testing.T) {
 	for _, tt := range []struct {
 		in, want, err string
 	}{
-		{"", "httploop,relay,h2,heldconn,rawsock,leanclient,sizedresp", ""},
-		{"on", "httploop,relay,h2,heldconn,rawsock,leanclient,sizedresp", ""},
+		{"", "httploop,relay,h2,heldconn,rawsock,leanclient", ""},
+		{"on", "httploop,relay,h2,heldconn,rawsock,leanclient", ""},
 		{" off ", "none", ""},
-		{"-rawsock", "httploop,relay,h2,heldconn,leanclient,sizedresp", ""},
-		{"-rawsock, -httploop", "relay,h2,heldconn,leanclient,sizedresp", ""},
-		{"-httploop,-relay,-h2,-heldconn,-rawsock,-leanclient,-sizedresp", "none", ""},
+		{"-rawsock", "httploop,relay,h2,heldconn,leanclient", ""},
+		{"-rawsock, -httploop", "relay,h2,heldconn,leanclient", ""},
+		{"-httploop,-relay,-h2,-heldconn,-rawsock,-leanclient", "none", ""},
 		{"rawsock", "", `"rawsock" is not understood`},
 		{"-front", "", `"-front" is not understood`},
 		{"-rawsock,", "", `"" is not understood`},

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -70,29 +69,14 @@ func startStack(o options, ps *procs, name, fast string, appPort int) (*stack, e
 		return nil, err
 	}
 	caFile := filepath.Join(dir, "data", "dev-tls", "dev-ca.pem")
-	if err := waitUntil(name+" gateway", 30*time.Second, []*proc{s.gateway}, func() error {
-		if _, err := os.Stat(caFile); err != nil {
-			return err
-		}
-		for _, port := range []int{publicPort, tunnelPort} {
-			c, err := dialTCP(port)
-			if err != nil {
-				return err
-			}
-			c.Close()
-		}
-		return nil
-	}); err != nil {
+	if err := waitGateway(name+" gateway", s.gateway, caFile, publicPort, tunnelPort); err != nil {
 		return nil, err
 	}
-	var stderr strings.Builder
-	cmd := exec.Command(bin("gatehouse"), "token", "create", "--config", cfg, "--group", "bench", "--ttl", "10m")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	token, err := enrollToken(bin("gatehouse"), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("gatehouse token create: %w: %s", err, stderr.String())
+		return nil, err
 	}
-	env = append(env, "GATEHOUSE_TOKEN="+strings.TrimSpace(string(out)))
+	env = append(env, "GATEHOUSE_TOKEN="+token)
 	if s.connector, err = ps.startEnv(name+"-connector", env, bin("gatehouse-connector"),
 		"--state", filepath.Join(dir, "connector"), "--log-level", "warn"); err != nil {
 		return nil, err

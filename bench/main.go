@@ -24,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -334,30 +333,13 @@ func setUp(o options, ps *procs) (*env, error) {
 	}
 	caFile := filepath.Join(dataDir, "dev-tls", "dev-ca.pem")
 	publicAddr := fmt.Sprintf("127.0.0.1:%d", publicPort)
-	if err := waitUntil("gateway", 30*time.Second, []*proc{e.gateway}, func() error {
-		if _, err := os.Stat(caFile); err != nil {
-			return err
-		}
-		for _, port := range []int{publicPort, tunnelPort} {
-			c, err := dialTCP(port)
-			if err != nil {
-				return err
-			}
-			c.Close()
-		}
-		return nil
-	}); err != nil {
+	if err := waitGateway("gateway", e.gateway, caFile, publicPort, tunnelPort); err != nil {
 		return nil, err
 	}
-
-	var stderr strings.Builder
-	cmd := exec.Command(bin("gatehouse"), "token", "create", "--config", cfg, "--group", "bench", "--ttl", "10m")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	token, err := enrollToken(bin("gatehouse"), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("gatehouse token create: %w: %s", err, stderr.String())
+		return nil, err
 	}
-	token := strings.TrimSpace(string(out))
 	// The token goes by environment, not argv: ps shows argv to everyone.
 	e.connector, err = ps.startEnv("connector", []string{"GATEHOUSE_TOKEN=" + token}, bin("gatehouse-connector"),
 		"--state", filepath.Join(o.work, "connector"), "--log-level", "warn")

@@ -310,3 +310,34 @@ func (s *rssSampler) finish() map[int]int64 {
 	<-s.done
 	return s.max
 }
+
+// waitGateway waits until gateway g has written its development CA and
+// accepts connections on each of ports.
+func waitGateway(name string, g *proc, caFile string, ports ...int) error {
+	return waitUntil(name, 30*time.Second, []*proc{g}, func() error {
+		if _, err := os.Stat(caFile); err != nil {
+			return err
+		}
+		for _, port := range ports {
+			c, err := dialTCP(port)
+			if err != nil {
+				return err
+			}
+			c.Close()
+		}
+		return nil
+	})
+}
+
+// enrollToken creates a one-time enrollment token for the group "bench"
+// with the gatehouse binary and the gateway's config file.
+func enrollToken(gatehouse, cfg string) (string, error) {
+	var stderr strings.Builder
+	cmd := exec.Command(gatehouse, "token", "create", "--config", cfg, "--group", "bench", "--ttl", "10m")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("gatehouse token create: %w: %s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}

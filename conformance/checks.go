@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk/wire"
 )
 
@@ -64,7 +64,7 @@ func (k *kit) otherVersionRefused(ctx context.Context) Result {
 	switch {
 	case err == nil:
 		r.Err = fmt.Errorf("it completed the handshake with a host that speaks only protocol version %d", h.ProtocolVersion)
-	case !errors.Is(err, plugin.ErrIncompatible):
+	case !errors.Is(err, pluginhost.ErrIncompatible):
 		r.Err = fmt.Errorf("refused, but not as a version mismatch: %w", err)
 	default:
 		r.Detail = err.Error()
@@ -82,7 +82,7 @@ func (k *kit) unknownKeyRefused(ctx context.Context) Result {
 	t := k.target(k.host, cfg)
 	defer t.Close()
 	err := t.Open(ctx)
-	var ce *plugin.ConfigError
+	var ce *pluginhost.ConfigError
 	switch {
 	case err == nil:
 		r.Err = fmt.Errorf("Configure accepted the unknown key %q; decode config strictly (sdk.ConfigureRequest.Decode)", unknownKey)
@@ -101,7 +101,7 @@ func (k *kit) emptyConfigHandled(ctx context.Context) Result {
 	t := k.target(k.host, nil)
 	defer t.Close()
 	err := t.Open(ctx)
-	var ce *plugin.ConfigError
+	var ce *pluginhost.ConfigError
 	switch {
 	case err == nil:
 		r.Detail = "accepted"
@@ -177,7 +177,7 @@ func (k *kit) survivesGarbage(ctx context.Context, t target) Result {
 		if msg := k.harm(err, g.size); msg != "" {
 			problems = append(problems, fmt.Sprintf("%s on %s: %v", msg, g.name, err))
 		}
-		if errors.Is(err, plugin.ErrUnavailable) {
+		if errors.Is(err, pluginhost.ErrUnavailable) {
 			break // it is down; later cases would only repeat that
 		}
 	}
@@ -201,9 +201,9 @@ func (k *kit) harm(err error, size int) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, plugin.ErrPanicked):
+	case errors.Is(err, pluginhost.ErrPanicked):
 		return "panicked"
-	case errors.Is(err, plugin.ErrUnavailable):
+	case errors.Is(err, pluginhost.ErrUnavailable):
 		return "crashed"
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("hung (no answer within %v)", k.garbageTimeout(size))
@@ -292,9 +292,9 @@ func (k *kit) explain(err error, what string) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s got no answer within %v: the plug-in must answer quickly and honour its context's deadline: %w", what, k.opts.CallTimeout, err)
-	case errors.Is(err, plugin.ErrPanicked):
+	case errors.Is(err, pluginhost.ErrPanicked):
 		return fmt.Errorf("%s panicked: %w", what, err)
-	case errors.Is(err, plugin.ErrUnavailable):
+	case errors.Is(err, pluginhost.ErrUnavailable):
 		return fmt.Errorf("the process crashed during %s: %w", what, err)
 	}
 	return fmt.Errorf("%s failed: %w", what, err)

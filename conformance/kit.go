@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/wire"
 )
@@ -116,8 +116,8 @@ func RunInjector(t *testing.T, path string, cfg map[string]any) {
 type kit struct {
 	path  string
 	opts  Options
-	entry plugin.Entry
-	host  plugin.Host
+	entry pluginhost.Entry
+	host  pluginhost.Host
 }
 
 func newKit(path string, opts Options) (*kit, error) {
@@ -146,11 +146,11 @@ func newKit(path string, opts Options) (*kit, error) {
 	return &kit{
 		path:  abs,
 		opts:  opts,
-		entry: plugin.Entry{Name: filepath.Base(abs), Path: abs, SHA256: hex.EncodeToString(sum[:])},
-		host: plugin.Host{
+		entry: pluginhost.Entry{Name: filepath.Base(abs), Path: abs, SHA256: hex.EncodeToString(sum[:])},
+		host: pluginhost.Host{
 			Logger: opts.Logger, CallTimeout: opts.CallTimeout, StartTimeout: 15 * time.Second,
 			// A crash must show as a crash, not be healed behind the kit's back.
-			Backoff: plugin.Backoff{Initial: time.Hour, Max: time.Hour},
+			Backoff: pluginhost.Backoff{Initial: time.Hour, Max: time.Hour},
 		},
 	}, nil
 }
@@ -158,18 +158,18 @@ func newKit(path string, opts Options) (*kit, error) {
 // detect sets the kind: an Authenticator unless the plug-in says it does
 // not serve that kind.
 func (k *kit) detect(ctx context.Context) error {
-	a := k.host.Authenticator(k.entry, plugin.Use{App: "conformance", Config: k.opts.Config, Keys: k.opts.Keys})
+	a := k.host.Authenticator(k.entry, pluginhost.Use{App: "conformance", Config: k.opts.Config, Keys: k.opts.Keys})
 	defer a.Close()
 	k.opts.Kind = Authenticator
-	if err := a.Open(ctx); errors.Is(err, plugin.ErrWrongKind) {
+	if err := a.Open(ctx); errors.Is(err, pluginhost.ErrWrongKind) {
 		k.opts.Kind = Injector
 	}
 	return nil
 }
 
 // target is a new, unopened instance with config cfg, on host h.
-func (k *kit) target(h plugin.Host, cfg map[string]any) target {
-	return newTarget(h, k.opts.Kind, k.entry, plugin.Use{App: "conformance", Config: cfg, Keys: k.opts.Keys})
+func (k *kit) target(h pluginhost.Host, cfg map[string]any) target {
+	return newTarget(h, k.opts.Kind, k.entry, pluginhost.Use{App: "conformance", Config: cfg, Keys: k.opts.Keys})
 }
 
 func (k *kit) run(ctx context.Context) []Result {
@@ -183,7 +183,7 @@ func (k *kit) run(ctx context.Context) []Result {
 	handshake := Result{Check: "handshake and config", Detail: fmt.Sprintf("protocol version %d, mutual TLS, serves %s", wire.ProtocolVersion, k.opts.Kind)}
 	if err := main.Open(ctx); err != nil {
 		handshake.Detail, handshake.Err = "", fmt.Errorf("opening it with the given config failed: %w", err)
-		var ce *plugin.ConfigError
+		var ce *pluginhost.ConfigError
 		if errors.As(err, &ce) {
 			handshake.Err = fmt.Errorf("%w\n      give the kit a config the plug-in accepts (Options.Config, or --config FILE)", handshake.Err)
 		}

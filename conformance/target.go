@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -26,14 +26,14 @@ type garbageCase struct {
 	call func(ctx context.Context) error
 }
 
-func newTarget(h plugin.Host, kind Kind, e plugin.Entry, u plugin.Use) target {
+func newTarget(h pluginhost.Host, kind Kind, e pluginhost.Entry, u pluginhost.Use) target {
 	if kind == Authenticator {
 		return &authTarget{h.Authenticator(e, u)}
 	}
 	return &injectTarget{h.Injector(e, u)}
 }
 
-type authTarget struct{ *plugin.Authenticator }
+type authTarget struct{ *pluginhost.Authenticator }
 
 func (a *authTarget) normal(ctx context.Context) error {
 	_, err := a.Authenticate(ctx, sampleAuthRequest())
@@ -75,7 +75,7 @@ func (a *authTarget) call(req sdk.AuthRequest) func(context.Context) error {
 	return func(ctx context.Context) error { _, err := a.Authenticate(ctx, req); return err }
 }
 
-type injectTarget struct{ *plugin.Injector }
+type injectTarget struct{ *pluginhost.Injector }
 
 func sampleInjectRequest() sdk.InjectRequest {
 	return sdk.InjectRequest{

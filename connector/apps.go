@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/fastpath/rawsock"
 	"github.com/gatehouse/gatehouse/internal/fingerprint"
@@ -49,7 +49,7 @@ type appTable struct {
 // transports shares backend connection pools across a connector's
 // sessions: one *http.Transport per app, rebuilt when its config changes.
 type transports struct {
-	plugins plugin.Host // starts the apps' Injectors
+	plugins pluginhost.Host // starts the apps' Injectors
 	fast    fastpath.Set
 	mu      sync.Mutex
 	m       map[string]*app

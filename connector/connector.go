@@ -29,7 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/fastpath/rawsock"
@@ -47,7 +47,7 @@ type Options struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Plugins starts the apps' sign-on plug-ins; its Executable must serve
 	// "plugin serve NAME" for the built-in plug-ins.
-	Plugins plugin.Host
+	Plugins pluginhost.Host
 	// DrainTimeout bounds a drain (see Connector.Drain); default 30 s.
 	DrainTimeout time.Duration
 	// Clock times reconnects and the drain; nil means the system clock.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -17,7 +17,7 @@ import (
 // signOn is an app's Injector: a built-in plug-in this binary serves as a
 // child process ("gatehouse-connector plugin serve NAME").
 type signOn struct {
-	inj *plugin.Injector
+	inj *pluginhost.Injector
 	err error // why the plug-in could not start: requests fail closed
 
 	mu    sync.Mutex
@@ -35,12 +35,12 @@ const maxReuse = 10000
 // startSignOn starts the app's Injector, if it has one. A failure is kept
 // (and logged) rather than returned: the app's requests then fail closed
 // while the connector keeps serving its other apps.
-func startSignOn(host plugin.Host, c tunnel.AppConfig) *signOn {
+func startSignOn(host pluginhost.Host, c tunnel.AppConfig) *signOn {
 	if c.SignOn == nil {
 		return nil
 	}
-	inj := host.Injector(plugin.Entry{Name: c.SignOn.Plugin, Builtin: true},
-		plugin.Use{App: c.Name, Config: c.SignOn.Config, Keys: c.SignOn.Keys})
+	inj := host.Injector(pluginhost.Entry{Name: c.SignOn.Plugin, Builtin: true},
+		pluginhost.Use{App: c.Name, Config: c.SignOn.Config, Keys: c.SignOn.Keys})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := inj.Open(ctx); err != nil {

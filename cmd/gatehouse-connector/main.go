@@ -37,7 +37,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/connector"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/profile"
 	"github.com/gatehouse/gatehouse/plugins/builtin"
@@ -124,7 +124,7 @@ func run() error {
 	}
 	logger.Info("connector starting", "connector", st.ConnectorID, "fast_paths", fast.String())
 	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version,
-		Plugins: plugin.Host{Logger: logger}, FastPaths: fast, DrainTimeout: *drainTimeout})
+		Plugins: pluginhost.Host{Logger: logger}, FastPaths: fast, DrainTimeout: *drainTimeout})
 	serving(c)
 	return c.Run(ctx)
 }

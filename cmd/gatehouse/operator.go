@@ -12,7 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/gateway"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 )
 
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -98,7 +98,7 @@ func configCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if err := gateway.Check(ctx, plugin.Host{}, cfg); err != nil {
+	if err := gateway.Check(ctx, pluginhost.Host{}, cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d apps, %d connector groups, %d plug-ins checked)\n", args[0], len(cfg.Apps), len(cfg.ConnectorGroups), len(cfg.Plugins))

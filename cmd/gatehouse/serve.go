@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/gateway"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/profile"
 )
@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer stopProfile()
 	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version,
-		Plugins: plugin.Host{Logger: logger}, FastPaths: fast})
+		Plugins: pluginhost.Host{Logger: logger}, FastPaths: fast})
 	if err != nil {
 		return err
 	}

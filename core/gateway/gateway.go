@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/pki"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/secrets"
 	"github.com/gatehouse/gatehouse/core/session"
@@ -41,7 +41,7 @@ type Options struct {
 	Clock   clock.Clock // nil: the real clock
 	Version string
 	// Plugins starts the apps' Authenticator plug-ins.
-	Plugins plugin.Host
+	Plugins pluginhost.Host
 	// FastPaths are the fast paths the environment allows
 	// (fastpath.FromEnv); the zero Set allows all. The config's
 	// fast_paths: false turns every one off whatever this says.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/core/config"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/internal/fingerprint"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -18,14 +18,14 @@ import (
 type authenticators map[string]*authenticator
 
 type authenticator struct {
-	*plugin.Authenticator
+	*pluginhost.Authenticator
 	sum fingerprint.Sum // of entry and config: equal sums, same instance
 }
 
 // openAuthenticators starts the Authenticator of every app with sign-in,
 // reusing prev's instances that have not changed. On error it closes what
 // it started, and returns one error per failing app.
-func openAuthenticators(ctx context.Context, host plugin.Host, cfg *config.Config, prev authenticators) (authenticators, error) {
+func openAuthenticators(ctx context.Context, host pluginhost.Host, cfg *config.Config, prev authenticators) (authenticators, error) {
 	catalog := map[string]config.Plugin{}
 	for _, p := range cfg.Plugins {
 		catalog[p.Name] = p
@@ -37,7 +37,7 @@ func openAuthenticators(ctx context.Context, host plugin.Host, cfg *config.Confi
 			continue
 		}
 		p := catalog[a.Auth.Plugin]
-		entry := plugin.Entry{Name: p.Name, Builtin: p.Builtin, Path: p.Path, SHA256: p.SHA256}
+		entry := pluginhost.Entry{Name: p.Name, Builtin: p.Builtin, Path: p.Path, SHA256: p.SHA256}
 		sum, err := fingerprint.Of(entry, a.Auth.Config.Value)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].auth.config: cannot be sent to the plug-in: %w", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, i, err))
@@ -47,9 +47,9 @@ func openAuthenticators(ctx context.Context, host plugin.Host, cfg *config.Confi
 			out[a.Name] = old
 			continue
 		}
-		inst := host.Authenticator(entry, plugin.Use{App: a.Name, Config: a.Auth.Config.Value})
+		inst := host.Authenticator(entry, pluginhost.Use{App: a.Name, Config: a.Auth.Config.Value})
 		if err := inst.Open(ctx); err != nil {
-			var ce *plugin.ConfigError
+			var ce *pluginhost.ConfigError
 			if errors.As(err, &ce) {
 				err = fmt.Errorf("%s:%d:%d: apps[%d].auth.config: plug-in %q refused its config: %s", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, i, ce.Plugin, ce.Problem)
 			} else {
@@ -90,7 +90,7 @@ func (a authenticators) closeAll() {
 // so a mistake is a config error with file and line here, not a failed
 // request at the connector. checked holds the configs already accepted
 // (app → fingerprint); it returns the new set.
-func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key sdk.SigningKey, checked map[string]fingerprint.Sum) (map[string]fingerprint.Sum, error) {
+func checkSignOns(ctx context.Context, host pluginhost.Host, cfg *config.Config, key sdk.SigningKey, checked map[string]fingerprint.Sum) (map[string]fingerprint.Sum, error) {
 	out := map[string]fingerprint.Sum{}
 	var errs []error
 	for i, a := range cfg.Apps {
@@ -106,11 +106,11 @@ func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key
 			out[a.Name] = k
 			continue
 		}
-		inj := host.Injector(plugin.Entry{Name: a.SignOn.Plugin, Builtin: true},
-			plugin.Use{App: a.Name, Config: a.SignOn.Config.Value, Keys: []sdk.SigningKey{key}, CheckOnly: true})
+		inj := host.Injector(pluginhost.Entry{Name: a.SignOn.Plugin, Builtin: true},
+			pluginhost.Use{App: a.Name, Config: a.SignOn.Config.Value, Keys: []sdk.SigningKey{key}, CheckOnly: true})
 		err = inj.Open(ctx)
 		_ = inj.Close()
-		var ce *plugin.ConfigError
+		var ce *pluginhost.ConfigError
 		switch {
 		case errors.As(err, &ce):
 			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].sign_on.config: plug-in %q refused its config: %s", cfg.Path, a.SignOn.Config.Line, a.SignOn.Config.Column, i, ce.Plugin, ce.Problem))
@@ -126,7 +126,7 @@ func checkSignOns(ctx context.Context, host plugin.Host, cfg *config.Config, key
 // Check is what "gatehouse config check" adds to the file's own checks:
 // it compiles the access rules, and starts every plug-in cfg uses with
 // its config and stops it again.
-func Check(ctx context.Context, host plugin.Host, cfg *config.Config) error {
+func Check(ctx context.Context, host pluginhost.Host, cfg *config.Config) error {
 	var errs []error
 	for i, a := range cfg.Apps {
 		if _, err := policy.Compile(a.Access); err != nil {
@@ -136,7 +136,7 @@ func Check(ctx context.Context, host plugin.Host, cfg *config.Config) error {
 	return errors.Join(append(errs, checkPlugins(ctx, host, cfg))...)
 }
 
-func checkPlugins(ctx context.Context, host plugin.Host, cfg *config.Config) error {
+func checkPlugins(ctx context.Context, host pluginhost.Host, cfg *config.Config) error {
 	auths, authErr := openAuthenticators(ctx, host, cfg, nil)
 	for _, a := range auths {
 		_ = a.Close()

@@ -30,7 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
-// An Authenticator is the app's sign-in plug-in (core/plugin.Authenticator).
+// An Authenticator is the app's sign-in plug-in (pluginhost.Authenticator).
 type Authenticator interface {
 	Authenticate(ctx context.Context, req sdk.AuthRequest) (sdk.AuthResult, error)
 }

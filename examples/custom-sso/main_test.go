@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -49,14 +49,14 @@ func TestMain(m *testing.M) {
 }
 
 // open opens the plug-in binary for app "reports" with cfg.
-func open(t *testing.T, bin string, cfg map[string]any) (*plugin.Authenticator, error) {
+func open(t *testing.T, bin string, cfg map[string]any) (*pluginhost.Authenticator, error) {
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	a := plugin.Host{}.Authenticator(plugin.Entry{Name: "custom-sso", Path: bin, SHA256: hex.EncodeToString(sum[:])},
-		plugin.Use{App: "reports", Config: cfg})
+	a := pluginhost.Host{}.Authenticator(pluginhost.Entry{Name: "custom-sso", Path: bin, SHA256: hex.EncodeToString(sum[:])},
+		pluginhost.Use{App: "reports", Config: cfg})
 	t.Cleanup(func() { a.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -113,7 +113,7 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := open(t, bin, tc.cfg)
-			var ce *plugin.ConfigError
+			var ce *pluginhost.ConfigError
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `app "reports": plug-in "custom-sso"`) {
 				t.Fatalf("got %v, want a config error containing %q", err, tc.want)
 			}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -39,18 +39,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func entry(t testing.TB) plugin.Entry {
+func entry(t testing.TB) pluginhost.Entry {
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	return plugin.Entry{Name: "header", Path: bin, SHA256: fmt.Sprintf("%x", sum)}
+	return pluginhost.Entry{Name: "header", Path: bin, SHA256: fmt.Sprintf("%x", sum)}
 }
 
 // open starts the plug-in for app "hr" with cfg and key.
-func open(t testing.TB, cfg map[string]any, keys ...sdk.SigningKey) (*plugin.Injector, error) {
-	inj := plugin.Host{}.Injector(entry(t), plugin.Use{App: "hr", Config: cfg, Keys: keys})
+func open(t testing.TB, cfg map[string]any, keys ...sdk.SigningKey) (*pluginhost.Injector, error) {
+	inj := pluginhost.Host{}.Injector(entry(t), pluginhost.Use{App: "hr", Config: cfg, Keys: keys})
 	t.Cleanup(func() { inj.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -228,7 +228,7 @@ func TestConfigErrors(t *testing.T) {
 				keys = append(keys, k)
 			}
 			_, err := open(t, tc.cfg, keys...)
-			var ce *plugin.ConfigError
+			var ce *pluginhost.ConfigError
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `app "hr": plug-in "header"`) {
 				t.Fatalf("got %v, want a config error for app hr, plug-in header, containing %q", err, tc.want)
 			}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -123,9 +123,9 @@ func TestMissingKeytabOverTheWire(t *testing.T) {
 	_, krb5 := offlineFiles(t)
 	missing := filepath.Join(t.TempDir(), "connector.keytab")
 	_, err := open(t, map[string]any{"spn": "HTTP/intranet.example.test", "principal": "svc", "keytab": missing, "krb5_conf": krb5})
-	var ce *plugin.ConfigError
+	var ce *pluginhost.ConfigError
 	if !errors.As(err, &ce) {
-		t.Fatalf("got %v (%T), want a *plugin.ConfigError", err, err)
+		t.Fatalf("got %v (%T), want a *pluginhost.ConfigError", err, err)
 	}
 	want := "keytab: cannot read " + missing + ": no such file or directory; export the connector account's keytab there"
 	if ce.App != "intranet" || !strings.HasPrefix(ce.Problem, want) {

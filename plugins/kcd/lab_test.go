@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/plugins/kcd/internal/s4u"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -32,7 +32,7 @@ func identity(upn string, claims ...any) sdk.Identity {
 // forward does what the connector does with a request for id: Inject, and
 // only if that succeeds, send the request with the changed header to the
 // backend. clientHeader is what the client sent.
-func forward(t *testing.T, inj *plugin.Injector, id sdk.Identity, clientHeader http.Header) (code int, body string, err error) {
+func forward(t *testing.T, inj *pluginhost.Injector, id sdk.Identity, clientHeader http.Header) (code int, body string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

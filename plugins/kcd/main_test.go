@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/plugins/kcd/kcdlab"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -88,15 +88,15 @@ func labConfig(t testing.TB, kv ...any) map[string]any {
 
 // open starts the plug-in binary for app "intranet" with cfg, over the
 // real protocol.
-func open(t testing.TB, cfg map[string]any) (*plugin.Injector, error) {
+func open(t testing.TB, cfg map[string]any) (*pluginhost.Injector, error) {
 	t.Helper()
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	inj := plugin.Host{}.Injector(plugin.Entry{Name: "kcd", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
-		plugin.Use{App: "intranet", Config: cfg})
+	inj := pluginhost.Host{}.Injector(pluginhost.Entry{Name: "kcd", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
+		pluginhost.Use{App: "intranet", Config: cfg})
 	t.Cleanup(func() { inj.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

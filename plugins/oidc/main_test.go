@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/freeport"
 	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -110,22 +110,22 @@ func with(cfg map[string]any, kv ...any) map[string]any {
 
 // open starts the plug-in binary for the app with cfg, over the real
 // protocol, as the gateway does.
-func open(t testing.TB, cfg map[string]any) (*plugin.Authenticator, error) {
+func open(t testing.TB, cfg map[string]any) (*pluginhost.Authenticator, error) {
 	t.Helper()
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	a := plugin.Host{}.Authenticator(plugin.Entry{Name: "oidc", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
-		plugin.Use{App: app, Config: cfg})
+	a := pluginhost.Host{}.Authenticator(pluginhost.Entry{Name: "oidc", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
+		pluginhost.Use{App: app, Config: cfg})
 	t.Cleanup(func() { a.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return a, a.Open(ctx)
 }
 
-func mustOpen(t testing.TB, cfg map[string]any) *plugin.Authenticator {
+func mustOpen(t testing.TB, cfg map[string]any) *pluginhost.Authenticator {
 	t.Helper()
 	a, err := open(t, cfg)
 	if err != nil {
@@ -149,7 +149,7 @@ func callbackRequest(at *url.URL, state []byte) sdk.AuthRequest {
 	return req
 }
 
-func authenticate(t testing.TB, a *plugin.Authenticator, req sdk.AuthRequest) sdk.AuthResult {
+func authenticate(t testing.TB, a *pluginhost.Authenticator, req sdk.AuthRequest) sdk.AuthResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -161,7 +161,7 @@ func authenticate(t testing.TB, a *plugin.Authenticator, req sdk.AuthRequest) sd
 }
 
 // startSignIn asks a for a browser's sign-in and checks it is a redirect.
-func startSignIn(t testing.TB, a *plugin.Authenticator) sdk.AuthResult {
+func startSignIn(t testing.TB, a *pluginhost.Authenticator) sdk.AuthResult {
 	t.Helper()
 	res := authenticate(t, a, browserRequest("/reports?q=1"))
 	if res.Outcome != sdk.OutcomeRedirect {
@@ -172,7 +172,7 @@ func startSignIn(t testing.TB, a *plugin.Authenticator) sdk.AuthResult {
 
 // signInAt runs a whole sign-in as user: redirect, the provider's login
 // form, and the callback. It returns the callback's result.
-func signInAt(t testing.TB, a *plugin.Authenticator, o *oplab.OP, transport http.RoundTripper, user string) sdk.AuthResult {
+func signInAt(t testing.TB, a *pluginhost.Authenticator, o *oplab.OP, transport http.RoundTripper, user string) sdk.AuthResult {
 	t.Helper()
 	start := startSignIn(t, a)
 	back, err := o.Browser(transport).SignIn(context.Background(), start.Location, user, oplab.Password)

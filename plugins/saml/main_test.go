@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/freeport"
 	"github.com/gatehouse/gatehouse/plugins/saml"
 	"github.com/gatehouse/gatehouse/plugins/saml/idplab"
@@ -173,22 +173,22 @@ func with(cfg map[string]any, kv ...any) map[string]any {
 
 // open starts the plug-in binary for the app with cfg, over the real
 // protocol, as the gateway does.
-func open(t testing.TB, cfg map[string]any) (*plugin.Authenticator, error) {
+func open(t testing.TB, cfg map[string]any) (*pluginhost.Authenticator, error) {
 	t.Helper()
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	a := plugin.Host{}.Authenticator(plugin.Entry{Name: "saml", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
-		plugin.Use{App: app, Config: cfg})
+	a := pluginhost.Host{}.Authenticator(pluginhost.Entry{Name: "saml", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
+		pluginhost.Use{App: app, Config: cfg})
 	t.Cleanup(func() { a.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return a, a.Open(ctx)
 }
 
-func mustOpen(t testing.TB, cfg map[string]any) *plugin.Authenticator {
+func mustOpen(t testing.TB, cfg map[string]any) *pluginhost.Authenticator {
 	t.Helper()
 	a, err := open(t, cfg)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -155,7 +155,7 @@ func TestCheckOnly(t *testing.T) {
 		}
 	}
 	// Over the wire, as the gateway does it.
-	inj := plugin.Host{}.Injector(entry(t), plugin.Use{App: "hr", CheckOnly: true, Config: map[string]any{"mode": "basic", "key_file": missing}})
+	inj := pluginhost.Host{}.Injector(entry(t), pluginhost.Use{App: "hr", CheckOnly: true, Config: map[string]any{"mode": "basic", "key_file": missing}})
 	defer inj.Close()
 	if err := inj.Open(t.Context()); err != nil {
 		t.Errorf("a check-only open over the wire: %v", err)
@@ -186,9 +186,9 @@ func TestKeyFileModeWarning(t *testing.T) {
 func TestMissingKeyFileOverTheWire(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "vault.key")
 	_, err := open(t, map[string]any{"mode": "basic", "key_file": missing}, nil)
-	var ce *plugin.ConfigError
+	var ce *pluginhost.ConfigError
 	if !errors.As(err, &ce) {
-		t.Fatalf("got %v (%T), want a *plugin.ConfigError", err, err)
+		t.Fatalf("got %v (%T), want a *pluginhost.ConfigError", err, err)
 	}
 	want := "key_file: cannot read " + missing + ": no such file or directory; write it with gatehouse-connector vault-key"
 	if ce.App != "hr" || ce.Plugin != "vault" || !strings.HasPrefix(ce.Problem, want) {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/plugins/vault/basiclab"
 	"github.com/gatehouse/gatehouse/sdk"
 	sealed "github.com/gatehouse/gatehouse/sdk/vault"
@@ -130,13 +130,13 @@ func (b *logBuffer) String() string {
 
 // open starts the plug-in binary for app "hr" with cfg, over the real
 // protocol. The plug-in's log goes to logs when it is not nil.
-func open(t testing.TB, cfg map[string]any, logs *logBuffer) (*plugin.Injector, error) {
+func open(t testing.TB, cfg map[string]any, logs *logBuffer) (*pluginhost.Injector, error) {
 	t.Helper()
-	host := plugin.Host{}
+	host := pluginhost.Host{}
 	if logs != nil {
 		host.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	inj := host.Injector(entry(t), plugin.Use{App: "hr", Config: cfg})
+	inj := host.Injector(entry(t), pluginhost.Use{App: "hr", Config: cfg})
 	t.Cleanup(func() { inj.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -144,17 +144,17 @@ func open(t testing.TB, cfg map[string]any, logs *logBuffer) (*plugin.Injector, 
 }
 
 // entry is the plug-in binary's catalog entry.
-func entry(t testing.TB) plugin.Entry {
+func entry(t testing.TB) pluginhost.Entry {
 	t.Helper()
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return plugin.Entry{Name: "vault", Path: bin, SHA256: fmt.Sprintf("%x", sha256.Sum256(b))}
+	return pluginhost.Entry{Name: "vault", Path: bin, SHA256: fmt.Sprintf("%x", sha256.Sum256(b))}
 }
 
 // mustOpen is open that fails the test on an error.
-func mustOpen(t testing.TB, cfg map[string]any, logs *logBuffer) *plugin.Injector {
+func mustOpen(t testing.TB, cfg map[string]any, logs *logBuffer) *pluginhost.Injector {
 	t.Helper()
 	inj, err := open(t, cfg, logs)
 	if err != nil {

@@ -4,7 +4,7 @@
 //
 // It is shared by the two ends of the protocol and by nothing else:
 // [github.com/gatehouse/gatehouse/sdk] serves it inside a plug-in process and
-// core/plugin speaks it from the host. Plug-in authors never import it; the
+// pluginhost speaks it from the host. Plug-in authors never import it; the
 // sdk package hides it behind [sdk.Serve].
 //
 // There is no .proto file and no protoc step. The services are hand-written

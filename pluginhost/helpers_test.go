@@ -1,4 +1,4 @@
-package plugin_test
+package pluginhost_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 )
 
 // self is the test binary, which serves the test plug-ins.
@@ -28,13 +28,13 @@ func self(t *testing.T) string {
 }
 
 // binaryEntry is a catalog entry for test plug-in name as a pinned binary.
-func binaryEntry(t *testing.T, name string) plugin.Entry {
+func binaryEntry(t *testing.T, name string) pluginhost.Entry {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "testplugin-"+name)
 	if err := os.Symlink(self(t), path); err != nil {
 		t.Fatal(err)
 	}
-	return plugin.Entry{Name: name, Path: path, SHA256: sha256File(t, path)}
+	return pluginhost.Entry{Name: name, Path: path, SHA256: sha256File(t, path)}
 }
 
 func sha256File(t *testing.T, path string) string {
@@ -48,12 +48,12 @@ func sha256File(t *testing.T, path string) string {
 }
 
 // testHost serves built-ins from the test binary and logs into a buffer.
-func testHost(t *testing.T) (plugin.Host, *syncBuffer) {
+func testHost(t *testing.T) (pluginhost.Host, *syncBuffer) {
 	var buf syncBuffer
-	return plugin.Host{
+	return pluginhost.Host{
 		Logger:     slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Executable: self(t),
-		Backoff:    plugin.Backoff{Initial: 10 * time.Millisecond, Max: time.Second},
+		Backoff:    pluginhost.Backoff{Initial: 10 * time.Millisecond, Max: time.Second},
 	}, &buf
 }
 

@@ -1,4 +1,4 @@
-package plugin_test
+package pluginhost_test
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 )
 
 // A plug-in whose host is killed outright, so that it cannot stop its
@@ -73,8 +73,8 @@ func hostUntilKilled(name string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	h := plugin.Host{Logger: slog.New(slog.DiscardHandler), Executable: exe}
-	a := h.Authenticator(plugin.Entry{Name: name, Builtin: true}, plugin.Use{App: "hr"})
+	h := pluginhost.Host{Logger: slog.New(slog.DiscardHandler), Executable: exe}
+	a := h.Authenticator(pluginhost.Entry{Name: name, Builtin: true}, pluginhost.Use{App: "hr"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.Open(ctx); err != nil {

@@ -1,4 +1,4 @@
-package plugin_test
+package pluginhost_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -24,8 +24,8 @@ func TestCrashedPluginIsRestartedWithBackoff(t *testing.T) {
 	h, _ := testHost(t)
 	clock := newFakeClock()
 	h.Clock = clock
-	h.Backoff = plugin.Backoff{Initial: 100 * time.Millisecond, Max: time.Minute}
-	a := h.Authenticator(binaryEntry(t, "echo"), plugin.Use{App: "hr"})
+	h.Backoff = pluginhost.Backoff{Initial: 100 * time.Millisecond, Max: time.Minute}
+	a := h.Authenticator(binaryEntry(t, "echo"), pluginhost.Use{App: "hr"})
 	defer a.Close()
 	if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestCrashedPluginIsRestartedWithBackoff(t *testing.T) {
 
 	for i, wantDelay := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
 		pid := a.PID()
-		if _, err := a.Authenticate(ctxTimeout(t, 5*time.Second), testReq("crash")); !errors.Is(err, plugin.ErrUnavailable) {
+		if _, err := a.Authenticate(ctxTimeout(t, 5*time.Second), testReq("crash")); !errors.Is(err, pluginhost.ErrUnavailable) {
 			t.Fatalf("crash %d: got %v, want ErrUnavailable", i, err)
 		}
 		w := clock.next(t)
@@ -42,7 +42,7 @@ func TestCrashedPluginIsRestartedWithBackoff(t *testing.T) {
 		}
 		start := time.Now()
 		_, err := a.Authenticate(ctxTimeout(t, 5*time.Second), testReq(""))
-		if !errors.Is(err, plugin.ErrUnavailable) || !strings.Contains(err.Error(), `plug-in "echo" (app "hr")`) {
+		if !errors.Is(err, pluginhost.ErrUnavailable) || !strings.Contains(err.Error(), `plug-in "echo" (app "hr")`) {
 			t.Fatalf("while down: got %v, want ErrUnavailable naming plug-in and app", err)
 		}
 		if took := time.Since(start); took > 100*time.Millisecond {
@@ -53,7 +53,7 @@ func TestCrashedPluginIsRestartedWithBackoff(t *testing.T) {
 	}
 }
 
-func waitUp(t *testing.T, a *plugin.Authenticator, oldPID int) {
+func waitUp(t *testing.T, a *pluginhost.Authenticator, oldPID int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -67,7 +67,7 @@ func waitUp(t *testing.T, a *plugin.Authenticator, oldPID int) {
 			}
 			return
 		}
-		if !errors.Is(err, plugin.ErrUnavailable) || time.Now().After(deadline) {
+		if !errors.Is(err, pluginhost.ErrUnavailable) || time.Now().After(deadline) {
 			t.Fatalf("plug-in did not come back: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -77,14 +77,14 @@ func waitUp(t *testing.T, a *plugin.Authenticator, oldPID int) {
 // A panic is an error for that call only: the process stays up.
 func TestPanicFailsOneCall(t *testing.T) {
 	h, _ := testHost(t)
-	a := h.Authenticator(plugin.Entry{Name: "echo", Builtin: true}, plugin.Use{App: "hr"})
+	a := h.Authenticator(pluginhost.Entry{Name: "echo", Builtin: true}, pluginhost.Use{App: "hr"})
 	defer a.Close()
 	if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	pid := a.PID()
 	_, err := a.Authenticate(ctxTimeout(t, 5*time.Second), testReq("panic"))
-	if !errors.Is(err, plugin.ErrPanicked) || !strings.Contains(err.Error(), "authenticate panic") {
+	if !errors.Is(err, pluginhost.ErrPanicked) || !strings.Contains(err.Error(), "authenticate panic") {
 		t.Fatalf("got %v, want ErrPanicked with the panic value", err)
 	}
 	if _, err := a.Authenticate(ctxTimeout(t, 5*time.Second), testReq("")); err != nil || a.PID() != pid {
@@ -96,7 +96,7 @@ func TestPanicFailsOneCall(t *testing.T) {
 func TestCallsHaveDeadlines(t *testing.T) {
 	h, _ := testHost(t)
 	h.CallTimeout = 200 * time.Millisecond
-	a := h.Authenticator(plugin.Entry{Name: "echo", Builtin: true}, plugin.Use{App: "hr"})
+	a := h.Authenticator(pluginhost.Entry{Name: "echo", Builtin: true}, pluginhost.Use{App: "hr"})
 	defer a.Close()
 	if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestCallsHaveDeadlines(t *testing.T) {
 
 func TestPluginLogsAreReemittedTagged(t *testing.T) {
 	h, buf := testHost(t)
-	a := h.Authenticator(plugin.Entry{Name: "echo", Builtin: true}, plugin.Use{App: "hr"})
+	a := h.Authenticator(pluginhost.Entry{Name: "echo", Builtin: true}, pluginhost.Use{App: "hr"})
 	defer a.Close()
 	if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package plugin_test
+package pluginhost_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package plugin_test
+package pluginhost_test
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
 // frozenHost is a test host whose health checks start soon; its call
 // deadline is long, so a test sees whether the check, not the deadline,
 // ended a call.
-func frozenHost(t *testing.T) (plugin.Host, *syncBuffer) {
+func frozenHost(t *testing.T) (pluginhost.Host, *syncBuffer) {
 	h, buf := testHost(t)
 	h.CallTimeout = 20 * time.Second
 	h.ProbeAfter, h.ProbeTimeout = 100*time.Millisecond, 500*time.Millisecond
@@ -42,17 +42,17 @@ type supervised interface {
 func TestFrozenPluginIsRestartedOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		new  func(t *testing.T, h plugin.Host) (supervised, func(context.Context) error)
+		new  func(t *testing.T, h pluginhost.Host) (supervised, func(context.Context) error)
 	}{
-		{"authenticator", func(t *testing.T, h plugin.Host) (supervised, func(context.Context) error) {
-			a := h.Authenticator(binaryEntry(t, "echo"), plugin.Use{App: "hr"})
+		{"authenticator", func(t *testing.T, h pluginhost.Host) (supervised, func(context.Context) error) {
+			a := h.Authenticator(binaryEntry(t, "echo"), pluginhost.Use{App: "hr"})
 			return a, func(ctx context.Context) error {
 				_, err := a.Authenticate(ctx, testReq(""))
 				return err
 			}
 		}},
-		{"injector", func(t *testing.T, h plugin.Host) (supervised, func(context.Context) error) {
-			i := h.Injector(plugin.Entry{Name: "inject", Builtin: true}, plugin.Use{App: "hr"})
+		{"injector", func(t *testing.T, h pluginhost.Host) (supervised, func(context.Context) error) {
+			i := h.Injector(pluginhost.Entry{Name: "inject", Builtin: true}, pluginhost.Use{App: "hr"})
 			return i, func(ctx context.Context) error {
 				_, err := i.Inject(ctx, sdk.InjectRequest{Identity: sdk.Identity{Subject: "alice"}, Method: "GET", URL: "https://hr.test/"})
 				return err
@@ -73,7 +73,7 @@ func TestFrozenPluginIsRestartedOnce(t *testing.T) {
 				go func() { errs <- call(context.Background()) }()
 			}
 			for range calls {
-				if err := <-errs; !errors.Is(err, plugin.ErrUnavailable) {
+				if err := <-errs; !errors.Is(err, pluginhost.ErrUnavailable) {
 					t.Errorf("a call to the frozen plug-in: %v, want ErrUnavailable (found by the health check, not the %v deadline)", err, h.CallTimeout)
 				}
 			}
@@ -158,7 +158,7 @@ func waitServing(t *testing.T, p supervised, call func(context.Context) error, o
 // restarted, and serves the next call.
 func TestSlowPluginIsNotRestarted(t *testing.T) {
 	h, buf := frozenHost(t)
-	a := h.Authenticator(plugin.Entry{Name: "echo", Builtin: true}, plugin.Use{App: "hr"})
+	a := h.Authenticator(pluginhost.Entry{Name: "echo", Builtin: true}, pluginhost.Use{App: "hr"})
 	defer a.Close()
 	if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestSlowPluginIsNotRestarted(t *testing.T) {
 // period.
 func TestCloseStopsAFrozenPlugin(t *testing.T) {
 	h, _ := frozenHost(t)
-	a := h.Injector(plugin.Entry{Name: "inject", Builtin: true}, plugin.Use{App: "hr"})
+	a := h.Injector(pluginhost.Entry{Name: "inject", Builtin: true}, pluginhost.Use{App: "hr"})
 	if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package plugin_test
+package pluginhost_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/plugin"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -17,14 +17,14 @@ import (
 func TestRedirectFlowRoundTripsState(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		entry func(t *testing.T) plugin.Entry
+		entry func(t *testing.T) pluginhost.Entry
 	}{
-		{"builtin", func(*testing.T) plugin.Entry { return plugin.Entry{Name: "echo", Builtin: true} }},
-		{"binary", func(t *testing.T) plugin.Entry { return binaryEntry(t, "echo") }},
+		{"builtin", func(*testing.T) pluginhost.Entry { return pluginhost.Entry{Name: "echo", Builtin: true} }},
+		{"binary", func(t *testing.T) pluginhost.Entry { return binaryEntry(t, "echo") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := testHost(t)
-			a := h.Authenticator(tc.entry(t), plugin.Use{App: "hr", Config: map[string]any{"idp": "https://idp.test/auth"}})
+			a := h.Authenticator(tc.entry(t), pluginhost.Use{App: "hr", Config: map[string]any{"idp": "https://idp.test/auth"}})
 			defer a.Close()
 			if err := a.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 				t.Fatal(err)
@@ -62,12 +62,12 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := testHost(t)
-			a := h.Authenticator(plugin.Entry{Name: "echo", Builtin: true}, plugin.Use{App: "hr", Config: tc.config})
+			a := h.Authenticator(pluginhost.Entry{Name: "echo", Builtin: true}, pluginhost.Use{App: "hr", Config: tc.config})
 			defer a.Close()
 			err := a.Open(ctxTimeout(t, 10*time.Second))
-			var ce *plugin.ConfigError
+			var ce *pluginhost.ConfigError
 			if !errors.As(err, &ce) {
-				t.Fatalf("Open: got %v, want a *plugin.ConfigError", err)
+				t.Fatalf("Open: got %v, want a *pluginhost.ConfigError", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -81,19 +81,19 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		host  func(plugin.Host) plugin.Host
-		entry plugin.Entry
-		use   plugin.Use
+		host  func(pluginhost.Host) pluginhost.Host
+		entry pluginhost.Entry
+		use   pluginhost.Use
 		want  error
 		text  string
 	}{
-		{name: "wrong kind", entry: plugin.Entry{Name: "inject", Builtin: true}, want: plugin.ErrWrongKind, text: "does not serve gatehouse.plugin.v1.Authenticator"},
-		{name: "panic in constructor", entry: plugin.Entry{Name: "echo", Builtin: true},
-			use: plugin.Use{Config: map[string]any{"options": map[string]any{"greeting": "panic"}}}, want: plugin.ErrPanicked, text: "greeting panic"},
-		{name: "other protocol version", host: func(h plugin.Host) plugin.Host { h.ProtocolVersion = 99; return h },
-			entry: plugin.Entry{Name: "echo", Builtin: true}, want: plugin.ErrIncompatible, text: "speaks protocol version 1 and this host speaks 99"},
-		{name: "no such binary", entry: plugin.Entry{Name: "gone", Path: "/nonexistent/plugin", SHA256: strings.Repeat("0", 64)}, text: `plug-in "gone": reading the plug-in binary`},
-		{name: "invalid entry", entry: plugin.Entry{Name: "x", Path: "/bin/true", SHA256: "abc"}, text: "sha256 must be the 64 hex digits"},
+		{name: "wrong kind", entry: pluginhost.Entry{Name: "inject", Builtin: true}, want: pluginhost.ErrWrongKind, text: "does not serve gatehouse.plugin.v1.Authenticator"},
+		{name: "panic in constructor", entry: pluginhost.Entry{Name: "echo", Builtin: true},
+			use: pluginhost.Use{Config: map[string]any{"options": map[string]any{"greeting": "panic"}}}, want: pluginhost.ErrPanicked, text: "greeting panic"},
+		{name: "other protocol version", host: func(h pluginhost.Host) pluginhost.Host { h.ProtocolVersion = 99; return h },
+			entry: pluginhost.Entry{Name: "echo", Builtin: true}, want: pluginhost.ErrIncompatible, text: "speaks protocol version 1 and this host speaks 99"},
+		{name: "no such binary", entry: pluginhost.Entry{Name: "gone", Path: "/nonexistent/plugin", SHA256: strings.Repeat("0", 64)}, text: `plug-in "gone": reading the plug-in binary`},
+		{name: "invalid entry", entry: pluginhost.Entry{Name: "x", Path: "/bin/true", SHA256: "abc"}, text: "sha256 must be the 64 hex digits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := testHost(t)
@@ -118,7 +118,7 @@ func TestOpenErrors(t *testing.T) {
 func TestChecksumIsCheckedBeforeExecuting(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
-	script := filepath.Join(dir, "plugin.sh")
+	script := filepath.Join(dir, "pluginhost.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -127,10 +127,10 @@ func TestChecksumIsCheckedBeforeExecuting(t *testing.T) {
 	h, _ := testHost(t)
 	h.StartTimeout = 2 * time.Second
 
-	a := h.Authenticator(plugin.Entry{Name: "sso", Path: script, SHA256: bad}, plugin.Use{App: "hr"})
+	a := h.Authenticator(pluginhost.Entry{Name: "sso", Path: script, SHA256: bad}, pluginhost.Use{App: "hr"})
 	err := a.Open(ctxTimeout(t, 5*time.Second))
 	a.Close()
-	if !errors.Is(err, plugin.ErrChecksum) {
+	if !errors.Is(err, pluginhost.ErrChecksum) {
 		t.Fatalf("Open: got %v, want ErrChecksum", err)
 	}
 	for _, w := range []string{`plug-in "sso"`, "has sha256 " + good, "expects " + bad} {
@@ -142,7 +142,7 @@ func TestChecksumIsCheckedBeforeExecuting(t *testing.T) {
 		t.Fatal("the binary ran although its checksum did not match")
 	}
 
-	a = h.Authenticator(plugin.Entry{Name: "sso", Path: script, SHA256: good}, plugin.Use{App: "hr"})
+	a = h.Authenticator(pluginhost.Entry{Name: "sso", Path: script, SHA256: good}, pluginhost.Use{App: "hr"})
 	err = a.Open(ctxTimeout(t, 5*time.Second))
 	a.Close()
 	if err == nil {
@@ -157,7 +157,7 @@ func TestChecksumIsCheckedBeforeExecuting(t *testing.T) {
 // is fine.
 func TestCloseEndsTheProcess(t *testing.T) {
 	h, _ := testHost(t)
-	inj := h.Injector(plugin.Entry{Name: "inject", Builtin: true}, plugin.Use{App: "hr"})
+	inj := h.Injector(pluginhost.Entry{Name: "inject", Builtin: true}, pluginhost.Use{App: "hr"})
 	if err := inj.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestCloseEndsTheProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, pid)
-	if _, err := inj.Inject(ctxTimeout(t, time.Second), sdk.InjectRequest{}); !errors.Is(err, plugin.ErrClosed) {
+	if _, err := inj.Inject(ctxTimeout(t, time.Second), sdk.InjectRequest{}); !errors.Is(err, pluginhost.ErrClosed) {
 		t.Errorf("Inject after Close: got %v, want ErrClosed", err)
 	}
 	if err := inj.Close(); err != nil {
@@ -185,17 +185,17 @@ func TestCloseEndsTheProcess(t *testing.T) {
 // the old one; the new one keeps serving.
 func TestReloadOpensNewBeforeClosingOld(t *testing.T) {
 	h, _ := testHost(t)
-	entry := plugin.Entry{Name: "echo", Builtin: true}
-	old := h.Authenticator(entry, plugin.Use{App: "hr", Config: map[string]any{"idp": "https://old.test"}})
+	entry := pluginhost.Entry{Name: "echo", Builtin: true}
+	old := h.Authenticator(entry, pluginhost.Use{App: "hr", Config: map[string]any{"idp": "https://old.test"}})
 	if err := old.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	next := h.Authenticator(entry, plugin.Use{App: "hr", Config: map[string]any{"idp": "https://new.test"}})
+	next := h.Authenticator(entry, pluginhost.Use{App: "hr", Config: map[string]any{"idp": "https://new.test"}})
 	defer next.Close()
 	if err := next.Open(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []*plugin.Authenticator{old, next} {
+	for _, a := range []*pluginhost.Authenticator{old, next} {
 		if _, err := a.Authenticate(ctxTimeout(t, 5*time.Second), sdk.AuthRequest{URL: "https://hr.test/"}); err != nil {
 			t.Fatalf("both instances should serve during a reload: %v", err)
 		}

@@ -1,4 +1,4 @@
-// Package plugin runs Gatehouse plug-ins: separate processes that speak the
+// Package pluginhost runs Gatehouse plug-ins: separate processes that speak the
 // protocol of sdk/wire over go-plugin's gRPC transport with automatic mutual
 // TLS.
 //
@@ -22,4 +22,4 @@
 // Every call gets a deadline: the caller's, or Host.CallTimeout. The
 // plug-in's log lines are re-emitted through Host.Logger, tagged
 // plugin=NAME and app=APP.
-package plugin
+package pluginhost

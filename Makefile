@@ -28,13 +28,18 @@ test-fuzz: ## every fuzz target for 5s each (their checked-in inputs also run in
 fuzz: ## every fuzz target for FUZZTIME (default 60s) each, one after the other; a failing input lands in testdata/fuzz/
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
 
-vet: ## go vet, and go.mod/go.sum as `go mod tidy` leaves them
+# Nested modules, each with its own go.mod: the SDK plug-in authors import, and examples built as an author would.
+MODULES := sdk examples/custom-sso examples/custom-signon
+vet: ## go vet, and go.mod/go.sum as `go mod tidy` leaves them, in the main module and each nested one
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/wasm/... ./examples/wasm/securityheaders ./examples/wasm/pathfilter ./examples/wasm/linktranslate
+	@for m in $(MODULES); do echo "vet: $$m"; (cd $$m && $(GO) mod tidy -diff && $(GO) vet ./...) || exit 1; done
+	cd sdk && GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./examples/wasm/securityheaders ./examples/wasm/pathfilter ./examples/wasm/linktranslate
 
-test-unit: tools ## unit and package tests, with the race detector; every runner prints its skips, and with CI=true a skip fails the run; (plugins/kcd runs against the real Kerberos lab)
+test-unit: tools ## unit and package tests (the nested modules' too), with the race detector; every runner prints its skips, and with CI=true a skip fails the run; (plugins/kcd runs against the real Kerberos lab)
 	GO=$(GO) ./scripts/gotest.sh -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+	@for m in $(MODULES); do GO=$(GO) ./scripts/gotest.sh -C $$m -race -count=1 ./... || exit 1; done
 	GO=$(GO) ./scripts/gotest.sh -count=1 ./internal/fastpath/rawsock # the race detector turns raw socket calls off: test them without it too
 
 test-security: build tools ## the hostile suite: attacks on the real binaries, printed as a table (case, expected, observed)
@@ -49,14 +54,17 @@ test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real p
 test-e2e-plain: build tools ## the whole e2e suite, hostile suite included, again with every fast path off (GATEHOUSE_FAST_PATHS=off: plain net/http, http.Transport, ReverseProxy)
 	GATEHOUSE_FAST_PATHS=off GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 30m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp; oidc-provider (npm) into .tools/
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
 	./scripts/basicauth-lab.sh install
+	./scripts/pglab.sh install
 	./scripts/install-wabt.sh
 	./scripts/install-oidc-provider.sh
 	./scripts/install-chromium.sh
 	./scripts/install-simplesamlphp.sh
+	./scripts/install-prometheus.sh
+	./scripts/install-systemd-tools.sh
 
 bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh

@@ -41,6 +41,12 @@ type stack struct {
 // on appPort, both with GATEHOUSE_FAST_PATHS=fast, and waits until a
 // request goes through.
 func startStack(o options, ps *procs, name, fast string, appPort int) (*stack, error) {
+	return startStackWith(o, ps, name, fast, appPort, func(s string) string { return s }, "--log-level", "warn")
+}
+
+// startStackWith is startStack with the gateway's config text edited by
+// edit and the connector's log flags.
+func startStackWith(o options, ps *procs, name, fast string, appPort int, edit func(string) string, connLog ...string) (*stack, error) {
 	bin := func(b string) string { return filepath.Join(o.bin, b) }
 	publicPort, err := freePort()
 	if err != nil {
@@ -60,6 +66,7 @@ func startStack(o options, ps *procs, name, fast string, appPort int) (*stack, e
 	// Host that is not the server name (421).
 	text := strings.Replace(fmt.Sprintf(configTemplate, filepath.Join(dir, "data"), publicPort, tunnelPort, appPort),
 		"host: demo.localhost", "host: localhost", 1)
+	text = edit(text)
 	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -78,7 +85,7 @@ func startStack(o options, ps *procs, name, fast string, appPort int) (*stack, e
 	}
 	env = append(env, "GATEHOUSE_TOKEN="+token)
 	if s.connector, err = ps.startEnv(name+"-connector", env, bin("gatehouse-connector"),
-		"--state", filepath.Join(dir, "connector"), "--log-level", "warn"); err != nil {
+		append([]string{"--state", filepath.Join(dir, "connector")}, connLog...)...); err != nil {
 		return nil, err
 	}
 	c, err := gatewayClient(caFile, "localhost", false)
@@ -123,6 +130,9 @@ func (r abResult) mean() float64 {
 
 // runAB is the fast-path A/B mode.
 func runAB(o options, ps *procs) error {
+	if o.ab == "observe" {
+		return runObserve(o, ps) // observe.go
+	}
 	variants := abVariants()
 	if o.abVariants != "" {
 		variants = strings.Split(o.abVariants, ",")

@@ -55,7 +55,7 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 2, "load generator threads (wrk -t)")
 	flag.StringVar(&o.bulkSize, "bulk", "1g", "size of the single-stream download (demo app syntax: 100m, 1g)")
 	flag.StringVar(&o.sso, "sso", "", "custom-SSO example plug-in binary: adds the header sign-on scenario")
-	flag.StringVar(&o.ab, "ab", os.Getenv("BENCH_AB"), "fastpaths: instead of the usual run, each fast path off against all on, in interleaved pairs (or $BENCH_AB)")
+	flag.StringVar(&o.ab, "ab", os.Getenv("BENCH_AB"), "fastpaths: instead of the usual run, each fast path off against all on, in interleaved pairs; observe: metrics and access logs on against off (or $BENCH_AB)")
 	flag.StringVar(&o.abVariants, "ab-variants", "", "with -ab: comma-separated GATEHOUSE_FAST_PATHS values to compare with on, e.g. -rawsock,off (default: each fast path off, then off)")
 	flag.IntVar(&o.abPairs, "ab-pairs", 4, "with -ab: interleaved pairs per variant and scenario")
 	flag.Parse()
@@ -67,8 +67,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
 		os.Exit(2)
 	}
-	if o.ab != "" && o.ab != "fastpaths" || o.abPairs < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -ab (BENCH_AB) takes only fastpaths, and -ab-pairs at least 1")
+	if o.ab != "" && o.ab != "fastpaths" && o.ab != "observe" || o.abPairs < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -ab (BENCH_AB) takes fastpaths or observe, and -ab-pairs at least 1")
 		os.Exit(2)
 	}
 	ps, err := newProcs(o.work)

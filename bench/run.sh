@@ -10,11 +10,18 @@
 # mode instead: each fast path off against all on, in interleaved pairs of
 # the 100-byte and 1 MiB scenarios (bench/ab.go), e.g.
 # `./bench/run.sh --ab -duration 3s -ab-pairs 2 -ab-variants -rawsock,off`.
+#
+# BENCH_AB=observe (or --observe) compares metrics and access logs on
+# against off (bench/observe.go) in interleaved pairs of the 100-byte
+# scenario, e.g. `./bench/run.sh --observe -duration 5s -ab-pairs 4`.
 set -euo pipefail
 
 if [ "${1:-}" = "--ab" ]; then
   shift
   export BENCH_AB=fastpaths
+elif [ "${1:-}" = "--observe" ]; then
+  shift
+  export BENCH_AB=observe
 fi
 
 if [ -n "${BENCH_OUT:-}" ]; then
@@ -65,11 +72,11 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 "$GO" build -o "$work/bench" ./bench
-"$GO" build -o "$work/custom-sso" ./examples/custom-sso
+"$GO" build -C examples/custom-sso -o "$work/custom-sso" . # a module of its own
 "$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" -sso "$work/custom-sso" "$@" &
 pid=$!
 wait "$pid"
-[ -z "${BENCH_AB:-}" ] || exit 0 # the A/B mode measures only the fast paths
+[ -z "${BENCH_AB:-}" ] || exit 0 # the A/B modes measure only their comparison
 
 echo
 echo "Plug-in round trip: the header Injector over go-plugin (gRPC, mutual TLS, Unix socket) vs the same call in-process:"

@@ -194,6 +194,9 @@ func (k *kit) run(ctx context.Context) []Result {
 		}
 		return results
 	}
+	if d, ok := main.(interface{ Capabilities() []sdk.Capability }); ok && len(d.Capabilities()) > 0 {
+		handshake.Detail += fmt.Sprintf(", declares capabilities %q", d.Capabilities())
+	}
 	return append(results, handshake,
 		k.answersInTime(ctx, main),
 		k.shortDeadline(ctx, main),

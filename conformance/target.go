@@ -110,6 +110,9 @@ func (i *injectTarget) garbage() []garbageCase {
 		garbageCase{"line breaks in the identity", 0, i.call(sdk.InjectRequest{Identity: sdk.Identity{Subject: "a\r\nX-Admin: 1",
 			UPN: "b\nc", Email: "d\x00e", Name: "f\rg", Groups: []string{"h\r\ni"}}})},
 		garbageCase{"10,000 groups", 10000 * 32, i.call(sdk.InjectRequest{Identity: sdk.Identity{Subject: "many", Groups: many}})},
+		// The host passes a Secret only to a plug-in that declared the credentials capability.
+		garbageCase{"a secret that is not sealed credentials", 0, i.call(sdk.InjectRequest{Identity: sdk.Identity{Subject: "alice"},
+			Method: "GET", URL: "http://backend.internal/", Secret: []byte(strings.Repeat("\x00garbage", 512))})},
 		garbageCase{"nested claims", 0, i.call(sdk.InjectRequest{Identity: sdk.Identity{Subject: "c",
 			Claims: map[string]any{"a": map[string]any{"b": []any{1.0, nil, true}}, "n": nil}}})},
 	)

@@ -9,16 +9,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/fastpath/leanclient"
 	"github.com/gatehouse/gatehouse/internal/fastpath/rawsock"
 	"github.com/gatehouse/gatehouse/internal/fingerprint"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -27,13 +29,13 @@ type app struct {
 	cfg    tunnel.AppConfig
 	base   *url.URL
 	rt     *http.Transport
-	lean   *leanClient // plain-http backends: small bodyless requests (fastpath.LeanClient)
-	signOn *signOn     // the app's Injector; nil without sign_on
+	lean   *leanclient.Client // plain-http backends: small bodyless requests (fastpath.LeanClient)
+	signOn *signOn            // the app's Injector; nil without sign_on
 }
 
 // roundTrip sends out on the lean path when it may, else on the Transport.
 func (a *app) roundTrip(out *http.Request) (*http.Response, error) {
-	if a.lean != nil && leanEligible(out) {
+	if a.lean != nil && leanclient.Eligible(out) {
 		return a.lean.RoundTrip(out)
 	}
 	return a.rt.RoundTrip(out)
@@ -50,6 +52,8 @@ type appTable struct {
 // sessions: one *http.Transport per app, rebuilt when its config changes.
 type transports struct {
 	plugins pluginhost.Host // starts the apps' Injectors
+	catalog *Catalog        // the Injectors it may start
+	log     *slog.Logger
 	fast    fastpath.Set
 	mu      sync.Mutex
 	m       map[string]*app
@@ -69,7 +73,7 @@ func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.signOn = startSignOn(t.plugins, c)
+	a.signOn = t.startSignOn(c)
 	if old, ok := t.m[c.Name]; ok {
 		old.close(signOnGrace)
 	}
@@ -84,7 +88,7 @@ func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 func (a *app) close(grace time.Duration) {
 	a.rt.CloseIdleConnections()
 	if a.lean != nil {
-		a.lean.closeIdle()
+		a.lean.CloseIdle()
 	}
 	a.signOn.close(grace)
 }
@@ -134,7 +138,7 @@ func newApp(c tunnel.AppConfig, fp fastpath.Set) (*app, error) {
 		if u.Port() == "" {
 			host = net.JoinHostPort(u.Hostname(), "80")
 		}
-		a.lean = &leanClient{addr: host, timeout: rt.ResponseHeaderTimeout, dial: rt.DialContext}
+		a.lean = newLean(host, rt)
 	}
 	return a, nil
 }

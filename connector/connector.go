@@ -14,7 +14,12 @@
 // request to the backend and the answer back on the same stream.
 //
 // The connector process listens on no port; its sign-on plug-ins run as
-// child processes of its own binary. Connector.Drain stops it in order:
+// child processes: the built-in ones of its own binary, and the
+// executables its operator pinned by path and SHA-256 in its own catalog
+// (LoadConfig), which the gateway's config can name but never choose. With
+// every ready it tells the gateway its catalog and, per app, whether it
+// runs the app's sign-on or why not; the gateway sends an app's requests
+// only to connectors that run its sign-on. Connector.Drain stops it in order:
 // every gateway is asked to send no new requests, and those in flight
 // finish first (RATIONALE.md: "Why does the connector wait for the
 // gateway's answer before it drains?").
@@ -29,10 +34,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/fastpath/rawsock"
+	"github.com/gatehouse/gatehouse/pluginhost"
 )
 
 // Options configure a connector.
@@ -41,13 +46,18 @@ type Options struct {
 	// more than one lets two cores encrypt in parallel.
 	Sessions int
 	Logger   *slog.Logger
-	Version  string
+	// AccessLog writes the access lines (accesslog.go); nil: Logger.
+	AccessLog *slog.Logger
+	Version   string
 	// Dial opens the TCP connection to a gateway; tests wrap it to add
 	// latency. Default: net.Dialer with a 10 s timeout.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Plugins starts the apps' sign-on plug-ins; its Executable must serve
 	// "plugin serve NAME" for the built-in plug-ins.
 	Plugins pluginhost.Host
+	// Catalog is the sign-on plug-ins the connector may run (LoadConfig);
+	// nil means the built-in ones only.
+	Catalog *Catalog
 	// DrainTimeout bounds a drain (see Connector.Drain); default 30 s.
 	DrainTimeout time.Duration
 	// Clock times reconnects and the drain; nil means the system clock.
@@ -69,6 +79,8 @@ type Connector struct {
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
 	inflight  atomic.Int64 // request streams open, across sessions
+	metrics   *metrics     // its own, sent with heartbeats (metrics.go)
+	access    *slog.Logger // the access lines (accesslog.go)
 }
 
 // New returns a connector for an enrolled state.
@@ -87,12 +99,23 @@ func New(state *State, opts Options) *Connector {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 15 * time.Second}
 		opts.Dial = d.DialContext
 	}
+	if opts.Catalog == nil {
+		opts.Catalog = NewCatalog()
+	}
+	m := newMetrics()
+	if opts.Plugins.Observer == nil {
+		opts.Plugins.Observer = m // plug-in restarts
+	}
 	h, _ := os.Hostname()
-	return &Connector{state: state, opts: opts, hostname: h,
-		log:        opts.Logger.With("connector", state.ConnectorID, "group", state.Group),
-		transports: transports{plugins: opts.Plugins, fast: opts.FastPaths},
+	log := opts.Logger.With("connector", state.ConnectorID, "group", state.Group)
+	log.Info("sign-on plug-ins", "catalog", opts.Catalog.names())
+	for _, err := range opts.Catalog.check() {
+		log.Error("sign-on plug-in unusable", "error", err)
+	}
+	return &Connector{state: state, opts: opts, hostname: h, log: log,
+		transports: transports{plugins: opts.Plugins, catalog: opts.Catalog, log: log, fast: opts.FastPaths},
 		envelopes:  envelopes{key: state.EnvelopeKey},
-		draining:   make(chan struct{})}
+		draining:   make(chan struct{}), metrics: m, access: accessLogger(opts, state)}
 }
 
 func (c *Connector) dial(ctx context.Context, addr string) (net.Conn, error) {

@@ -99,11 +99,15 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		complete = writeError(bw, http.StatusBadGateway, tunnel.ErrCodeUnknownApp, fmt.Sprintf("connector has no app %q", hdr.App))
 		return
 	}
+	sv := served{start: time.Now()}
+	defer s.finish(a, &hdr, req, &sv) // accesslog.go
 	out := outbound(ctx, req, a)
 	rejectStatus := 0
 	if err := s.admit(ctx, a, hdr, out, &rejectStatus); err != nil {
 		status, code := refusal(err)
+		s.c.metrics.refused(a, err)
 		log.Warn("request refused before the backend", "error", err)
+		sv.status, sv.errCode = status, code
 		complete = writeError(bw, status, code, err.Error())
 		return
 	}
@@ -114,15 +118,20 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		if w.abandoned() {
 			return
 		}
+		s.c.metrics.backend(hdr.App, 0, 0, err)
 		log.Warn("backend request failed", "error", err)
-		complete = writeError(bw, http.StatusBadGateway, backendErrorCode(err), err.Error())
+		sv.status, sv.errCode = http.StatusBadGateway, backendErrorCode(err)
+		complete = writeError(bw, http.StatusBadGateway, sv.errCode, err.Error())
 		return
 	}
+	s.c.metrics.backend(hdr.App, time.Since(sv.start), resp.StatusCode, nil)
+	sv.status = resp.StatusCode
 	if rejectStatus != 0 && resp.StatusCode == rejectStatus {
 		// The backend refused the credentials the sign-on plug-in gave:
 		// the gateway asks the user for new ones instead.
 		resp.Body.Close()
 		log.Info("backend refused the injected credentials", "status", resp.StatusCode)
+		sv.status, sv.errCode = http.StatusUnauthorized, tunnel.ErrCodeAskCreds
 		complete = writeError(bw, http.StatusUnauthorized, tunnel.ErrCodeAskCreds, "the backend refused the stored credentials")
 		return
 	}
@@ -130,10 +139,12 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 		s.upgrade(resp, stream, br, bw, log)
 		return
 	}
-	if err := writeResponse(bw, resp, w.watch); err != nil {
+	var err2 error
+	if sv.out, err2 = writeResponse(bw, resp, w.watch); err2 != nil {
+		sv.status = 0
 		cancel()
 		stream.Close() // now, so that the gateway sees a cut response as cut
-		log.Debug("relaying response", "error", err, "abandoned", w.abandoned())
+		log.Debug("relaying response", "error", err2, "abandoned", w.abandoned())
 		return
 	}
 	complete = true
@@ -249,12 +260,13 @@ func joinPath(base, p string) string {
 	return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
 }
 
-// writeResponse writes resp in HTTP/1.1 framing, always delimited
+// writeResponse writes resp in HTTP/1.1 framing and returns its body
+// bytes, always delimited
 // (Content-Length or chunked, never until-EOF), flushing after every body
 // read so streams such as Server-Sent Events pass at once while a small
 // response still leaves in one write with its head.
 // long is called when the body needs a second read.
-func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
+func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) (int64, error) {
 	resp.ProtoMajor, resp.ProtoMinor = 1, 1
 	if resp.ContentLength < 0 && !hasChunked(resp.TransferEncoding) {
 		resp.TransferEncoding = []string{"chunked"}
@@ -266,9 +278,9 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, long func()) error {
 	err := resp.Write(writerOnly{bw})
 	resp.Body.Close()
 	if err != nil {
-		return err
+		return body.n, err
 	}
-	return bw.Flush()
+	return body.n, bw.Flush()
 }
 
 // writerOnly is a bufio.Writer without ReadFrom. It keeps WriteString

@@ -44,7 +44,7 @@ func relay(t *testing.T, resp *http.Response) (out []byte, longCalls int) {
 	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriterSize(&buf, 64<<10)
-	if err := writeResponse(bw, resp, func() { longCalls++ }); err != nil {
+	if err := writeResp(bw, resp, func() { longCalls++ }); err != nil {
 		t.Fatalf("writeResponse: %v", err)
 	}
 	return append(buf.Bytes(), "NEXT"...), longCalls
@@ -239,7 +239,7 @@ func TestWriteResponseFlushesEvents(t *testing.T) {
 	bw := bufio.NewWriterSize(nw, 64<<10)
 	longCalls := 0
 	done := make(chan error, 1)
-	go func() { done <- writeResponse(bw, resp, func() { longCalls++ }) }()
+	go func() { done <- writeResp(bw, resp, func() { longCalls++ }) }()
 	for i := range 3 {
 		ev := fmt.Sprintf("data: tick %d\n\n", i)
 		events.ch <- ev
@@ -277,7 +277,7 @@ func TestWriteResponseSmallIsOneWrite(t *testing.T) {
 	nw := &notifyWriter{ch: make(chan struct{}, 100)}
 	bw := bufio.NewWriterSize(nw, 64<<10)
 	longCalls := 0
-	if err := writeResponse(bw, resp, func() { longCalls++ }); err != nil {
+	if err := writeResp(bw, resp, func() { longCalls++ }); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(nw.ch); n != 1 {
@@ -295,7 +295,7 @@ func TestWriteResponseWriteError(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: req, ContentLength: -1,
 		Header: http.Header{}, Body: io.NopCloser(strings.NewReader(strings.Repeat("y", 200<<10)))}
 	bw := bufio.NewWriterSize(failWriter{boom}, 4<<10)
-	if err := writeResponse(bw, resp, nil); !errors.Is(err, boom) {
+	if err := writeResp(bw, resp, nil); !errors.Is(err, boom) {
 		t.Fatalf("writeResponse = %v, want the stream's error", err)
 	}
 }
@@ -412,8 +412,14 @@ func BenchmarkWriteResponse(b *testing.B) {
 	for b.Loop() {
 		resp := &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: req, ContentLength: int64(len(body)),
 			Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader(body))}
-		if err := writeResponse(bw, resp, nil); err != nil {
+		if err := writeResp(bw, resp, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// writeResp is writeResponse without its byte count.
+func writeResp(bw *bufio.Writer, resp *http.Response, long func()) error {
+	_, err := writeResponse(bw, resp, long)
+	return err
 }

@@ -3,134 +3,41 @@ package connector
 import (
 	"bufio"
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/fastpath/leanclient"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
-func newLeanClient(t *testing.T, srv *httptest.Server, timeout time.Duration) *leanClient {
-	t.Helper()
-	d := &net.Dialer{}
-	return &leanClient{addr: strings.TrimPrefix(srv.URL, "http://"), timeout: timeout, dial: d.DialContext}
+// recordConn is a backend connection that keeps what the client wrote
+// and answers with a canned response.
+type recordConn struct {
+	net.Conn // nil: only the methods below are used
+	wrote    bytes.Buffer
+	answer   io.Reader
 }
 
-func leanGet(t *testing.T, l *leanClient, url string) (string, error) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	resp, err := l.RoundTrip(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
-}
+func (c *recordConn) Read(p []byte) (int, error)       { return c.answer.Read(p) }
+func (c *recordConn) Write(p []byte) (int, error)      { return c.wrote.Write(p) }
+func (c *recordConn) Close() error                     { return nil }
+func (c *recordConn) SetDeadline(time.Time) error      { return nil }
+func (c *recordConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
 
-// TestLeanClientReusesAndRecovers checks that sequential requests share one
-// backend connection, and that a pooled connection the backend closed is
-// replaced without an error and without sending the request twice.
-func TestLeanClientReusesAndRecovers(t *testing.T) {
-	var conns, hits atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		io.WriteString(w, "hello")
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	l := newLeanClient(t, srv, time.Second)
-	for range 3 {
-		if body, err := leanGet(t, l, srv.URL+"/"); err != nil || body != "hello" {
-			t.Fatalf("GET: %q %v", body, err)
-		}
-	}
-	if n := conns.Load(); n != 1 {
-		t.Fatalf("3 requests used %d connections, want 1", n)
-	}
-	srv.CloseClientConnections() // the pooled connection goes stale
-	time.Sleep(50 * time.Millisecond)
-	before := hits.Load()
-	if body, err := leanGet(t, l, srv.URL+"/"); err != nil || body != "hello" {
-		t.Fatalf("GET on a stale pooled connection: %q %v", body, err)
-	}
-	if got := hits.Load() - before; got != 1 {
-		t.Fatalf("the backend saw the request %d times, want 1", got)
-	}
-}
-
-// TestLeanClientTimeoutIsNotRetried checks the response-header timeout: a
-// timeout error that says so, and the request sent once.
-func TestLeanClientTimeoutIsNotRetried(t *testing.T) {
-	var hits atomic.Int64
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			hits.Add(1)
-			<-release
-		}
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(func() { close(release); srv.Close() })
-	l := newLeanClient(t, srv, 200*time.Millisecond)
-	if _, err := leanGet(t, l, srv.URL+"/fast"); err != nil { // pool a connection first
-		t.Fatal(err)
-	}
-	_, err := leanGet(t, l, srv.URL+"/slow")
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || !strings.Contains(err.Error(), "timeout awaiting response headers") {
-		t.Fatalf("error = %v, want a timeout awaiting response headers", err)
-	}
-	if n := hits.Load(); n != 1 {
-		t.Fatalf("the backend saw the slow request %d times, want 1", n)
-	}
-}
-
-func TestLeanEligible(t *testing.T) {
-	for _, tt := range []struct {
-		method, connection string
-		body               bool
-		want               bool
-	}{
-		{"GET", "", false, true},
-		{"HEAD", "", false, true},
-		{"OPTIONS", "", false, true},
-		{"GET", "Upgrade", false, false},
-		{"GET", "", true, false},
-		{"POST", "", false, false},
-		{"DELETE", "", false, false},
-	} {
-		var body io.Reader
-		if tt.body {
-			body = strings.NewReader("x")
-		}
-		req, _ := http.NewRequest(tt.method, "http://backend/", body)
-		if tt.connection != "" {
-			req.Header.Set("Connection", tt.connection)
-		}
-		if got := leanEligible(req); got != tt.want {
-			t.Errorf("%s body=%v Connection=%q: eligible = %v, want %v", tt.method, tt.body, tt.connection, got, tt.want)
-		}
-	}
-}
-
-// TestWriteHeadMatchesRequestWrite checks that the lean client's request
-// head is byte for byte what http.Request.Write sends, for requests as
-// outbound builds them from what the gateway sent.
-func TestWriteHeadMatchesRequestWrite(t *testing.T) {
+// TestLeanHeadMatchesRequestWrite sends the connector's own backend
+// requests (outbound, plus fields a sign-on plug-in may add) through the
+// lean client and checks that the backend receives byte for byte what
+// http.Request.Write sends. (internal/fastpath/leanclient fuzzes the head
+// writer on any request.)
+func TestLeanHeadMatchesRequestWrite(t *testing.T) {
 	base, _ := url.Parse("http://backend.internal:8080/base")
 	tests := []struct{ name, in string }{
 		{"GET", "GET /bytes/100 HTTP/1.1\r\nHost: demo.localhost\r\nUser-Agent: wrk\r\nX-Forwarded-For: 127.0.0.1\r\nX-Request-Id: 1\r\n\r\n"},
@@ -143,9 +50,6 @@ func TestWriteHeadMatchesRequestWrite(t *testing.T) {
 		{"escaped path", "GET /a%2Fb/%C3%A9?q HTTP/1.1\r\nHost: demo.localhost\r\n\r\n"},
 		{"forced empty query", "GET /x? HTTP/1.1\r\nHost: demo.localhost\r\n\r\n"},
 		{"Connection close", "GET /x HTTP/1.1\r\nHost: demo.localhost\r\nConnection: close\r\n\r\n"},
-		{"many headers", "GET /x HTTP/1.1\r\nHost: demo.localhost\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\n" +
-			"J: 10\r\nK: 11\r\nL: 12\r\nM: 13\r\nN: 14\r\nO: 15\r\nP: 16\r\nQ: 17\r\nR: 18\r\nS: 19\r\nT: 20\r\nU: 21\r\nV: 22\r\nW: 23\r\n" +
-			"X: 24\r\nY: 25\r\nZ: 26\r\nAa: 27\r\nAb: 28\r\nAc: 29\r\nAd: 30\r\nAe: 31\r\nAf: 32\r\nAg: 33\r\nAh: 34\r\n\r\n"},
 	}
 	for _, preserve := range []bool{false, true} {
 		for _, tt := range tests {
@@ -156,136 +60,56 @@ func TestWriteHeadMatchesRequestWrite(t *testing.T) {
 				}
 				a := &app{base: base, cfg: tunnel.AppConfig{PreserveHost: preserve}}
 				out := outbound(t.Context(), in, a)
-				// a sign-on plug-in may add anything
 				out.Header["Bad Name"] = []string{"dropped"}
 				out.Header["X-Injected"] = []string{" two\r\nlines "}
-				if !leanEligible(out) {
+				if !leanclient.Eligible(out) {
 					t.Fatal("not lean-eligible")
 				}
-				var want, got bytes.Buffer
-				bw := bufio.NewWriter(&want)
-				if err := out.Write(bw); err != nil {
+				var want bytes.Buffer
+				if err := out.Write(&want); err != nil {
 					t.Fatal(err)
 				}
-				bw.Flush()
-				bw = bufio.NewWriter(&got)
-				if err := writeHead(bw, out); err != nil {
+				conn := &recordConn{answer: strings.NewReader("HTTP/1.1 204 No Content\r\n\r\n")}
+				rt := &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil }}
+				resp, err := newLean("backend.internal:8080", rt).RoundTrip(out)
+				if err != nil {
 					t.Fatal(err)
 				}
-				bw.Flush()
-				if got.String() != want.String() {
-					t.Fatalf("writeHead:\n%q\nreq.Write:\n%q", got.String(), want.String())
+				resp.Body.Close()
+				if got := conn.wrote.String(); got != want.String() {
+					t.Fatalf("lean client wrote:\n%q\nreq.Write:\n%q", got, want.String())
 				}
 			})
 		}
 	}
 }
 
-// TestLeanClientHostileFraming sends alice's request to a backend that
-// answers it with hostile framing, then bob's on the same client: bob
-// must get his own answer, whatever alice got, and alice's connection must
-// not carry his request when her answer left any doubt.
-func TestLeanClientHostileFraming(t *testing.T) {
-	const bobAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbob"
-	const secret = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nalice private"
-	tests := []struct {
-		name, method, answer string
-		closeAfter           bool   // the backend closes after answering alice
-		alice                string // alice's body, or "error"
-		newConn              bool   // bob's request needs a new connection
+// TestLeanClientLimits checks that the connector's lean client has the
+// Transport's bound on response heads: a larger head is an error.
+func TestLeanClientLimits(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		size int
+		ok   bool
 	}{
-		{"103 then 200", "GET", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + secret, false, "alice private", false},
-		{"unsolicited 100", "GET", "HTTP/1.1 100 Continue\r\n\r\n" + secret, false, "alice private", false},
-		{"several 1xx", "GET", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n" + secret, false, "alice private", false},
-		{"unasked 101", "GET", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n" + secret, false, "error", true},
-		{"over-long body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice" + secret, false, "alice", true},
-		{"bad chunk size", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + secret, false, "error", true},
-		{"chunked and Content-Length", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n5\r\nalice\r\n0\r\n\r\n", false, "alice", true},
-		{"conflicting Content-Length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 4\r\n\r\nalice" + secret, false, "error", true},
-		{"duplicate Content-Length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nalice", false, "alice", true},
-		{"short body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nalice", true, "error", true},
-		{"HEAD answered with a body", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 88\r\n\r\n" + secret, false, "", true},
-		{"204 with a body", "GET", "HTTP/1.1 204 No Content\r\n\r\n" + secret, false, "", true},
-		{"header flood", "GET", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Flood: 0123456789abcdef\r\n", maxRespHead/26+1) + "Content-Length: 5\r\n\r\nalice", false, "error", true},
-		{"plain", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice", false, "alice", false},
-	}
-	for _, tt := range tests {
+		{"head under maxRespHead", maxRespHead - 1024, true},
+		{"head over maxRespHead", maxRespHead + 1024, false},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var conns atomic.Int64
-			url := tcpBackend(t, func(c net.Conn) {
-				conns.Add(1)
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					answer := bobAnswer
-					if req.URL.Query().Get("user") == "alice" {
-						answer = tt.answer
-					}
-					if _, err := io.WriteString(c, answer); err != nil || (answer == tt.answer && tt.closeAfter) {
-						return
-					}
-				}
-			})
-			l := &leanClient{addr: strings.TrimPrefix(url, "http://"), timeout: 5 * time.Second, dial: (&net.Dialer{}).DialContext}
-			req, _ := http.NewRequestWithContext(t.Context(), tt.method, url+"/?user=alice", nil)
-			got := "error"
-			if resp, err := l.RoundTrip(req); err == nil {
-				b, err := io.ReadAll(resp.Body)
+			head := "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", tt.size) + "\r\nContent-Length: 2\r\n\r\nok"
+			conn := &recordConn{answer: strings.NewReader(head)}
+			rt := &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil }}
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://backend/", nil)
+			resp, err := newLean("backend:80", rt).RoundTrip(req)
+			if err == nil {
 				resp.Body.Close()
-				if err == nil {
-					got = string(b)
-				}
 			}
-			if got != tt.alice {
-				t.Errorf("alice got %q, want %q", got, tt.alice)
+			if (err == nil) != tt.ok {
+				t.Fatalf("error %v, want ok=%v", err, tt.ok)
 			}
-			if body, err := leanGet(t, l, url+"/?user=bob"); err != nil || body != "bob" {
-				t.Fatalf("bob got %q (%v), want his own answer", body, err)
-			}
-			if want := map[bool]int64{false: 1, true: 2}[tt.newConn]; conns.Load() != want {
-				t.Errorf("the backend saw %d connections, want %d", conns.Load(), want)
+			if !tt.ok && !strings.Contains(err.Error(), fmt.Sprintf("larger than %d KiB", maxRespHead>>10)) {
+				t.Fatalf("error %v does not name the bound", err)
 			}
 		})
-	}
-}
-
-// TestLeanClientDropsConnectionWithLateBytes checks the idle check: bytes
-// a backend sends on a pooled connection after its answer (the rest of an
-// over-long body that came late) are not taken for the next answer.
-func TestLeanClientDropsConnectionWithLateBytes(t *testing.T) {
-	pooled, late := make(chan struct{}), make(chan struct{})
-	var conns atomic.Int64
-	url := tcpBackend(t, func(c net.Conn) {
-		n := conns.Add(1)
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			if req.URL.Query().Get("user") == "alice" {
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice")
-				<-pooled
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nalice private")
-				close(late)
-				continue
-			}
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbob%d", n)
-		}
-	})
-	l := &leanClient{addr: strings.TrimPrefix(url, "http://"), timeout: 5 * time.Second, dial: (&net.Dialer{}).DialContext}
-	if body, err := leanGet(t, l, url+"/?user=alice"); err != nil || body != "alice" {
-		t.Fatalf("alice got %q (%v)", body, err)
-	}
-	if len(l.idle) != 1 {
-		t.Fatalf("%d pooled connections after a clean answer, want 1", len(l.idle))
-	}
-	close(pooled)
-	<-late // written on loopback: in the client's receive queue
-	if body, err := leanGet(t, l, url+"/?user=bob"); err != nil || body != "bob2" {
-		t.Fatalf("bob got %q (%v), want bob2 on a new connection", body, err)
 	}
 }

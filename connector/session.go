@@ -152,7 +152,7 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 			case d := <-beat:
 				t.Reset(d)
 			case <-t.C:
-				hb := tunnel.Heartbeat{InFlight: int(s.inflight.Load())}
+				hb := tunnel.Heartbeat{InFlight: int(s.inflight.Load()), Metrics: s.c.metrics.snapshot()}
 				if send(tunnel.Message{Type: tunnel.MsgHeartbeat, Heartbeat: &hb}) != nil {
 					return
 				}
@@ -175,11 +175,13 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 		case m.Type == tunnel.MsgDrained:
 			s.drainedOnce.Do(func() { close(s.drained) })
 		case m.Type == tunnel.MsgConfig && m.Config != nil:
-			if err := s.apply(m.Config); err != nil {
+			t, err := s.apply(m.Config)
+			if err != nil {
 				s.log.Error("config from gateway not applied", "error", err)
 				continue
 			}
-			if err := send(tunnel.Message{Type: tunnel.MsgReady, Ready: &tunnel.Ready{ConfigVersion: m.Config.Version}}); err != nil {
+			ready := tunnel.Ready{ConfigVersion: m.Config.Version, SignOn: s.c.signOnReport(t)}
+			if err := send(tunnel.Message{Type: tunnel.MsgReady, Ready: &ready}); err != nil {
 				return err
 			}
 			d := time.Duration(m.Config.HeartbeatMillis) * time.Millisecond
@@ -201,17 +203,17 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 }
 
 // apply builds a new app table and swaps it in.
-func (s *session) apply(c *tunnel.Config) error {
+func (s *session) apply(c *tunnel.Config) (*appTable, error) {
 	t := &appTable{version: c.Version, apps: make(map[string]*app, len(c.Apps)), changed: make(chan struct{})}
 	for _, ac := range c.Apps {
 		a, err := s.c.transports.get(ac)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.apps[ac.Name] = a
 	}
 	old := s.apps.Swap(t)
 	close(old.changed)
 	s.log.Info("config applied", "config_version", c.Version, "apps", len(t.apps))
-	return nil
+	return t, nil
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,11 +16,15 @@ import (
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
-// signOn is an app's Injector: a built-in plug-in this binary serves as a
-// child process ("gatehouse-connector plugin serve NAME").
+// signOn is an app's Injector: an entry of the connector's catalog, a
+// built-in plug-in this binary serves as a child process ("gatehouse-connector
+// plugin serve NAME") or an executable the connector's operator pinned.
 type signOn struct {
 	inj *pluginhost.Injector
 	err error // why the plug-in could not start: requests fail closed
+	// refusal is err as the gateway gets it, which then sends the app's
+	// requests to other connectors.
+	refusal *tunnel.SignOnRefusal
 
 	mu    sync.Mutex
 	reuse map[[sha256.Size]byte]reusable // results the plug-in let us reuse, by envelope hash
@@ -33,20 +39,44 @@ type reusable struct {
 const maxReuse = 10000
 
 // startSignOn starts the app's Injector, if it has one. A failure is kept
-// (and logged) rather than returned: the app's requests then fail closed
-// while the connector keeps serving its other apps.
-func startSignOn(host pluginhost.Host, c tunnel.AppConfig) *signOn {
+// (and logged) rather than returned: it is reported to the gateway, the
+// app's requests fail closed, and the connector keeps serving its other
+// apps.
+func (t *transports) startSignOn(c tunnel.AppConfig) *signOn {
 	if c.SignOn == nil {
 		return nil
 	}
-	inj := host.Injector(pluginhost.Entry{Name: c.SignOn.Plugin, Builtin: true},
-		pluginhost.Use{App: c.Name, Config: c.SignOn.Config, Keys: c.SignOn.Keys})
+	cat := t.catalog
+	if cat == nil {
+		cat = NewCatalog()
+	}
+	entry, missing := cat.lookup(c.SignOn.Plugin)
+	if missing != "" {
+		return t.refuse(c, "sign_on.plugin", missing)
+	}
+	inj := t.plugins.Injector(entry, pluginhost.Use{App: c.Name, Config: c.SignOn.Config, Keys: c.SignOn.Keys})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := inj.Open(ctx); err != nil {
-		return &signOn{err: fmt.Errorf("sign-on plug-in %q for app %q did not start: %w", c.SignOn.Plugin, c.Name, err)}
+		_ = inj.Close()
+		field, msg := refusalOf(err)
+		return t.refuse(c, field, msg)
 	}
 	return &signOn{inj: inj}
+}
+
+// refuse records why app c's sign-on cannot run, with every value of its
+// config that could be a secret taken out of the message.
+func (t *transports) refuse(c tunnel.AppConfig, field, msg string) *signOn {
+	msg = redact(strings.TrimPrefix(msg, fmt.Sprintf("plug-in %q: ", c.SignOn.Plugin)), c.SignOn.Config)
+	r := tunnel.SignOnRefusal{App: c.Name, Plugin: c.SignOn.Plugin, Field: field, Message: msg}
+	log := t.log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Error("sign-on refused: the gateway sends this app's requests to other connectors of the group",
+		"app", r.App, "plugin", r.Plugin, "field", r.Field, "error", r.Message)
+	return &signOn{refusal: &r, err: fmt.Errorf("sign-on plug-in %q for app %q was refused: %s: %s", r.Plugin, r.App, r.Field, r.Message)}
 }
 
 // close stops the plug-in after grace, so requests in flight can finish;

@@ -40,6 +40,8 @@ type Host struct {
 	// wire.ProtocolVersion. Only the conformance kit sets it, to see that a
 	// plug-in is refused by a host of another version.
 	ProtocolVersion int
+	// Observer is told about calls and restarts (metrics); nil: none.
+	Observer Observer
 }
 
 // Backoff is the delay before restart n: Initial doubled n times, at most

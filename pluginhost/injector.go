@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/wire"
@@ -26,16 +27,35 @@ func (i *Injector) Close() error { return i.in.close() }
 // PID is the plug-in's process id, 0 while it is down.
 func (i *Injector) PID() int { return i.in.pid() }
 
+// Capabilities are the optional parts of the protocol the plug-in
+// declared (sdk.Plugin.Capabilities); nil while it is down.
+func (i *Injector) Capabilities() []sdk.Capability {
+	return slices.Clone(i.in.capabilities())
+}
+
 // Inject asks the plug-in how to change req's header for the backend. The
 // result has been validated; an error wraps ErrUnavailable while the
 // plug-in is down.
+//
+// req.Secret goes only to a plug-in that declared
+// sdk.CapabilityCredentials; for any other it is dropped. A result with
+// AskCredentials or RejectStatus from a plug-in that did not declare it is
+// an error that wraps ErrUndeclared.
 func (i *Injector) Inject(ctx context.Context, req sdk.InjectRequest) (sdk.InjectResult, error) {
+	credentials := i.in.declared(sdk.CapabilityCredentials)
+	if !credentials {
+		req.Secret = nil
+	}
 	var res sdk.InjectResult
 	if err := i.in.call(ctx, wire.MethodInject, req, &res); err != nil {
 		return sdk.InjectResult{}, err
 	}
 	if err := res.Validate(); err != nil {
 		return sdk.InjectResult{}, fmt.Errorf("%s: invalid Inject result: %w", i.in, err)
+	}
+	if !credentials && (res.AskCredentials || res.RejectStatus != 0) {
+		return sdk.InjectResult{}, fmt.Errorf("%s: invalid Inject result: %w: AskCredentials or RejectStatus needs capability %q, which the plug-in did not declare in sdk.Plugin.Capabilities",
+			i.in, ErrUndeclared, sdk.CapabilityCredentials)
 	}
 	return res, nil
 }

@@ -120,7 +120,8 @@ func (in *instance) pid() int {
 // call runs one call with a deadline. A process found unreachable is handed
 // to the supervisor, which replaces it; so is one that does not answer a
 // health check, made when the call is slow or times out.
-func (in *instance) call(ctx context.Context, method string, req, resp any) error {
+func (in *instance) call(ctx context.Context, method string, req, resp any) (err error) {
+	defer in.observe(method, time.Now(), &err)
 	p, err := in.proc()
 	if err != nil {
 		return err
@@ -210,6 +211,7 @@ func (in *instance) restart(failures *int) *proc {
 			return nil
 		}
 		in.log.Info("plug-in restarted", "pid", p.pid, "attempt", *failures, "after", delay.Round(time.Millisecond).String())
+		in.restarted()
 		return p
 	}
 }

@@ -25,6 +25,7 @@ type proc struct {
 	rpc     *rpcClient
 	pid     int
 	started time.Time
+	caps    []sdk.Capability // declared in the answer to Configure
 
 	broken     chan struct{} // closed when a call found the process unreachable
 	markBroken func()
@@ -125,9 +126,11 @@ func (in *instance) connect(ctx context.Context, client *goplugin.Client, cfg []
 	ctx, cancel := in.host.withDeadline(ctx)
 	defer cancel()
 	req := sdk.ConfigureRequest{App: in.use.App, Plugin: in.entry.Name, Config: cfg, Keys: in.use.Keys, CheckOnly: in.use.CheckOnly}
-	if err := p.rpc.invoke(ctx, wire.MethodConfigure, req, &sdk.ConfigureResponse{}); err != nil {
+	var resp sdk.ConfigureResponse
+	if err := p.rpc.invoke(ctx, wire.MethodConfigure, req, &resp); err != nil {
 		return nil, in.configureError(err)
 	}
+	p.caps = resp.Capabilities
 	return p, nil
 }
 

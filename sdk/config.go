@@ -35,9 +35,14 @@ type ConfigureRequest struct {
 	Log *slog.Logger `json:"-"`
 }
 
-// ConfigureResponse is a plug-in's answer to Configure. It is empty; it is
-// on the wire so a later protocol version can add to it.
-type ConfigureResponse struct{}
+// ConfigureResponse is a plug-in's answer to Configure. [Serve] fills it
+// in.
+type ConfigureResponse struct {
+	// Capabilities are the optional parts of the protocol the plug-in
+	// declared in [Plugin.Capabilities] that apply to the kind configured.
+	// A host gives a plug-in what a capability carries only if it is here.
+	Capabilities []Capability `json:"capabilities,omitempty"`
+}
 
 // Decode stores the config block in the struct v points to, strictly: a key
 // v has no field for, or a value of the wrong type, is an error that names

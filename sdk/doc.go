@@ -19,7 +19,9 @@
 // grow without breaking plug-ins. Plug-ins are stateless: state a sign-in
 // flow needs between the redirect and the callback travels in
 // [AuthResult.State], which the gateway seals into a cookie and hands back
-// in [AuthRequest.State].
+// in [AuthRequest.State]. A few parts of the protocol serve one kind of
+// plug-in only (the password vault's credentials); a plug-in that uses one
+// declares it, a [Capability], in [Plugin.Capabilities].
 //
 // The package imports nothing from the gateway or the connector and its API
 // uses only the standard library's types. README.md beside this file is the

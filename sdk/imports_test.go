@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,46 @@ import (
 )
 
 const module = "github.com/gatehouse/gatehouse/"
+
+// The SDK is a module of its own, so a plug-in author's go.mod pulls in
+// the SDK and its few dependencies, never the gateway's: its build list
+// has no github.com/gatehouse/gatehouse module but itself, and it
+// requires directly only go-plugin, its logger and gRPC.
+func TestSDKModuleStandsAlone(t *testing.T) {
+	cmd := exec.Command("go", "list", "-m", "-json=Path,Main,Indirect", "all")
+	cmd.Env = append(os.Environ(), "GOWORK=off") // this module alone, as an author's build sees it
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -m all failed, so the build list cannot be checked: %v", err)
+	}
+	allowed := map[string]bool{
+		"github.com/hashicorp/go-plugin": true, "github.com/hashicorp/go-hclog": true,
+		"google.golang.org/grpc": true, "google.golang.org/protobuf": true,
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var mods []string
+	for dec.More() {
+		var m struct {
+			Path           string
+			Main, Indirect bool
+		}
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		mods = append(mods, m.Path)
+		switch {
+		case m.Main && m.Path != module+"sdk":
+			t.Errorf("the main module is %s, want %ssdk: sdk/go.mod is missing or misnamed", m.Path, module)
+		case !m.Main && (m.Path == strings.TrimSuffix(module, "/") || strings.HasPrefix(m.Path, module)):
+			t.Errorf("the sdk module's build list holds %s: plug-ins would pull in the gateway", m.Path)
+		case !m.Main && !m.Indirect && !allowed[m.Path]:
+			t.Errorf("the sdk module requires %s directly; keep its dependencies few (go-plugin, go-hclog, gRPC, protobuf)", m.Path)
+		}
+	}
+	if len(mods) < 5 || mods[0] != module+"sdk" {
+		t.Fatalf("go list -m all listed %q; the check saw nothing", mods)
+	}
+}
 
 // sdk/ must not depend on the gateway or the connector: plug-ins build
 // against it alone.

@@ -28,7 +28,8 @@ type InjectRequest struct {
 	// Secret is what the gateway keeps sealed for this user and app, if
 	// anything: for the password vault, credentials sealed with package
 	// sdk/vault to a key only the connectors hold. The host passes it on
-	// unread.
+	// unread, and only to a plug-in that declared [CapabilityCredentials];
+	// for any other it is always empty.
 	Secret []byte `json:"secret,omitempty"`
 }
 
@@ -47,11 +48,13 @@ type InjectResult struct {
 	ReuseFor time.Duration `json:"reuse_for,omitempty"`
 	// AskCredentials says the user must enter (new) credentials for the
 	// app: there are none, or the backend refused them. The request does
-	// not go to the backend; the gateway shows its credentials page.
+	// not go to the backend; the gateway shows its credentials page. Only
+	// a plug-in that declared [CapabilityCredentials] may set it.
 	AskCredentials bool `json:"ask_credentials,omitempty"`
 	// RejectStatus, when not 0, is the backend status that means it
 	// refused the injected credentials (401 for Basic): the connector then
-	// answers as for AskCredentials instead of relaying the response.
+	// answers as for AskCredentials instead of relaying the response. Only
+	// a plug-in that declared [CapabilityCredentials] may set it.
 	RejectStatus int `json:"reject_status,omitempty"`
 }
 

@@ -21,6 +21,10 @@ import (
 type Plugin struct {
 	Authenticator func(ctx context.Context, req ConfigureRequest) (Authenticator, error)
 	Injector      func(ctx context.Context, req ConfigureRequest) (Injector, error)
+	// Capabilities are the optional parts of the protocol the plug-in
+	// uses ([CapabilityCredentials]); most plug-ins use none. The host
+	// learns them from the answer to Configure.
+	Capabilities []Capability
 }
 
 // Serve serves p to the Gatehouse host that started this process, and
@@ -38,16 +42,19 @@ func Serve(p Plugin) error {
 	if p.Authenticator == nil && p.Injector == nil {
 		return errors.New("sdk.Serve: the Plugin has neither an Authenticator nor an Injector constructor")
 	}
+	if err := p.checkCapabilities(); err != nil {
+		return err
+	}
 	// go-plugin replaces os.Stderr with a pipe it forwards as plain lines;
 	// structured logs go to the real stderr, which the host parses.
 	stderr := os.Stderr
 	log := newLogger(stderr)
 	set := goplugin.PluginSet{}
 	if p.Authenticator != nil {
-		set[wire.Authenticator] = &grpcPlugin{desc: authenticatorService(newInstance(p.Authenticator, log), log)}
+		set[wire.Authenticator] = &grpcPlugin{desc: authenticatorService(newInstance(p.Authenticator, log, nil), log)}
 	}
 	if p.Injector != nil {
-		set[wire.Injector] = &grpcPlugin{desc: injectorService(newInstance(p.Injector, log), log)}
+		set[wire.Injector] = &grpcPlugin{desc: injectorService(newInstance(p.Injector, log, p.Capabilities), log)}
 	}
 	exitWithHost(os.Getppid(), log)
 	goplugin.Serve(&goplugin.ServeConfig{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -21,12 +22,13 @@ import (
 type instance[T any] struct {
 	build func(context.Context, ConfigureRequest) (T, error)
 	log   *slog.Logger
-	mu    sync.Mutex // serialises Configure
+	caps  []Capability // declared for this kind, reported by configure
+	mu    sync.Mutex   // serialises Configure
 	impl  atomic.Pointer[T]
 }
 
-func newInstance[T any](build func(context.Context, ConfigureRequest) (T, error), log *slog.Logger) *instance[T] {
-	return &instance[T]{build: build, log: log}
+func newInstance[T any](build func(context.Context, ConfigureRequest) (T, error), log *slog.Logger, caps []Capability) *instance[T] {
+	return &instance[T]{build: build, log: log, caps: caps}
 }
 
 func (in *instance[T]) configure(ctx context.Context, req ConfigureRequest) (ConfigureResponse, error) {
@@ -47,7 +49,7 @@ func (in *instance[T]) configure(ctx context.Context, req ConfigureRequest) (Con
 		return ConfigureResponse{}, status.Error(codes.Internal, "the plug-in's constructor returned nil and no error")
 	}
 	in.impl.Store(&impl)
-	return ConfigureResponse{}, nil
+	return ConfigureResponse{Capabilities: in.caps}, nil
 }
 
 func (in *instance[T]) get() (T, error) {
@@ -82,7 +84,11 @@ func authenticatorService(in *instance[Authenticator], log *slog.Logger) *grpc.S
 	}
 }
 
+// injectorService serves in. Unless its plug-in declared
+// CapabilityCredentials, the Injector never sees a Secret (the host sends
+// none either), and a result that needs the capability is refused.
 func injectorService(in *instance[Injector], log *slog.Logger) *grpc.ServiceDesc {
+	credentials := slices.Contains(in.caps, CapabilityCredentials)
 	return &grpc.ServiceDesc{
 		ServiceName: wire.InjectorService,
 		HandlerType: (*any)(nil),
@@ -93,11 +99,14 @@ func injectorService(in *instance[Injector], log *slog.Logger) *grpc.ServiceDesc
 				if err != nil {
 					return InjectResult{}, err
 				}
+				if !credentials {
+					req.Secret = nil
+				}
 				res, err := guard(log, wire.MethodInject, func() (InjectResult, error) { return inj.Inject(ctx, req) })
 				if err != nil {
 					return InjectResult{}, toStatus(err)
 				}
-				if err := res.Validate(); err != nil {
+				if err := errors.Join(res.Validate(), res.checkCapabilities(in.caps)); err != nil {
 					return InjectResult{}, status.Errorf(codes.Internal, "Inject returned an invalid result: %v", err)
 				}
 				return res, nil

@@ -1,6 +1,10 @@
 package tunnel
 
-import "github.com/gatehouse/gatehouse/sdk"
+import (
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/sdk"
+)
 
 // ALPN protocol names on the tunnel port.
 const (
@@ -72,9 +76,14 @@ type AppConfig struct {
 	Identity bool `json:"identity,omitempty"`
 	// SignOn is the Injector plug-in that signs the user in to the backend.
 	SignOn *SignOn `json:"sign_on,omitempty"`
+	// NoAccessLog: the app's access_log is false, and the connector
+	// writes no access line for its requests either.
+	NoAccessLog bool `json:"no_access_log,omitempty"`
 }
 
-// SignOn is an app's use of a built-in Injector plug-in at the connector.
+// SignOn is an app's use of an Injector plug-in at the connector. Plugin
+// names an entry of the connector's own catalog: one built into it, or an
+// executable its operator pinned by path and SHA-256.
 type SignOn struct {
 	Plugin string         `json:"plugin"`
 	Config map[string]any `json:"config,omitempty"`
@@ -86,11 +95,55 @@ type SignOn struct {
 // Ready acknowledges a Config.
 type Ready struct {
 	ConfigVersion uint64 `json:"config_version"`
+	// SignOn is the connector's account of the sign-on plug-ins for this
+	// config. Connectors older than this field send none; the gateway then
+	// trusts them with built-in plug-ins only.
+	SignOn *SignOnReport `json:"sign_on,omitempty"`
+}
+
+// SignOnReport says which sign-on plug-ins a connector has and, for every
+// app with sign_on in the config it acknowledges, whether it runs that
+// app's sign-on. The gateway sends an app's requests only to connectors
+// that listed it in Accepted.
+type SignOnReport struct {
+	// Plugins is the connector's catalog: its built-in plug-ins and those
+	// its operator pinned in its --config file.
+	Plugins []PluginInfo `json:"plugins"`
+	// Accepted names the apps whose sign-on plug-in started with the
+	// app's config.
+	Accepted []string `json:"accepted,omitempty"`
+	// Refused says why each other app with sign_on was refused.
+	Refused []SignOnRefusal `json:"refused,omitempty"`
+}
+
+// PluginInfo is one entry of a connector's plug-in catalog. The path of an
+// executable stays on the connector; its pinned SHA-256 is reported.
+type PluginInfo struct {
+	Name    string `json:"name"`
+	Builtin bool   `json:"builtin,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+}
+
+// SignOnRefusal is a connector's reason for not running an app's sign-on:
+// the field at fault ("sign_on.plugin", "sign_on.config.key_file") and what
+// is wrong. It never holds a value of the app's config.
+type SignOnRefusal struct {
+	App     string `json:"app"`
+	Plugin  string `json:"plugin"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (r SignOnRefusal) String() string {
+	return fmt.Sprintf("app %q: %s: %s", r.App, r.Field, r.Message)
 }
 
 // Heartbeat keeps a connector active.
 type Heartbeat struct {
 	InFlight int `json:"in_flight"`
+	// Metrics are the connector's own metrics; connectors older than
+	// this field send none, and older gateways ignore it.
+	Metrics *ConnectorMetrics `json:"metrics,omitempty"`
 }
 
 // Error ends a session with a reason for the operator. Fatal errors (the

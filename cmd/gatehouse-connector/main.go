@@ -2,12 +2,24 @@
 // dials out to the gateway and never listens on any port.
 //
 //	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...] [--drain-timeout 30s]
-//	                    [--sessions 2] [--log-level info]
+//	                    [--config FILE] [--sessions 2] [--log-level info] [--log-format text]
 //	gatehouse-connector --version
 //	gatehouse-connector vault-key --out FILE
 //
 // It runs its built-in sign-on plug-ins (header, kcd, vault) as child processes of its
-// own binary ("gatehouse-connector plugin serve NAME").
+// own binary ("gatehouse-connector plugin serve NAME"). --config FILE adds
+// the sign-on plug-ins its operator chose, each an executable pinned by
+// path and sha256, under the names the gateway's apps use in sign_on.plugin:
+//
+//	plugins:
+//	  - name: tenant-sig
+//	    path: /usr/local/lib/gatehouse/tenant-sig   # relative: to FILE's directory
+//	    sha256: 3f1c…                                # sha256sum of the binary
+//
+// A mistake in FILE stops the connector with file, line and key. A binary
+// whose sha256 differs is never started: the apps that use it are refused,
+// and the gateway shows why ('gatehouse connectors') and sends their
+// requests to the connectors that accepted them.
 //
 // The first run enrolls with a one-time token (from 'gatehouse token
 // create') and keeps in DIR its key, its certificate, the pinned gateway CA
@@ -28,6 +40,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -37,9 +50,10 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/connector"
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/linebuf"
 	"github.com/gatehouse/gatehouse/internal/profile"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/plugins/builtin"
 	"github.com/gatehouse/gatehouse/sdk/vault"
 )
@@ -70,7 +84,9 @@ func run() error {
 	gateways := fs.String("gateway", "", "comma-separated gateway tunnel addresses, overriding those in the token")
 	sessions := fs.Int("sessions", 2, "tunnels per gateway address")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long to finish the requests in flight before stopping")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	configFile := fs.String("config", "", "the connector's own config: its catalog of sign-on plug-ins (plugins: with name, path, sha256)")
+	level := fs.String("log-level", "info", "debug, info, warn or error (access lines are info)")
+	format := fs.String("log-format", "text", "text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
@@ -82,15 +98,15 @@ func run() error {
 	if *stateDir == "" {
 		return errors.New("--state DIR is required")
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	logger, access, flush, err := newLoggers(*level, *format)
+	if err != nil {
+		return err
 	}
+	defer flush()
 	fast, err := fastpath.FromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	var addrs []string
 	if *gateways != "" {
 		addrs = strings.Split(*gateways, ",")
@@ -98,6 +114,10 @@ func run() error {
 
 	if *drainTimeout <= 0 {
 		return fmt.Errorf("--drain-timeout %s: want a positive duration such as 30s", *drainTimeout)
+	}
+	catalog, err := loadCatalog(*configFile)
+	if err != nil {
+		return err
 	}
 	ctx, serving, stop := onSignals(logger)
 	defer stop()
@@ -123,10 +143,52 @@ func run() error {
 		st.Gateways = addrs
 	}
 	logger.Info("connector starting", "connector", st.ConnectorID, "fast_paths", fast.String())
-	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, Version: version,
-		Plugins: pluginhost.Host{Logger: logger}, FastPaths: fast, DrainTimeout: *drainTimeout})
+	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, AccessLog: access, Version: version,
+		Plugins: pluginhost.Host{Logger: logger}, Catalog: catalog, FastPaths: fast, DrainTimeout: *drainTimeout})
 	serving(c)
 	return c.Run(ctx)
+}
+
+// newLoggers returns the connector's log and its access log, both on
+// stderr, the access lines in batches (internal/linebuf), and the func
+// that flushes them.
+func newLoggers(level, format string) (logger, access *slog.Logger, flush func(), err error) {
+	if logger, err = newLogger(level, format, os.Stderr); err != nil {
+		return nil, nil, nil, err
+	}
+	out := linebuf.New(os.Stderr, 100*time.Millisecond)
+	access, _ = newLogger(level, format, out)
+	return logger, access, func() { _ = out.Close() }, nil
+}
+
+// newLogger is a log on w: --log-level and --log-format (text or
+// json), as the gateway's log: config.
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not a log format (use text or json)", format)
+}
+
+// loadCatalog reads the --config file's catalog of sign-on plug-ins;
+// without one, the connector has its built-in plug-ins only.
+func loadCatalog(path string) (*connector.Catalog, error) {
+	if path == "" {
+		return connector.NewCatalog(), nil
+	}
+	cfg, err := connector.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Catalog, nil
 }
 
 // onSignals handles SIGTERM and SIGINT. The first drains the connector

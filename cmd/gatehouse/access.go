@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/netip"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
@@ -14,64 +13,9 @@ import (
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
-// sessionsRevoke is "gatehouse sessions revoke --user SUBJECT": every
-// session of the user that exists now ends at its next request.
-func sessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfgPath := newFlags("sessions revoke", stderr)
-	user := fs.String("user", "", "the user's subject, as the sign-in log shows it (required)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *user == "" {
-		return usageError("sessions revoke needs --user SUBJECT")
-	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	now := time.Now()
-	if err := st.RevokeSessions(ctx, *user, now); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "revoked every session of %q started before %s: the user signs in again at the next request\n", *user, now.UTC().Format(time.RFC3339))
-	return nil
-}
-
-// signIns is "gatehouse signins": the latest records of the sign-in log.
-func signIns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfgPath := newFlags("signins", stderr)
-	limit := fs.Int("limit", 50, "how many records, newest first")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	list, err := st.ListSignIns(ctx, *limit)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tAPP\tIDP\tUSER\tRESULT\tCLIENT\tREASON")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.At.UTC().Format(time.RFC3339), s.App, s.Plugin, s.Subject, s.Result, s.ClientIP, s.Reason)
-	}
-	return tw.Flush()
-}
-
 // policyTest is "gatehouse policy test": what would the config's access
-// policy of an app decide for this user and request?
+// policy of an app decide for this user and request? ALLOW exits 0; DENY
+// and SIGN IN AGAIN exit 1, so that a script can test the answer.
 func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfgPath := newFlags("policy test", stderr)
 	app := fs.String("app", "", "the app (required)")
@@ -84,7 +28,7 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	method := fs.String("method", "GET", "the request method")
 	path := fs.String("path", "/", "the request path")
 	age := fs.Duration("signed-in-ago", 0, "how long ago the user signed in")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *app == "" || *user == "" {
@@ -128,6 +72,9 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	fmt.Fprintf(stdout, "%s (%s): %s\n", verdict, d.Rule, d.Reason)
+	if !d.Allow {
+		return errDenied // exit code 1, as for any check that says no
+	}
 	return nil
 }
 

@@ -47,7 +47,7 @@ func pluginCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// Flags may come before or after PATH.
 	var paths []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {

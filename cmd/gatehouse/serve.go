@@ -7,17 +7,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/gateway"
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/linebuf"
 	"github.com/gatehouse/gatehouse/internal/profile"
+	"github.com/gatehouse/gatehouse/pluginhost"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs, cfgPath := newFlags("serve", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*cfgPath)
@@ -29,11 +31,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, stderr)
+	// Access lines go to the same stderr in batches: one write per batch,
+	// not per request (internal/linebuf).
+	accessOut := linebuf.New(stderr, accessFlushEvery)
+	defer accessOut.Close()
+	access := newLogger(cfg.Log, accessOut)
+	for _, w := range cfg.Warnings {
+		logger.Warn("config: "+w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
+	}
+	// The admin listener first: /readyz says what is missing while the
+	// store opens and the state loads.
+	admin, err := gateway.ListenAdmin(cfg, version, logger)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	defer admin.Close() // again, so that its store probe stops before the store closes
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -42,8 +60,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer stopProfile()
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, Version: version,
-		Plugins: pluginhost.Host{Logger: logger}, FastPaths: fast})
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: logger, AccessLog: access, Version: version,
+		Plugins: pluginhost.Host{Logger: logger}, FastPaths: fast, Admin: admin})
 	if err != nil {
 		return err
 	}
@@ -60,6 +78,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	go config.NewWatcher(cfg.Path, logger).Run(ctx, hup, gw.Apply)
 	return gw.Serve(ctx)
 }
+
+// accessFlushEvery is how late an access line may reach the log.
+const accessFlushEvery = 100 * time.Millisecond
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level

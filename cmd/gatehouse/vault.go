@@ -25,7 +25,7 @@ func vaultCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	user := fs.String("user", "", "the user's subject (or --shared)")
 	shared := fs.Bool("shared", false, "the app's shared credentials, for users without their own")
 	username := fs.String("username", "", "the backend username (set)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	subject := *user

@@ -17,6 +17,10 @@ type Config struct {
 	// Path is the absolute path of the file this config was read from (not a
 	// YAML key; set by the loader).
 	Path string `yaml:"-"`
+	// Warnings are problems that do not stop the config from loading (a
+	// password written in store.dsn), for the caller to log. Set by the
+	// loader.
+	Warnings []FieldError `yaml:"-"`
 
 	// DataDir holds the SQLite store and development TLS material. Default
 	// "data". Like every path in the file, a relative path is resolved
@@ -28,6 +32,8 @@ type Config struct {
 	TLS    TLS    `yaml:"tls"`
 	Store  Store  `yaml:"store"`
 	Log    Log    `yaml:"log"`
+	// Admin configures the admin listener (listen.admin).
+	Admin Admin `yaml:"admin"`
 
 	// Plugins is the plug-in catalog that apps' auth and sign_on use.
 	Plugins  []Plugin `yaml:"plugins"`
@@ -55,6 +61,34 @@ type Listen struct {
 	// HTTP-01 challenges and redirects every other request to HTTPS (308).
 	// Empty (the default): no HTTP listener.
 	HTTP string `yaml:"http"`
+	// Admin is the admin listener, plain HTTP: /metrics (Prometheus),
+	// /healthz, /readyz and the read-only admin API under /api/v1/.
+	// Default "127.0.0.1:9180"; "off" turns it off. It never shares a
+	// port with the other listeners, and an address other hosts can
+	// reach needs admin.allow_remote.
+	Admin string `yaml:"admin"`
+	// AdminDefault is set by the loader when listen.admin was left out:
+	// if that default address is taken (a second gateway on the host),
+	// the gateway logs a warning and serves without it, where an address
+	// written in the file must bind.
+	AdminDefault bool `yaml:"-"`
+}
+
+// AdminOff is the listen.admin value that turns the admin listener off.
+const AdminOff = "off"
+
+// Admin configures the admin listener.
+type Admin struct {
+	// AllowRemote lets listen.admin be an address that other hosts can
+	// reach (not loopback). The listener has no TLS and no sign-in, so
+	// such an address belongs on a management network. Default false.
+	AllowRemote bool `yaml:"allow_remote,omitempty"`
+	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
+	// admin listener; a reload turns it on or off. Default false.
+	Pprof bool `yaml:"pprof,omitempty"`
+	// Console is the read-only admin console, a web page at / on the
+	// admin listener (admin_console.go). Off unless configured.
+	Console Console `yaml:"console,omitempty"`
 }
 
 // Tunnel configures the connector side of the gateway.
@@ -109,19 +143,13 @@ type ACME struct {
 	Challenges []string `yaml:"challenges"`
 }
 
-// Store selects the state store.
-type Store struct {
-	// Driver is "sqlite" (the default).
-	Driver string `yaml:"driver"`
-	// Path is the SQLite file. Default: DataDir/gatehouse.db. A relative
-	// path is resolved against the config file's directory, not DataDir.
-	Path string `yaml:"path"`
-}
-
 // Log configures the gateway's structured log.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 	Format string `yaml:"format"` // text (default) or json
+	// AccessQuery puts the query string in access-log paths. Default
+	// false: queries often carry tokens and personal data (log.go).
+	AccessQuery bool `yaml:"access_query,omitempty"`
 }
 
 // ConnectorGroup is a set of connectors that serve the same apps and back
@@ -199,6 +227,9 @@ type App struct {
 	// RFC 9110 keeps out of trailers are refused. The loader writes the
 	// names in canonical form.
 	AllowTrailers []string `yaml:"allow_trailers,omitempty"`
+	// AccessLog: false turns off this app's access-log lines at the
+	// gateway and the connector (AccessLogOn). Default true.
+	AccessLog OptBool `yaml:"access_log,omitempty"`
 }
 
 // Backend says how a connector reaches the internal app.

@@ -11,11 +11,11 @@ const (
 	defaultDataDir           = "data"
 	defaultPublic            = "127.0.0.1:8443"
 	defaultTunnel            = "127.0.0.1:8444"
+	defaultAdmin             = "127.0.0.1:9180"
 	defaultHeartbeatInterval = Duration(10 * time.Second)
 	defaultInactiveAfter     = Duration(30 * time.Second)
 	defaultRemoveAfter       = Duration(240 * time.Hour)
 	defaultTLSMode           = "self-signed"
-	defaultStoreDriver       = "sqlite"
 	defaultStoreFile         = "gatehouse.db"
 	defaultLogLevel          = "info"
 	defaultLogFormat         = "text"
@@ -36,6 +36,8 @@ func (l *loader) applyDefaults(c *Config) {
 
 	l.str(&c.Listen.Public, "listen.public", defaultPublic)
 	l.str(&c.Listen.Tunnel, "listen.tunnel", defaultTunnel)
+	l.str(&c.Listen.Admin, "listen.admin", defaultAdmin)
+	c.Listen.AdminDefault = l.defaulted["listen.admin"]
 
 	if len(c.Tunnel.Advertise) == 0 {
 		c.Tunnel.Advertise = []string{c.Listen.Tunnel}
@@ -60,12 +62,7 @@ func (l *loader) applyDefaults(c *Config) {
 		}
 	}
 
-	l.str(&c.Store.Driver, "store.driver", defaultStoreDriver)
-	if c.Store.Path == "" {
-		c.Store.Path = filepath.Join(c.DataDir, defaultStoreFile)
-		l.defaulted["store.path"] = true
-	}
-	c.Store.Path = l.resolve(c.Store.Path)
+	l.storeDefaults(c)
 
 	l.str(&c.Log.Level, "log.level", defaultLogLevel)
 	l.str(&c.Log.Format, "log.format", defaultLogFormat)

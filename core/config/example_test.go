@@ -30,7 +30,7 @@ func ExampleLoad_errors() {
 	// testdata/bad/several-errors.yaml:5:19: tunnel.inactive_after: "3x" is not a duration (write e.g. 30s, 10m, 240h)
 	// testdata/bad/several-errors.yaml:7:9: tls.mode: "letsencrypt" is not a TLS mode (use self-signed, files or acme)
 	// testdata/bad/several-errors.yaml:9:10: log.level: "verbose" is not a log level (use debug, info, warn or error)
-	// testdata/bad/several-errors.yaml:10:3: log.colour: unknown key "colour" (known keys: level, format)
+	// testdata/bad/several-errors.yaml:10:3: log.colour: unknown key "colour" (known keys: level, format, access_query)
 	// testdata/bad/several-errors.yaml:13:11: connector_groups[1].name: "Default" is not a valid connector group name (use 1-63 lower-case letters, digits and "-", starting with a letter or digit); write "default"
 	// testdata/bad/several-errors.yaml:14:11: connector_groups[2].name: duplicate connector group "default" (first defined at connector_groups[0], line 12); group names must be unique
 	// testdata/bad/several-errors.yaml:18:12: apps[0].group: connector group "paris" is not defined (add it under connector_groups, or use one of: default)

@@ -83,6 +83,9 @@ func render(t *testing.T, c *Config) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# path: %s\n", c.Path)
+	for _, w := range c.Warnings {
+		fmt.Fprintf(&b, "# warning: %s\n", w.Error())
+	}
 	for i, a := range c.Apps {
 		if a.Backend.CA != nil {
 			fmt.Fprintf(&b, "# apps[%d].backend.ca: %d bytes\n", i, len(a.Backend.CA))

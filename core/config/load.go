@@ -57,6 +57,8 @@ func Parse(path string, data []byte) (*Config, error) {
 	if path != "" {
 		c.Path = abs
 	}
+	sortErrors(l.warns)
+	c.Warnings = l.warns
 	return c, nil
 }
 
@@ -75,6 +77,7 @@ type loader struct {
 	// defaulted holds key paths whose value came from a default.
 	defaulted map[string]bool
 	errs      []FieldError
+	warns     []FieldError // problems that do not stop the config (Config.Warnings)
 }
 
 // errorAt records a problem with the value at node n (nil: unknown position).
@@ -84,6 +87,15 @@ func (l *loader) errorAt(n *yaml.Node, key, format string, args ...any) {
 		fe.Line, fe.Column = n.Line, n.Column
 	}
 	l.errs = append(l.errs, fe)
+}
+
+// warnf records a warning at key, positioned as errorf does.
+func (l *loader) warnf(key, format string, args ...any) {
+	fe := FieldError{File: l.file, Key: key, Msg: fmt.Sprintf(format, args...)}
+	if n := l.node(key); n != nil {
+		fe.Line, fe.Column = n.Line, n.Column
+	}
+	l.warns = append(l.warns, fe)
 }
 
 // errorf records a validation problem at key, positioned at the key's value

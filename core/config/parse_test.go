@@ -56,7 +56,7 @@ func TestParseFieldErrors(t *testing.T) {
 			name: "unknown nested key",
 			yaml: "log:\n  level: info\n  levle: debug\n",
 			want: []FieldError{{File: "gatehouse.yaml", Line: 3, Column: 3, Key: "log.levle",
-				Msg: `unknown key "levle" (known keys: level, format)`}},
+				Msg: `unknown key "levle" (known keys: level, format, access_query)`}},
 		},
 		{
 			name: "bad duration points at the value",

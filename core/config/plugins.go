@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,6 +22,12 @@ type Plugin struct {
 	// SHA256 is the executable's hex SHA-256 (sha256sum PATH); a binary
 	// with another checksum is never started.
 	SHA256 string `yaml:"sha256"`
+	// Connector declares a sign-on plug-in that the connectors run from
+	// their own catalogs (gatehouse-connector --config), where their
+	// operators pin its path and SHA-256. The gateway runs nothing for it
+	// and cannot check an app's config for it: each connector does, and
+	// reports what it refused ('gatehouse connectors').
+	Connector bool `yaml:"connector"`
 }
 
 // Auth says how users sign in to an app: an Authenticator plug-in from
@@ -91,11 +98,13 @@ func (l *loader) checkPlugins(c *Config) map[string]*Plugin {
 	for i := range c.Plugins {
 		p := &c.Plugins[i]
 		key := fmt.Sprintf("plugins[%d]", i)
-		switch msg := checkName(p.Name, "plug-in"); {
-		case p.Name == "":
-			l.errorf(key+".name", `missing: every plug-in needs a name that apps use, e.g. "sso"`)
-			continue
-		case msg != "":
+		entry := pluginhost.Entry{Name: p.Name, Builtin: p.Builtin, Path: l.written(key + ".path"), SHA256: p.SHA256}
+		if p.Connector { // checked below; the name rules are the same
+			entry = pluginhost.Entry{Name: p.Name, Builtin: true}
+		}
+		field, msg := pluginhost.CheckEntry(entry, "gatehouse", nil)
+		switch {
+		case field == "name":
 			l.errorf(key+".name", "%s", msg)
 			continue
 		case byName[p.Name] != nil:
@@ -105,13 +114,10 @@ func (l *loader) checkPlugins(c *Config) map[string]*Plugin {
 		byName[p.Name] = p
 		p.Path = l.resolve(p.Path)
 		switch {
-		case p.Builtin && (p.Path != "" || p.SHA256 != ""):
-			l.errorf(key+".builtin", "a built-in plug-in takes no path or sha256; remove them or builtin: true")
-		case p.Builtin:
-		case p.Path == "":
-			l.errorf(key+".path", "missing: the plug-in executable (or builtin: true for one built into gatehouse)")
-		case len(p.SHA256) != 64 || strings.Trim(strings.ToLower(p.SHA256), "0123456789abcdef") != "":
-			l.errorf(key+".sha256", "want the 64 hex digits of the executable's SHA-256 (run: sha256sum %s)", l.written(key+".path"))
+		case p.Connector && (p.Builtin || p.Path != "" || p.SHA256 != ""):
+			l.errorf(key+".connector", "a plug-in the connectors run takes no builtin, path or sha256 here: each connector pins the executable in its own --config catalog; remove them or connector: true")
+		case field != "":
+			l.errorf(key+"."+field, "%s", msg)
 		default:
 			p.SHA256 = strings.ToLower(p.SHA256)
 		}
@@ -130,6 +136,8 @@ func (l *loader) checkAppPlugins(key string, a *App, plugins map[string]*Plugin)
 		l.errorf(key+".auth.plugin", "missing: the Authenticator plug-in that signs users in (a name from plugins:)")
 	case plugins[a.Auth.Plugin] == nil:
 		l.errorf(key+".auth.plugin", "plug-in %q is not in the plugins: catalog", a.Auth.Plugin)
+	case plugins[a.Auth.Plugin].Connector:
+		l.errorf(key+".auth.plugin", "plug-in %q runs at the connectors (connector: true), but sign-in runs at the gateway: use a built-in or an executable the gateway runs", a.Auth.Plugin)
 	}
 	if !l.present(key+".sign_on") || l.bad[key+".sign_on"] {
 		return
@@ -139,9 +147,9 @@ func (l *loader) checkAppPlugins(key string, a *App, plugins map[string]*Plugin)
 	case a.SignOn.Plugin == "":
 		l.errorf(key+".sign_on.plugin", "missing: the Injector plug-in that signs the user in to the backend (a name from plugins:)")
 	case p == nil:
-		l.errorf(key+".sign_on.plugin", "plug-in %q is not in the plugins: catalog", a.SignOn.Plugin)
-	case !p.Builtin:
-		l.errorf(key+".sign_on.plugin", "plug-in %q is an executable, but sign-on runs at the connector, which only runs plug-ins built into it (builtin: true); see RATIONALE.md, \"Plug-ins\"", a.SignOn.Plugin)
+		l.errorf(key+".sign_on.plugin", "plug-in %q is not in the plugins: catalog (for one in the connectors' own catalogs, add {name: %s, connector: true})", a.SignOn.Plugin, a.SignOn.Plugin)
+	case !p.Builtin && !p.Connector:
+		l.errorf(key+".sign_on.plugin", "plug-in %q is an executable the gateway runs, but sign-on runs at the connector: declare it {name: %s, connector: true} and pin its path and sha256 in each connector's --config catalog; see RATIONALE.md, \"Plug-ins\"", a.SignOn.Plugin, a.SignOn.Plugin)
 	case a.Auth.Passthrough:
 		l.errorf(key+".sign_on", "sign-on needs a signed-in user, but auth is passthrough; set auth to an Authenticator plug-in or remove sign_on")
 	}

@@ -18,6 +18,7 @@ import (
 // Every problem is recorded with the position of the offending key.
 func (l *loader) validate(c *Config) {
 	l.checkListen(c)
+	l.checkAdmin(c)
 	l.checkTunnel(c)
 	l.checkTLS(c)
 	l.checkStore(c)
@@ -25,6 +26,7 @@ func (l *loader) validate(c *Config) {
 	groups := l.checkGroups(c)
 	plugins := l.checkPlugins(c)
 	l.checkApps(c, groups)
+	l.checkConsole(c, plugins)
 	for i := range c.Apps {
 		l.checkAppPlugins(fmt.Sprintf("apps[%d]", i), &c.Apps[i], plugins)
 		l.checkAccess(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
@@ -178,12 +180,6 @@ func fileErr(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-func (l *loader) checkStore(c *Config) {
-	if c.Store.Driver != "sqlite" {
-		l.errorf("store.driver", "%q is not supported (the only driver is sqlite)", c.Store.Driver)
-	}
 }
 
 func (l *loader) checkLog(c *Config) {

@@ -20,7 +20,6 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/pki"
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/secrets"
 	"github.com/gatehouse/gatehouse/core/session"
@@ -30,22 +29,28 @@ import (
 	"github.com/gatehouse/gatehouse/core/wasm"
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
 // Options are a gateway's dependencies.
 type Options struct {
-	Store   store.Store
-	Logger  *slog.Logger
-	Clock   clock.Clock // nil: the real clock
-	Version string
+	Store  store.Store
+	Logger *slog.Logger
+	// AccessLog writes the access lines (accesslog.go); nil: Logger.
+	AccessLog *slog.Logger
+	Clock     clock.Clock // nil: the real clock
+	Version   string
 	// Plugins starts the apps' Authenticator plug-ins.
 	Plugins pluginhost.Host
 	// FastPaths are the fast paths the environment allows
 	// (fastpath.FromEnv); the zero Set allows all. The config's
 	// fast_paths: false turns every one off whatever this says.
 	FastPaths fastpath.Set
+	// Admin is the admin listener (ListenAdmin): metrics, health and the
+	// admin API (admin*.go). nil: none, and no metrics.
+	Admin *Admin
 }
 
 // Gateway is one gateway node.
@@ -84,6 +89,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		_ = g.Close()
 		return nil, err
 	}
+	opts.Admin.attach(g) // the state is loaded: /readyz, the API and the store probe start
 	return g, nil
 }
 
@@ -96,6 +102,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, err
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts = opts.instrument() // metrics: admin_hooks.go
 	g := &Gateway{opts: opts, log: opts.Logger}
 	g.stopping, g.stop = context.WithCancel(context.Background())
 	var err error
@@ -106,11 +113,11 @@ func start(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, err
 	if err != nil {
 		return g, err
 	}
-	g.gate = &signin.Gate{Sealer: sealer, Envelope: g.keys.Envelope, Store: opts.Store, Logger: opts.Logger, Now: opts.Clock.Now}
+	g.gate = &signin.Gate{Sealer: sealer, Envelope: g.keys.Envelope, Store: opts.Store, Logger: opts.Logger, Now: opts.Clock.Now, Metrics: opts.Admin.Metrics()}
 	if g.jwks, err = sdk.JWKS(g.keys.Assertion); err != nil {
 		return g, err
 	}
-	if g.wasm, err = wasm.NewRuntime(ctx, wasm.Options{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"), Logger: opts.Logger}); err != nil {
+	if g.wasm, err = wasm.NewRuntime(ctx, wasm.Options{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"), Logger: opts.Logger, Observe: opts.Admin.filterObservers()}); err != nil {
 		return g, err
 	}
 	s, err := g.buildSnapshot(ctx, cfg, nil)
@@ -127,6 +134,8 @@ func start(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, err
 		}
 	}
 	g.reg = registry.New(opts.Clock, cfg.Tunnel.InactiveAfter.D())
+	g.reg.OnStateChange(g.connectorState) // reports.go
+	g.reg.SetSignOns(s.needs)
 	return g, g.newHub()
 }
 
@@ -144,6 +153,7 @@ func (g *Gateway) newHub() error {
 		Clock:    opts.Clock,
 		TLS:      tunnelserver.ServerTLS(tunnelCert, g.ca.Pool()),
 		Config:   func(group string) *tunnel.Config { return g.snap.Load().connectorConfig(group) },
+		Reports:  g.connectorReport, // reports.go
 		Authority: &enroll.Authority{
 			Store: opts.Store, CA: g.ca, Now: opts.Clock.Now,
 			GroupExists: func(name string) bool {

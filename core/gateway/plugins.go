@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/core/config"
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/internal/fingerprint"
+	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -32,15 +32,19 @@ func openAuthenticators(ctx context.Context, host pluginhost.Host, cfg *config.C
 	}
 	out := authenticators{}
 	var errs []error
-	for i, a := range cfg.Apps {
+	for i, a := range withConsole(cfg) {
 		if a.Auth.Passthrough {
 			continue
+		}
+		key := fmt.Sprintf("apps[%d]", i)
+		if a.Name == config.ConsoleApp {
+			key = "admin.console"
 		}
 		p := catalog[a.Auth.Plugin]
 		entry := pluginhost.Entry{Name: p.Name, Builtin: p.Builtin, Path: p.Path, SHA256: p.SHA256}
 		sum, err := fingerprint.Of(entry, a.Auth.Config.Value)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d:%d: apps[%d].auth.config: cannot be sent to the plug-in: %w", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, i, err))
+			errs = append(errs, fmt.Errorf("%s:%d:%d: %s.auth.config: cannot be sent to the plug-in: %w", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, key, err))
 			continue
 		}
 		if old := prev[a.Name]; old != nil && old.sum == sum {
@@ -51,9 +55,9 @@ func openAuthenticators(ctx context.Context, host pluginhost.Host, cfg *config.C
 		if err := inst.Open(ctx); err != nil {
 			var ce *pluginhost.ConfigError
 			if errors.As(err, &ce) {
-				err = fmt.Errorf("%s:%d:%d: apps[%d].auth.config: plug-in %q refused its config: %s", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, i, ce.Plugin, ce.Problem)
+				err = fmt.Errorf("%s:%d:%d: %s.auth.config: plug-in %q refused its config: %s", cfg.Path, a.Auth.Config.Line, a.Auth.Config.Column, key, ce.Plugin, ce.Problem)
 			} else {
-				err = fmt.Errorf("%s: apps[%d].auth.plugin: starting %q for app %q: %w", cfg.Path, i, p.Name, a.Name, err)
+				err = fmt.Errorf("%s: %s.auth.plugin: starting %q for app %q: %w", cfg.Path, key, p.Name, a.Name, err)
 			}
 			errs = append(errs, err)
 			continue
@@ -85,16 +89,18 @@ func (a authenticators) closeAll() {
 	}
 }
 
-// checkSignOns has every changed sign_on config checked by its plug-in
-// before connectors get it: the gateway serves the same built-in plug-ins,
-// so a mistake is a config error with file and line here, not a failed
-// request at the connector. checked holds the configs already accepted
-// (app → fingerprint); it returns the new set.
+// checkSignOns has every changed sign_on config of a built-in plug-in
+// checked by its plug-in before connectors get it: the gateway serves the
+// same built-in plug-ins, so a mistake is a config error with file and
+// line here, not a failed request at the connector. A plug-in the
+// connectors run from their own catalogs (connector: true) is checked by
+// each connector, which reports a refusal instead. checked holds the
+// configs already accepted (app → fingerprint); it returns the new set.
 func checkSignOns(ctx context.Context, host pluginhost.Host, cfg *config.Config, key sdk.SigningKey, checked map[string]fingerprint.Sum) (map[string]fingerprint.Sum, error) {
 	out := map[string]fingerprint.Sum{}
 	var errs []error
 	for i, a := range cfg.Apps {
-		if a.SignOn.Plugin == "" {
+		if a.SignOn.Plugin == "" || connectorPlugin(cfg, a.SignOn.Plugin) {
 			continue
 		}
 		k, err := fingerprint.Of(a.SignOn.Plugin, a.SignOn.Config.Value)
@@ -131,6 +137,11 @@ func Check(ctx context.Context, host pluginhost.Host, cfg *config.Config) error 
 	for i, a := range cfg.Apps {
 		if _, err := policy.Compile(a.Access); err != nil {
 			errs = append(errs, fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err))
+		}
+	}
+	if cfg.Admin.Console.On() {
+		if _, err := policy.Compile(cfg.Admin.Console.Access); err != nil {
+			errs = append(errs, fmt.Errorf("%s: admin.console.%w", cfg.Path, err))
 		}
 	}
 	return errors.Join(append(errs, checkPlugins(ctx, host, cfg))...)

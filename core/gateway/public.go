@@ -41,6 +41,7 @@ type publicServer interface {
 // publicServer returns the server for srv (its TLSConfig set) and the
 // listener it is to serve, stacked as fp allows.
 func (g *Gateway) publicServer(srv *http.Server, fp fastpath.Set) (publicServer, net.Listener) {
+	g.watchCertificates(srv.TLSConfig) // metrics: admin_hooks.go
 	ln := g.publicLn
 	if fp.On(fastpath.RawSock) {
 		ln = rawsock.Listener(ln)

@@ -26,6 +26,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	g.reg.SetSignOns(s.needs) // first: no request routed by s may reach a connector that has not accepted it
 	g.snap.Store(s)
 	staleAuths, staleChains := old.auths.unused(s.auths), old.chains.unused(s.chains)
 	g.retire(authGrace, func(context.Context) { staleAuths.closeAll() })

@@ -55,6 +55,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		}
 	}()
 	go g.sweepLoop(hctx)
+	g.opts.Admin.serving() // /readyz: the listeners are up
 	g.log.Info("gateway serving", "public", g.PublicAddr(), "tunnel", g.TunnelAddr(), "http", g.HTTPAddr(),
 		"tls_mode", g.snap.Load().cfg.TLS.Mode, "apps", len(g.snap.Load().cfg.Apps), "fast_paths", fp.String())
 
@@ -63,6 +64,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	g.opts.Admin.stopping() // /readyz: unready while draining
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	g.log.Info("gateway stopping: draining requests")

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/proxy"
+	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/target"
@@ -25,12 +26,15 @@ type snapshot struct {
 	cfg        *config.Config
 	version    uint64
 	table      *proxy.Table
-	connectors map[string]*tunnel.Config   // by group
-	cert       *tls.Certificate            // tls.mode files
-	appCerts   map[string]*tls.Certificate // apps' own cert_file/key_file, by host
-	auths      authenticators              // running Authenticator plug-ins, by app
-	signOns    map[string]fingerprint.Sum  // sign_on configs their plug-in accepted, by app
-	chains     chains                      // loaded WASM filters, by app
+	connectors map[string]*tunnel.Config      // by group
+	cert       *tls.Certificate               // tls.mode files
+	appCerts   map[string]*tls.Certificate    // apps' own cert_file/key_file, by host
+	auths      authenticators                 // running Authenticator plug-ins, by app
+	signOns    map[string]fingerprint.Sum     // sign_on configs their plug-in accepted, by app
+	needs      map[string]registry.SignOnNeed // what a connector must have accepted, by app with sign_on
+	appSums    map[string]fingerprint.Sum     // the connector config of each app with sign_on
+	chains     chains                         // loaded WASM filters, by app
+	built      time.Time                      // when it was built, just before it was applied
 }
 
 // published reports whether an app serves host (which may get a certificate).
@@ -40,7 +44,7 @@ func (s *snapshot) published(host string) bool { return s.table.Published(host) 
 // plug-ins that changed since prev (nil at start).
 func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *snapshot) (*snapshot, error) {
 	version := g.versions.Add(1)
-	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}}
+	s := &snapshot{cfg: cfg, version: version, connectors: map[string]*tunnel.Config{}, built: g.opts.Clock.Now()}
 	var prevAuths authenticators
 	var prevSignOns map[string]fingerprint.Sum
 	var prevChains chains
@@ -58,7 +62,10 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 		s.auths.unused(prevAuths).closeAll()
 		return nil, err
 	}
-	if err := g.fillSnapshot(s); err != nil {
+	if err = g.fillSnapshot(s); err == nil {
+		err = s.signOnNeeds(prev)
+	}
+	if err != nil {
 		s.auths.unused(prevAuths).closeAll()
 		_ = s.chains.unused(prevChains).closeAll(ctx)
 		return nil, err
@@ -82,7 +89,7 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 		route := proxy.Route{App: a.Name, Group: a.Group, Host: a.Host, Prefix: a.PathPrefix, Filters: s.chains.wrap(a.Name),
 			Headers: proxy.HeaderPolicy{ForwardIdentity: a.ForwardIdentityHeaders, Trailers: a.AllowTrailers},
 			Paths:   target.Options{FoldCase: a.CaseInsensitivePaths, KeepEscapedSlashes: a.KeepEscapedSlashes},
-			HSTS:    a.HSTS.MaxAge()}
+			HSTS:    a.HSTS.MaxAge(), Observer: g.appObserver(a.Name), AccessLog: g.accessLog(cfg, &cfg.Apps[i])}
 		if auth := s.auths[a.Name]; auth != nil {
 			app, endpoints, err := g.signIn(cfg, i, auth)
 			if err != nil {
@@ -108,6 +115,7 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 			PreserveHost:  a.Backend.PreserveHost,
 			Identity:      !a.Auth.Passthrough,
 			SignOn:        g.signOn(a),
+			NoAccessLog:   !a.AccessLogOn(),
 		})
 	}
 	s.table = proxy.NewTable(version, routes)

@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"time"
+
+	"github.com/gatehouse/gatehouse/core/tunnelserver"
 )
 
 func (g *Gateway) sweepLoop(ctx context.Context) {
@@ -32,6 +34,9 @@ func (g *Gateway) Sweep(ctx context.Context) {
 	for _, id := range removed {
 		g.log.Warn("connector removed: inactive too long", "connector", id, "remove_after", cfg.Tunnel.RemoveAfter.D().String())
 		g.reg.Evict(id)
+		if _, err := g.opts.Store.DeleteBlobs(ctx, tunnelserver.SignOnKey(id)); err != nil {
+			g.log.Error("deleting a removed connector's sign-on report", "connector", id, "error", err)
+		}
 	}
 	// Expired tokens stay a week, so that using one says "expired" rather
 	// than "not recognised".

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/fastpath"
+	"github.com/gatehouse/gatehouse/internal/fastpath/h2"
 )
 
 // Option adjusts NewHandler and Server.
@@ -26,14 +27,14 @@ func optionsOf(opts []Option) options {
 }
 
 // serveH2 sets up HTTP/2 on srv: golang.org/x/net/http2 with one syscall
-// per frame (h2.go) when fastpath.H2 is on; otherwise srv keeps no
+// per frame (internal/fastpath/h2) when fastpath.H2 is on; otherwise srv keeps no
 // TLSNextProto of its own and net/http configures its bundled HTTP/2 when
 // it starts serving TLS.
 func serveH2(srv *http.Server, o options, logger *slog.Logger) {
 	if !o.fast.On(fastpath.H2) {
 		return
 	}
-	if err := configureH2(srv); err != nil {
+	if err := h2.Configure(srv); err != nil {
 		// Cannot happen with the TLS config set here; net/http's own
 		// HTTP/2 then serves, a syscall per record.
 		logger.Error("HTTP/2 with one syscall per frame is off", "error", err)

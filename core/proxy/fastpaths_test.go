@@ -29,7 +29,7 @@ func TestFastPathOptions(t *testing.T) {
 		if lean := !h.noLean; lean != tt.lean {
 			t.Errorf("%s: lean relay on = %v, want %v", tt.name, lean, tt.lean)
 		}
-		// Without configureH2, TLSNextProto stays nil and net/http sets up
+		// Without h2.Configure, TLSNextProto stays nil and net/http sets up
 		// its bundled HTTP/2 when it serves TLS.
 		srv := Server(noop, log, tt.opts...)
 		if ownH2 := srv.TLSNextProto["h2"] != nil; ownH2 != tt.ownH2 {

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/fastpath/heldconn"
+	"github.com/gatehouse/gatehouse/internal/fastpath/leanrelay"
 	"github.com/gatehouse/gatehouse/internal/httphead"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/tunnel"
@@ -70,6 +71,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route == nil {
 		return
 	}
+	w, obs := observe(w, r, route, rid) // metrics and access log: observe.go
+	defer obs.done()
 	stripSpoofable(r.Header)
 	var adm signin.Admission
 	if route.Guard != nil {
@@ -77,9 +80,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if adm, ok = route.Guard.Admit(w, r, rid); !ok {
 			return
 		}
+		obs.signedIn(adm.Identity.Subject)
 	}
-	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: adm.Envelope, secret: adm.Secret, trailer: r.Trailer}
-	if route.Filters == nil && !h.noLean && leanEligible(r) {
+	ri := &routeInfo{route: route, version: t.Version, requestID: rid, envelope: adm.Envelope, secret: adm.Secret, trailer: r.Trailer, obs: obs}
+	if route.Filters == nil && !h.noLean && leanrelay.Eligible(r) {
 		h.relay(w, r, ri) // sets the X-Forwarded-* and X-Request-Id headers itself
 		return
 	}
@@ -124,6 +128,12 @@ func stripSpoofable(h http.Header) {
 	}
 }
 
+// hostErrorMarker is the writer of an app's WASM filter (core/wasm): told
+// that the gateway answers with an error page instead of the app, it runs
+// the guest's handle_response with is_error=1. A backend's own error
+// status is the app's answer and is not marked.
+type hostErrorMarker interface{ MarkHostError() }
+
 func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	ri, _ := r.Context().Value(routeKey{}).(*routeInfo)
 	h.fail(w, r, ri, err)
@@ -131,11 +141,17 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 
 // fail answers with the error page for a request that could not be relayed.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ri *routeInfo, err error) {
+	if m, ok := w.(hostErrorMarker); ok {
+		m.MarkHostError()
+	}
 	p := pageBackend
 	var ce *connectorError
+	var so *registry.SignOnError
 	switch {
 	case errors.As(err, new(*clientBodyError)): // body.go: the client's fault, not the app's
 		p = pageBadBody
+	case errors.As(err, &so): // no connector runs the app's sign-on: say why
+		p = so.Page()
 	case errors.Is(err, registry.ErrNoConnector):
 		p = pageNoConnector
 	case errors.As(err, &ce) && ce.code == tunnel.ErrCodeTimeout:

@@ -16,13 +16,12 @@ var (
 		Text: "The request does not name a host Gatehouse can serve (a host name, optionally with a port)."}
 	pageMisdirected = errorpage.Page{Status: http.StatusMisdirectedRequest, Title: "Wrong connection",
 		Text: "This connection was opened for another host. Open the address again; your browser will make a new connection."}
-	pageConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
-		Text: "Gatehouse does not serve CONNECT."}
 )
 
 // resolve decides what r asks for, the one place that does (package
 // target): a host name that agrees with the TLS server name, and a path
-// that is checked and normalised once, before routing. It answers
+// that is checked and normalised once, before routing (CONNECT never
+// gets here: Edge refuses it for every request). It answers
 // requests for the gateway itself (package reserved, OPTIONS *) and refusals
 // with a page that carries rid, and returns nil for them. For a routed
 // request it rewrites r's Host and URL path to their normalised forms, so
@@ -37,10 +36,6 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid 
 	if r.TLS != nil && target.Misdirected(r.TLS.ServerName, name) {
 		h.refuse(w, r, rid, pageMisdirected, "request refused: Host is not the TLS server name",
 			"host", name, "sni", r.TLS.ServerName)
-		return nil
-	}
-	if r.Method == http.MethodConnect { // no path to route by
-		h.refuse(w, r, rid, pageConnect, "request refused: CONNECT", "host", name)
 		return nil
 	}
 	if r.Method == http.MethodOptions && r.URL.Path == "*" && r.URL.RawPath == "" {

@@ -29,6 +29,10 @@ type Route struct {
 	// header on the app's responses over HTTPS; 0: none. A browser applies
 	// it to the whole host, so the host gets the longest of its apps'.
 	HSTS int64
+	// Observer measures the app's requests (observe.go); nil: none.
+	Observer Observer
+	// AccessLog writes the app's access log (access.go); nil: none.
+	AccessLog *AccessLog
 }
 
 // A Guard decides whether a request may reach an app's backend. It

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse/tunnel"
 )
@@ -20,6 +21,12 @@ import (
 // request is over. The registry implements it.
 type Dialer interface {
 	DialGroup(ctx context.Context, group string, avoid []string, reuse bool) (net.Conn, string, func(), error)
+}
+
+// AppDialer is a Dialer that is told the app too, so that it picks only
+// connectors that run the app's sign-on (the registry does).
+type AppDialer interface {
+	DialApp(ctx context.Context, group, app string, avoid []string, reuse bool) (net.Conn, string, func(), error)
 }
 
 // parker is a stream that can carry another request after this one
@@ -51,6 +58,7 @@ type routeInfo struct {
 	envelope  []byte      // the signed identity; nil for passthrough apps
 	secret    []byte      // the user's sealed vault credentials, if any
 	trailer   http.Header // the incoming request's, filled at body EOF
+	obs       *observed   // the request's measurement; nil without metrics
 }
 
 // connectorError is a failure the connector reported instead of a backend
@@ -95,6 +103,7 @@ func (r *stdRequest) writeRequest(bw *bufio.Writer) error { return (*http.Reques
 // method and context. body says whether write sends a body (it then runs
 // while the response is read), retry whether the request may be repeated.
 func (t *Transport) roundTrip(req *http.Request, ri *routeInfo, body, retry bool, write requestWriter) (*http.Response, error) {
+	defer ri.obs.toBackend(time.Now())
 	// Only requests that may be repeated ride on reused streams: a parked
 	// stream can have gone stale, and then the request is sent again.
 	reuse := retry
@@ -106,13 +115,14 @@ func (t *Transport) roundTrip(req *http.Request, ri *routeInfo, body, retry bool
 			// connection): nothing is sent for it.
 			return nil, fmt.Errorf("request abandoned by the client before it was sent: %w", err)
 		}
-		stream, conn, release, err := t.Dialer.DialGroup(req.Context(), ri.route.Group, avoid, reuse)
+		stream, conn, release, err := t.dial(req.Context(), ri.route, avoid, reuse)
 		if err != nil {
 			if last != nil {
 				return nil, last // no connector left to retry on: report the real failure
 			}
 			return nil, err
 		}
+		ri.obs.via(conn)
 		resp, err := exchange(req, stream, ri, release, retry, body, write)
 		if err == nil {
 			return resp, nil
@@ -141,6 +151,15 @@ func (t *Transport) roundTrip(req *http.Request, ri *routeInfo, body, retry bool
 			"app", ri.route.App, "connector", conn, "error", err)
 		avoid = append(avoid, conn)
 	}
+}
+
+// dial opens a stream to a connector of r's group (AppDialer: one that
+// runs r's sign-on).
+func (t *Transport) dial(ctx context.Context, r *Route, avoid []string, reuse bool) (net.Conn, string, func(), error) {
+	if d, ok := t.Dialer.(AppDialer); ok {
+		return d.DialApp(ctx, r.Group, r.App, avoid, reuse)
+	}
+	return t.Dialer.DialGroup(ctx, r.Group, avoid, reuse)
 }
 
 func retryable(req *http.Request) bool {

@@ -12,9 +12,9 @@ import (
 // pick nor the retry on another connector (avoid) chooses it.
 func TestDrainStopsPicks(t *testing.T) {
 	r := New(newClock(), time.Minute)
-	a1, pa1 := tunnel(t, "a")
-	a2, pa2 := tunnel(t, "a")
-	b, pb := tunnel(t, "b")
+	a1, pa1 := newTunnel(t, "a")
+	a2, pa2 := newTunnel(t, "a")
+	b, pb := newTunnel(t, "b")
 	r.Attach("a", "g", a1)
 	r.Attach("a", "g", a2)
 	r.Attach("b", "g", b)
@@ -63,7 +63,7 @@ func TestDrainStopsPicks(t *testing.T) {
 // when it drains is closed, not parked, when its request ends.
 func TestDrainClosesParkedStreams(t *testing.T) {
 	r := New(newClock(), time.Minute)
-	s, _ := tunnel(t, "a")
+	s, _ := newTunnel(t, "a")
 	r.Attach("a", "g", s)
 	open := func() *Stream {
 		st, _, release, err := r.DialGroup(t.Context(), "g", nil, true)
@@ -93,9 +93,9 @@ func TestDrainClosesParkedStreams(t *testing.T) {
 // believes no more are coming.
 func TestDrainWaitsForPicksUnderWay(t *testing.T) {
 	r := New(newClock(), time.Minute)
-	s, _ := tunnel(t, "a")
+	s, _ := newTunnel(t, "a")
 	r.Attach("a", "g", s)
-	c, ts := r.pick("g", nil) // a DialGroup between its pick and OpenStream
+	c, ts, _, _ := r.pick("g", "", nil, nil) // a DialGroup between its pick and OpenStream
 	done := make(chan struct{})
 	go func() { r.Drain(s); close(done) }()
 	waitFor(t, "the session to be marked draining", func() bool { return r.List()[0].Draining == 1 })

@@ -11,7 +11,7 @@ import (
 func TestParkedStreamsAreReused(t *testing.T) {
 	clock := newClock()
 	r := New(clock, time.Minute)
-	sess, _ := tunnel(t, "a")
+	sess, _ := newTunnel(t, "a")
 	detach := r.Attach("a", "g", sess)
 
 	dial := func(reuse bool) *Stream {

@@ -2,13 +2,14 @@
 // gateway node, decides which are active (heartbeats within InactiveAfter,
 // by an injected clock), and picks one for each request: power of two
 // choices on outstanding streams among a group's active connectors. A
-// session its connector is draining (see Drain) gets no new request.
+// session its connector is draining (see Drain) gets no new request, and a
+// request for an app with sign-on goes only to a session whose connector
+// runs that app's sign-on (see DialApp).
 package registry
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/tunnel"
 	"github.com/hashicorp/yamux"
 )
 
@@ -31,10 +33,18 @@ type Registry struct {
 	clock         Clock
 	inactiveAfter atomic.Int64 // nanoseconds
 
+	onAttach func(id, group string)        // observe.go
+	onState  func(id, group, state string) // state.go
+
+	needs atomic.Pointer[map[string]SignOnNeed] // by app; see SetSignOns
+
 	mu       sync.RWMutex
 	byID     map[string]*connector
 	byGroup  map[string][]*connector
 	sessions map[*yamux.Session]*session
+	reported chan struct{} // closed and replaced by every Report
+
+	signOnWait time.Duration // see DialApp
 }
 
 type connector struct {
@@ -56,13 +66,20 @@ type session struct {
 	// stream; draining (guarded by Registry.mu) keeps new picks away.
 	opening  sync.WaitGroup
 	draining bool
+	// What its latest ready said (guarded by Registry.mu; see Report):
+	// signOn is nil from a connector that reports none.
+	version  uint64
+	signOn   *tunnel.SignOnReport
+	accepted map[string]bool
+	refused  map[string]tunnel.SignOnRefusal
 }
 
 // New returns an empty registry.
 func New(clock Clock, inactiveAfter time.Duration) *Registry {
 	r := &Registry{clock: clock, byID: map[string]*connector{}, byGroup: map[string][]*connector{},
-		sessions: map[*yamux.Session]*session{}}
+		sessions: map[*yamux.Session]*session{}, reported: make(chan struct{}), signOnWait: defaultSignOnWait}
 	r.SetInactiveAfter(inactiveAfter)
+	r.SetSignOns(nil)
 	return r
 }
 
@@ -78,10 +95,12 @@ func (r *Registry) Attach(id, group string, s *yamux.Session) (detach func()) {
 		c = &connector{id: id, group: group}
 		r.byID[id] = c
 		r.byGroup[group] = append(r.byGroup[group], c)
+		r.changed(c, StateOnline)
 	}
 	ts := &session{ys: s, pool: &idlePool{}}
 	c.sessions = append(c.sessions, ts)
 	r.sessions[s] = ts
+	r.attached(id, group)
 	c.lastBeat, c.active = r.clock.Now(), true
 	return func() { r.detach(c, ts) }
 }
@@ -93,9 +112,12 @@ func (r *Registry) detach(c *connector, s *session) {
 	s.pool.closeAll()
 	delete(r.sessions, s.ys)
 	if len(c.sessions) == 0 && r.byID[c.id] == c {
+		r.changed(c, StateOffline)
 		delete(r.byID, c.id)
 		r.byGroup[c.group] = slices.DeleteFunc(r.byGroup[c.group], func(x *connector) bool { return x == c })
 	}
+	close(r.reported) // a request waiting for this session's ready looks again
+	r.reported = make(chan struct{})
 }
 
 // Beat records a heartbeat from connector id; it reports false for a
@@ -106,6 +128,9 @@ func (r *Registry) Beat(id string) bool {
 	c := r.byID[id]
 	if c == nil {
 		return false
+	}
+	if !c.active {
+		r.changed(c, StateActive)
 	}
 	c.lastBeat, c.active = r.clock.Now(), true
 	return true
@@ -168,6 +193,17 @@ func (r *Registry) Evict(id string) {
 	}
 }
 
+// InFlight returns the request streams open to connector id now (0 for
+// a connector with no attached session).
+func (r *Registry) InFlight(id string) int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if c := r.byID[id]; c != nil {
+		return c.inflight.Load()
+	}
+	return 0
+}
+
 // Status describes one attached connector.
 type Status struct {
 	ID, Group string
@@ -210,24 +246,10 @@ func (r *Registry) List() []Status {
 // skipping the connectors in avoid; with reuse, it first tries a parked
 // stream of the chosen session (see Stream.Park). It returns the stream
 // (a *Stream), the connector's id, and a release func to call when the
-// request is over.
+// request is over. It does not look at sign-on: requests for an app go
+// through DialApp.
 func (r *Registry) DialGroup(ctx context.Context, group string, avoid []string, reuse bool) (net.Conn, string, func(), error) {
-	for range 4 {
-		c, s := r.pick(group, avoid)
-		if c == nil {
-			return nil, "", nil, fmt.Errorf("%w in group %q", ErrNoConnector, group)
-		}
-		st, err := r.open(s, reuse)
-		s.opening.Done()
-		if err != nil {
-			c.inflight.Add(-1)
-			avoid = append(avoid, c.id) // dying session: try the next connector
-			continue
-		}
-		c.inUse.add(st)
-		return st, c.id, func() { c.inUse.remove(st); c.inflight.Add(-1) }, nil
-	}
-	return nil, "", nil, fmt.Errorf("%w in group %q (every session failed to open a stream)", ErrNoConnector, group)
+	return r.DialApp(ctx, group, "", avoid, reuse)
 }
 
 // open returns a stream of s: with reuse, a parked one if there is one,
@@ -250,23 +272,24 @@ func (r *Registry) open(s *session, reuse bool) (*Stream, error) {
 }
 
 // pick chooses by power of two choices on in-flight streams among the
-// connectors with a session that is not draining, increments the winner's
+// connectors with a session that may take a request for app (not
+// draining; running its sign-on, see serves), increments the winner's
 // count, and counts the pick in the session's opening (the caller calls
-// Done once the stream is open or failed).
-func (r *Registry) pick(group string, avoid []string) (*connector, *session) {
+// Done once the stream is open or failed). Without a pick, v says why, and
+// reported is closed by the next Report.
+func (r *Registry) pick(group, app string, need *SignOnNeed, avoid []string) (c *connector, s *session, v verdict, reported <-chan struct{}) {
 	r.mu.Lock() // next and inflight change
 	defer r.mu.Unlock()
 	var buf [16]*connector
 	cands := buf[:0]
 	for _, c := range r.byGroup[group] {
-		if c.active && c.serving() && !slices.Contains(avoid, c.id) {
+		if c.active && !slices.Contains(avoid, c.id) && c.usable(app, need, &v) {
 			cands = append(cands, c)
 		}
 	}
-	var c *connector
 	switch len(cands) {
 	case 0:
-		return nil, nil
+		return nil, nil, v, r.reported
 	case 1:
 		c = cands[0]
 	default:
@@ -281,17 +304,10 @@ func (r *Registry) pick(group string, avoid []string) (*connector, *session) {
 		}
 	}
 	c.inflight.Add(1)
-	var s *session
-	for s == nil || s.draining { // serving: one is not draining
+	for s == nil || !s.usable(c, app, need, &v) { // one is: c is a candidate
 		c.next++
 		s = c.sessions[c.next%len(c.sessions)]
 	}
 	s.opening.Add(1)
-	return c, s
-}
-
-// serving reports whether c has a session that is not draining; the
-// caller holds Registry.mu.
-func (c *connector) serving() bool {
-	return slices.ContainsFunc(c.sessions, func(s *session) bool { return !s.draining })
+	return c, s, v, nil
 }

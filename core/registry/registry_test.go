@@ -44,9 +44,9 @@ type peer struct {
 	first    chan string // first message of each stream
 }
 
-// tunnel returns the gateway end of a real yamux session over net.Pipe,
+// newTunnel returns the gateway end of a real yamux session over net.Pipe,
 // whose connector end (a yamux client) accepts and reads every stream.
-func tunnel(t *testing.T, id string) (*yamux.Session, *peer) {
+func newTunnel(t *testing.T, id string) (*yamux.Session, *peer) {
 	t.Helper()
 	gw, conn := net.Pipe()
 	cfg := yamux.DefaultConfig()
@@ -97,9 +97,9 @@ func statuses(r *Registry) string {
 func TestHeartbeatsAndSweep(t *testing.T) {
 	clock := newClock()
 	r := New(clock, 30*time.Second)
-	sa, _ := tunnel(t, "a")
-	sb, _ := tunnel(t, "b")
-	sc, _ := tunnel(t, "c")
+	sa, _ := newTunnel(t, "a")
+	sb, _ := newTunnel(t, "b")
+	sc, _ := newTunnel(t, "c")
 	r.Attach("a", "paris", sa)
 	r.Attach("b", "paris", sb)
 	r.Attach("c", "berlin", sc)
@@ -145,9 +145,9 @@ func TestHeartbeatsAndSweep(t *testing.T) {
 
 func TestAttachDetachEvict(t *testing.T) {
 	r := New(newClock(), time.Minute)
-	s1, p1 := tunnel(t, "a")
-	s2, _ := tunnel(t, "a")
-	s3, _ := tunnel(t, "b")
+	s1, p1 := newTunnel(t, "a")
+	s2, _ := newTunnel(t, "a")
+	s3, _ := newTunnel(t, "b")
 	d1 := r.Attach("a", "g", s1)
 	d2 := r.Attach("a", "g", s2)
 	d3 := r.Attach("b", "g", s3)
@@ -181,7 +181,7 @@ func TestAttachDetachEvict(t *testing.T) {
 	}
 
 	// Re-attaching after a full detach starts a fresh connector.
-	s4, _ := tunnel(t, "a")
+	s4, _ := newTunnel(t, "a")
 	d4 := r.Attach("a", "g", s4)
 	defer d4()
 	r.Evict("b")
@@ -214,7 +214,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDialGroupNoConnector(t *testing.T) {
 	clock := newClock()
 	r := New(clock, 10*time.Second)
-	sa, _ := tunnel(t, "a")
+	sa, _ := newTunnel(t, "a")
 	r.Attach("a", "paris", sa)
 	tests := []struct {
 		name  string
@@ -252,8 +252,8 @@ func TestDialGroupNoConnector(t *testing.T) {
 // with fewer in-flight streams always wins.
 func TestDialGroupPrefersFewerInFlight(t *testing.T) {
 	r := New(newClock(), time.Minute)
-	sa, pa := tunnel(t, "a")
-	sb, pb := tunnel(t, "b")
+	sa, pa := newTunnel(t, "a")
+	sb, pb := newTunnel(t, "b")
 	r.Attach("a", "g", sa)
 	r.Attach("b", "g", sb)
 
@@ -305,7 +305,7 @@ func TestDialGroupPrefersFewerInFlight(t *testing.T) {
 func TestDialGroupAvoidsBusiest(t *testing.T) {
 	r := New(newClock(), time.Minute)
 	for _, id := range []string{"busy", "x", "y", "z"} {
-		s, _ := tunnel(t, id)
+		s, _ := newTunnel(t, id)
 		r.Attach(id, "g", s)
 	}
 	for range 5 {
@@ -350,8 +350,8 @@ func TestDialGroupAvoidsBusiest(t *testing.T) {
 // request goes to another connector and the dead one's count is restored.
 func TestDialGroupSkipsDeadSession(t *testing.T) {
 	r := New(newClock(), time.Minute)
-	sa, pa := tunnel(t, "a")
-	sb, _ := tunnel(t, "b")
+	sa, pa := newTunnel(t, "a")
+	sb, _ := newTunnel(t, "b")
 	r.Attach("a", "g", sa)
 	r.Attach("b", "g", sb)
 	pa.client.Close() // the connector went away
@@ -387,7 +387,7 @@ func TestConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for i := range 4 {
-		s, _ := tunnel(t, fmt.Sprint("c", i))
+		s, _ := newTunnel(t, fmt.Sprint("c", i))
 		detach := r.Attach(fmt.Sprint("c", i), "g", s)
 		defer detach()
 	}
@@ -422,7 +422,7 @@ func TestConcurrentUse(t *testing.T) {
 			r.Beat(fmt.Sprint("c", i%4))
 			r.Sweep()
 			r.List()
-			s, _ := tunnel(t, "extra")
+			s, _ := newTunnel(t, "extra")
 			r.Attach("extra", "g", s)()
 		}
 	}()

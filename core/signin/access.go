@@ -114,7 +114,7 @@ func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk
 		return reauth
 	}
 	a.Gate.Logger.Info("access denied", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule, "reason", d.Reason, "client_ip", ip.String())
-	a.record(r, store.SignIn{Subject: id.Subject, Result: "denied", Reason: d.Rule + ": " + d.Reason})
+	a.record(r, store.SignIn{Subject: id.Subject, Result: "denied", Reason: d.Rule + ": " + d.Reason}, d.Rule)
 	errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Access denied",
 		Text: "You are signed in, but this app's access policy does not let you in (" + d.Rule + "). Ask your IT team if you need access.", RequestID: rid})
 	return done
@@ -124,13 +124,15 @@ func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk
 // outcomes of identified users are stored, and at most one identical
 // record a minute; what nobody can be held to (a wrong key, a replayed
 // state) is counted in memory and logged (see signinlog.go), so a client
-// cannot grow the store by sending requests.
-func (a *App) record(r *http.Request, s store.SignIn) {
+// cannot grow the store by sending requests. reason is the metrics'
+// name for a refusal ("" for none; see metrics.go).
+func (a *App) record(r *http.Request, s store.SignIn, reason string) {
 	s.At, s.App, s.Plugin, s.ClientIP = a.Gate.Now(), a.Name, a.Plugin, clientIP(r).String()
 	if s.Subject == "" {
-		a.unidentified(s.Result)
+		a.unidentified(s.Result, reason)
 		return
 	}
+	a.count(s.Result, reason)
 	if !a.Gate.recent.first(s) {
 		return
 	}

@@ -45,6 +45,7 @@ func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
 		st, err := a.Gate.Sealer.OpenState(a.Name, httphead.HostName(r.Host), c.Value, a.Gate.Now())
 		if err != nil {
 			a.Gate.Logger.Info("sign-in refused: state cookie invalid or expired", "app", a.Name, "request_id", rid, "error", err)
+			a.count("failed", reasonExpiredState)
 			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",
 				Text: "This sign-in took too long or was started elsewhere. Open the app again to start over.", RequestID: rid})
 			return
@@ -57,7 +58,7 @@ func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
 		}
 		if !fresh {
 			a.Gate.Logger.Warn("sign-in refused: the state was already used (a replayed callback)", "app", a.Name, "request_id", rid)
-			a.record(r, store.SignIn{Result: "failed", Reason: "replayed sign-in state"})
+			a.record(r, store.SignIn{Result: "failed", Reason: "replayed sign-in state"}, reasonReplayed)
 			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Sign-in already used",
 				Text: "This sign-in answer was used before. Open the app again to sign in.", RequestID: rid})
 			return

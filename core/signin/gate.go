@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/errorpage"
+	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/session"
@@ -43,6 +44,7 @@ type Gate struct {
 	Store    Store              // revocations and the sign-in log
 	Logger   *slog.Logger
 	Now      func() time.Time
+	Metrics  *metrics.Metrics // sign-in outcomes; nil: none
 
 	identities identities
 	tally      tally  // outcomes of unidentified requests, counted not stored
@@ -65,6 +67,9 @@ type App struct {
 	// FoldPathCase: the backend reads paths without regard to case, so
 	// the access rule sees the path in lower case (target.Policy).
 	FoldPathCase bool
+	// PlainHTTP: served over plain HTTP on loopback (the admin console),
+	// so the request and callback URLs the plug-in sees are http://.
+	PlainHTTP bool
 }
 
 // Cookie names. App names have no ".", so no app's cookie can be taken
@@ -127,7 +132,7 @@ func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk
 		}
 	}
 	if v == reauth {
-		a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "denied", Reason: "credential issued before the user's sessions were revoked, or too old"})
+		a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "denied", Reason: "credential issued before the user's sessions were revoked, or too old"}, reasonRevoked)
 		if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("Www-Authenticate", `Bearer error="invalid_token", error_description="the token was issued before the user's sessions were revoked"`)
 		}
@@ -160,11 +165,15 @@ func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return sdk.AuthRequest{
+	req := sdk.AuthRequest{
 		Method: r.Method, URL: "https://" + r.Host + r.URL.RequestURI(), Header: h, RemoteAddr: host,
 		CallbackURL: reserved.Callback(r.Host, a.Name),
 		State:       state, Body: body,
 	}
+	if a.PlainHTTP {
+		req.URL, req.CallbackURL = "http"+strings.TrimPrefix(req.URL, "https"), "http"+strings.TrimPrefix(req.CallbackURL, "https")
+	}
+	return req
 }
 
 // answer relays a result that is not a sign-in: a redirect (keeping the
@@ -182,7 +191,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 		})
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, res.Location, http.StatusFound)
-		a.unidentified("redirected")
+		a.unidentified("redirected", "")
 	case sdk.OutcomeChallenge:
 		h := w.Header()
 		for k, vs := range res.Header {
@@ -199,13 +208,13 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 		_, _ = w.Write(res.Body)
 		a.Gate.Logger.Debug("sign-in challenged", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "status", res.Status, "reason", res.Reason)
 		if res.Reason != "" && res.Identity.Subject != "" { // a refusal of someone the plug-in named
-			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "challenged", Reason: res.Reason})
+			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "challenged", Reason: res.Reason}, reasonChallenged)
 		} else { // a prompt, a wrong key, a bad token: nobody to hold to it
-			a.unidentified("challenged")
+			a.unidentified("challenged", reasonChallenged)
 		}
 	default: // not mine: nothing in the request says who this is
 		a.Gate.Logger.Debug("sign-in required: the plug-in found no credentials", "app", a.Name, "plugin", a.Plugin, "request_id", rid)
-		a.unidentified("no_credentials")
+		a.unidentified("no_credentials", reasonNoCredentials)
 		errorpage.Write(w, r, errorpage.Page{Status: http.StatusUnauthorized, Title: "Sign-in required",
 			Text: "This app needs you to sign in, and the request does not say who you are.", RequestID: rid})
 	}
@@ -226,12 +235,12 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 			http.SetCookie(w, c)
 			a.Gate.Logger.Info("signed in", "app", a.Name, "plugin", a.Plugin, "request_id", rid,
 				"subject", res.Identity.Subject, "session", s.ID, "expires", s.Expires.UTC().Format(time.RFC3339))
-			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "signed_in", Reason: res.Reason})
+			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "signed_in", Reason: res.Reason}, "")
 			return s, nil
 		}
 	}
 	a.Gate.Logger.Error("sign-in failed: cannot start a session", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "error", err)
-	a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "failed", Reason: err.Error()})
+	a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "failed", Reason: err.Error()}, reasonSessionError)
 	errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Cannot sign you in",
 		Text: "Your identity was confirmed, but Gatehouse cannot start a session with it. Tell your IT team.", RequestID: rid})
 	return session.Session{}, err

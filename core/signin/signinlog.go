@@ -52,9 +52,11 @@ func (t *tally) add(key string, now time.Time) (counts map[string]int, since tim
 	return counts, since, true
 }
 
-// unidentified counts an outcome of nobody in particular and logs the
-// counts at most once a minute.
-func (a *App) unidentified(result string) {
+// unidentified counts an outcome of nobody in particular (in the
+// metrics too, with reason when it is a refusal) and logs the counts at
+// most once a minute.
+func (a *App) unidentified(result, reason string) {
+	a.count(result, reason)
 	counts, since, ok := a.Gate.tally.add(a.Name+" "+result, a.Gate.Now())
 	if !ok {
 		return

@@ -1,9 +1,11 @@
 // Package store defines the gateway's persistent state: the connector CA,
 // enrollment tokens, the connector registry, and blobs with named locks
 // (ACME certificates and account, shared by every gateway node). Implementations live in
-// sub-packages (sqlite today; PostgreSQL for clusters later) and must be
+// sub-packages: sqlite (one file, the default, for one node) and postgres
+// (one PostgreSQL database shared by several gateway nodes). Each must be
 // safe for concurrent use by several processes sharing the same database
-// (a serving gateway and operator commands such as "gatehouse token create").
+// (gateway nodes and operator commands such as "gatehouse token create"),
+// and passes the conformance suite in storetest.
 package store
 
 import (
@@ -49,6 +51,9 @@ type Store interface {
 	// RemoveConnectorsSeenBefore deletes connectors whose LastSeen is before t
 	// and returns their IDs.
 	RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]string, error)
+	// RemoveConnector deletes connector id ("gatehouse connectors remove"),
+	// or returns ErrNotFound. Its certificate is refused from then on.
+	RemoveConnector(ctx context.Context, id string) error
 
 	// PutBlob stores value under key, replacing any earlier value. Keys are
 	// "/"-separated paths; TLS certificates and the ACME account live here.

@@ -1,7 +1,10 @@
 // Package tunnelserver is the gateway's tunnel listener: connectors dial it over
 // TLS. It redeems enrollment tokens, accepts mutually authenticated yamux
 // sessions, runs each session's control stream (hello, config, ready,
-// heartbeats), and attaches ready sessions to the registry.
+// heartbeats), and attaches ready sessions to the registry. Each ready
+// carries the connector's sign-on report: which apps' sign-on plug-ins it
+// runs (the registry routes by it) and why it refused others (kept in the
+// store for 'gatehouse connectors', see SignOnStatus).
 package tunnelserver
 
 import (
@@ -39,9 +42,13 @@ type Hub struct {
 	// PlainTLS puts the tunnel's TLS straight on the socket, without the
 	// heldconn fast path (tunnel.Server) under it.
 	PlainTLS bool
+	// Reports takes the connectors' own metrics from their heartbeats
+	// (reports.go); nil: dropped.
+	Reports func(connector, group string, m *tunnel.ConnectorMetrics)
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	signOns  map[string][]byte // the sign-on report last recorded, by connector
 }
 
 // ServerTLS returns the tunnel listener's TLS config: TLS 1.3 only, client
@@ -61,6 +68,7 @@ func ServerTLS(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
 // session.
 func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { <-ctx.Done(); ln.Close() }()
+	go h.watchRemovals(ctx)
 	var wg sync.WaitGroup
 	defer func() {
 		h.closeAll()

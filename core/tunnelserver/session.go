@@ -24,6 +24,8 @@ type session struct {
 	control net.Conn
 
 	touched time.Time // the last heartbeat written to the store; serveSession's only
+
+	retireOnce sync.Once // see Hub.retire
 }
 
 func (s *session) send(m tunnel.Message) error {
@@ -145,15 +147,23 @@ func (h *Hub) control(ctx context.Context, s *session, remote string, hello *tun
 		}
 		switch m.Type {
 		case tunnel.MsgReady:
+			ready := tunnel.Ready{}
+			if m.Ready != nil {
+				ready = *m.Ready
+			}
+			rep := cleanReport(ready.SignOn)
 			if detach == nil && !draining {
 				detach = h.Registry.Attach(s.id, s.group, s.mux)
 				s.log.Info("connector session ready", "version", hello.Version)
 			}
+			h.Registry.Report(s.mux, ready.ConfigVersion, rep)
+			h.recordSignOn(ctx, s, hello.Version, rep)
 			h.touch(ctx, s, remote, hello.Version)
 		case tunnel.MsgHeartbeat:
 			if detach != nil {
 				h.Registry.Beat(s.id)
 			}
+			h.report(s, m.Heartbeat) // reports.go
 			h.touch(ctx, s, remote, hello.Version)
 		case tunnel.MsgDrain:
 			draining = true
@@ -182,7 +192,7 @@ func (h *Hub) touch(ctx context.Context, s *session, remote, version string) {
 	s.touched = now
 	err := h.Store.TouchConnector(ctx, s.id, now, remote, version)
 	if errors.Is(err, store.ErrNotFound) {
-		s.refuse("this connector was removed from the gateway: enroll it again with a new token", true)
+		go h.retire(s) // the control stream keeps being read while requests finish
 	} else if err != nil {
 		s.log.Warn("recording heartbeat", "error", err)
 	}

@@ -31,6 +31,27 @@ type touchStore struct {
 	store.Store // only the methods below are called
 	mu          sync.Mutex
 	touches     []time.Time
+	blobs       map[string][]byte
+}
+
+func (s *touchStore) PutBlob(_ context.Context, key string, value []byte, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.blobs == nil {
+		s.blobs = map[string][]byte{}
+	}
+	s.blobs[key] = value
+	return nil
+}
+
+func (s *touchStore) GetBlob(_ context.Context, key string) (store.Blob, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.blobs[key]
+	if !ok {
+		return store.Blob{}, store.ErrNotFound
+	}
+	return store.Blob{Key: key, Value: b}, nil
 }
 
 func (s *touchStore) GetConnector(_ context.Context, id string) (store.Connector, error) {

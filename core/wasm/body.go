@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -32,24 +33,21 @@ func readBody(ctx context.Context, mod api.Module, stack []uint64) {
 
 // readRequestBody reads the incoming request body: from a buffered copy
 // with buffer_request (the next handler gets it whole), else straight from
-// the stream (the next handler gets what is left). Once the request was
-// passed on there is nothing left to read.
+// the stream (the next handler gets what is left). After next, a buffered
+// body is read again from its start (handle_response begins at offset 0);
+// an unbuffered one was passed on, so there is nothing left to read.
 func (ex *exchange) readRequestBody(dst []byte) uint64 {
-	if ex.phase != phaseRequest || ex.r.Body == nil || ex.r.Body == http.NoBody {
+	switch {
+	case ex.reqBuffered:
+		return ex.readBuffered(dst)
+	case ex.phase != phaseRequest || !hasBody(ex.r):
 		return eofFlag
-	}
-	if ex.features&featureBufferRequest != 0 && !ex.reqBuffered {
-		ex.bufferRequestBody()
-	}
-	if ex.reqBuffered {
-		n := copy(dst, ex.reqBuf[ex.reqPos:])
-		ex.reqPos += n
-		if ex.reqPos == len(ex.reqBuf) {
-			return eofFlag | uint64(n)
+	case ex.features&featureBufferRequest != 0:
+		if ce := ex.bufferRequestBody(); ce != nil {
+			panic(ce)
 		}
-		return uint64(n)
-	}
-	if ex.reqEOF {
+		return ex.readBuffered(dst)
+	case ex.reqEOF:
 		return eofFlag
 	}
 	for {
@@ -66,20 +64,36 @@ func (ex *exchange) readRequestBody(dst []byte) uint64 {
 	}
 }
 
+func (ex *exchange) readBuffered(dst []byte) uint64 {
+	n := copy(dst, ex.reqBuf[ex.reqPos:])
+	ex.reqPos += n
+	if ex.reqPos == len(ex.reqBuf) {
+		return eofFlag | uint64(n)
+	}
+	return uint64(n)
+}
+
+func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
 // bufferRequestBody reads what is left of the request body into memory,
-// up to MaxBodyBytes.
-func (ex *exchange) bufferRequestBody() {
+// up to MaxBodyBytes: on the first read with buffer_request, or when the
+// request is passed on with buffer_request, so that handle_response can
+// read it again. It fails with a clientError (the client's fault, not the
+// guest's).
+func (ex *exchange) bufferRequestBody() *clientError {
 	limit := ex.maxBody
 	b, err := io.ReadAll(io.LimitReader(ex.r.Body, limit+1))
 	if err != nil {
-		refuse(http.StatusBadRequest, "reading the request body: %v", err)
+		return &clientError{status: http.StatusBadRequest, msg: fmt.Sprintf("reading the request body: %v", err)}
 	}
 	if int64(len(b)) > limit {
-		refuse(http.StatusRequestEntityTooLarge, "the request body is larger than this app's filter accepts (%d bytes)", limit)
+		return &clientError{status: http.StatusRequestEntityTooLarge,
+			msg: fmt.Sprintf("the request body is larger than this app's filter accepts (%d bytes)", limit)}
 	}
 	_ = ex.r.Body.Close()
 	ex.reqBuf = append(ex.reqBuf[:0], b...)
 	ex.reqBuffered = true
+	return nil
 }
 
 // readResponseBody reads the buffered response in handle_response; there

@@ -56,38 +56,50 @@ func (h *handler) serve(in *instance, w http.ResponseWriter, r *http.Request, ri
 		return nil
 	}
 	ctxNext := in.stack[0]
-	switch uint32(ctxNext) {
-	case 0:
-		ex.phase = phaseNext
+	ex.phase = phaseNext
+	// The spec's next is "zero or one"; like the reference host, any
+	// value but zero passes the request on.
+	if uint32(ctxNext) == 0 {
 		f.succeeded()
 		h.answer(ex)
 		return nil
-	case 1:
-	default:
-		h.fail(in, "handle_request", fmt.Errorf("%w: it returned next=%d, want 0 or 1", errViolation, uint32(ctxNext)))
-		return nil
 	}
-	if ex.respWritten {
-		h.fail(in, "handle_request", fmt.Errorf("%w: it wrote a response body and returned next=1", errViolation))
-		return nil
-	}
-	ex.phase = phaseNext
-	req := ex.prepareNext()
+	return h.passOn(in, uint32(ctxNext>>32))
+}
+
+// passOn calls the next handler, then handle_response with reqCtx (also
+// when the request could not be passed on: the spec calls it regardless
+// of error), and sends the response as the guest left it.
+func (h *handler) passOn(in *instance, reqCtx uint32) (panicked any) {
+	f, ex, w := h.f, &in.ex, in.ex.w
 	rw := &responseWriter{ex: ex, w: w, buffer: ex.features&featureBufferResponse != 0, limit: f.spec.MaxBodyBytes}
 	if rw.buffer {
 		ex.saveHeader()
 	}
 	ex.rw = rw
+	if ex.respWritten {
+		rw.takePrefix()
+	}
+	if req, ce := ex.prepareNext(); ce != nil {
+		f.logger.Info("wasm filter: request refused", "request_id", ex.requestID, "reason", ce.msg)
+		rw.MarkHostError()
+		writeError(rw, ce.status, ce.msg, ex.requestID)
+	} else {
+		panicked = callNext(h.next, rw, req)
+	}
 	isError := uint64(0)
-	panicked = callNext(h.next, rw, req)
-	if panicked != nil || rw.overflow {
+	if panicked != nil || rw.overflow || rw.hostError {
 		isError = 1
 	}
-	if !rw.wroteHeader {
+	switch {
+	case rw.wroteHeader:
+	case len(rw.prefix) > 0 && panicked == nil:
+		rw.WriteHeader(http.StatusOK) // the guest's start of the body goes out
+	default:
 		ex.replayHeader()
 	}
-	ex.phase = phaseResponse
-	in.stack[0], in.stack[1] = ctxNext>>32, isError
+	ex.phase, ex.reqPos = phaseResponse, 0 // a buffered request body is read again from its start
+	in.stack[0], in.stack[1] = uint64(reqCtx), isError
 	if err := in.call(in.response, f.spec.Timeout); err != nil {
 		if !rw.buffer && rw.wroteHeader {
 			f.logFailure(in, "handle_response", err)
@@ -104,6 +116,7 @@ func (h *handler) serve(in *instance, w http.ResponseWriter, r *http.Request, ri
 	switch {
 	case rw.overflow:
 		ex.restoreHeader()
+		markHostError(w)
 		writeError(w, http.StatusBadGateway, "the response is too large for this app's filter", ex.requestID)
 		f.logger.Warn("wasm filter: the response was larger than max_body_bytes", "request_id", ex.requestID, "max_body_bytes", f.spec.MaxBodyBytes)
 		return nil
@@ -121,8 +134,15 @@ func callNext(next http.Handler, w http.ResponseWriter, r *http.Request) (panick
 }
 
 // prepareNext applies the guest's body decisions to the request the next
-// handler gets.
-func (ex *exchange) prepareNext() *http.Request {
+// handler gets. With buffer_request the body is buffered now if the guest
+// did not read it, so that handle_response can read it; a body over
+// MaxBodyBytes is then the client's error.
+func (ex *exchange) prepareNext() (*http.Request, *clientError) {
+	if ex.features&featureBufferRequest != 0 && !ex.reqBuffered && !ex.reqEOF && hasBody(ex.r) {
+		if ce := ex.bufferRequestBody(); ce != nil {
+			return nil, ce
+		}
+	}
 	switch {
 	case ex.reqWritten:
 		r := ex.request()
@@ -136,7 +156,7 @@ func (ex *exchange) prepareNext() *http.Request {
 		r := ex.request()
 		r.Body = io.NopCloser(bytes.NewReader(bytes.Clone(ex.reqBuf)))
 	}
-	return ex.r
+	return ex.r, nil
 }
 
 // answer sends the response the guest made in handle_request.
@@ -157,6 +177,8 @@ func (ex *exchange) flushBuffered(rw *responseWriter) {
 	hdr := ex.w.Header()
 	if ex.respWritten {
 		body = ex.respNew
+	}
+	if ex.respWritten || rw.prefixed {
 		hdr.Del("Transfer-Encoding")
 		hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	}
@@ -185,13 +207,20 @@ func (h *handler) fail(in *instance, where string, err error) {
 	ex.restoreHeader()
 	var ce *clientError
 	if errors.As(err, &ce) {
-		f.logger.Info("wasm filter: request refused", "request_id", ex.requestID, "reason", ce.msg)
-		writeError(ex.w, ce.status, ce.msg, ex.requestID)
+		h.refuse(ex, ce)
 		return
 	}
 	f.logFailure(in, where, err)
 	f.failed()
+	markHostError(ex.w)
 	writeError(ex.w, http.StatusInternalServerError, "a filter of this app failed", ex.requestID)
+}
+
+// refuse answers a request that broke a host limit (413, 400).
+func (h *handler) refuse(ex *exchange, ce *clientError) {
+	h.f.logger.Info("wasm filter: request refused", "request_id", ex.requestID, "reason", ce.msg)
+	markHostError(ex.w)
+	writeError(ex.w, ce.status, ce.msg, ex.requestID)
 }
 
 func (f *Filter) logFailure(in *instance, where string, err error) {
@@ -204,6 +233,7 @@ func unavailable(w http.ResponseWriter, rid string, err error, f *Filter) {
 	if !errors.Is(err, context.Canceled) {
 		f.logger.Warn("wasm filter unavailable", "request_id", rid, "err", err)
 	}
+	markHostError(w)
 	writeError(w, http.StatusServiceUnavailable, "a filter of this app is unavailable or busy; try again", rid)
 }
 

@@ -62,7 +62,9 @@ func (f *Filter) newInstance(ctx context.Context) (*instance, error) {
 // call runs fn with the instance's stack and a fresh per-call deadline.
 // An error makes the instance dead.
 func (in *instance) call(fn api.Function, timeout time.Duration) error {
+	start := time.Now()
 	err := in.cc.run(fn, in.stack[:], timeout)
+	in.observe(start, err)
 	if err != nil {
 		in.dead = true
 	}

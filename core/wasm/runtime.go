@@ -21,9 +21,10 @@ import (
 // filter gets a wazero runtime of its own, so its memory limit, its
 // instances and its closing are its own.
 type Runtime struct {
-	cache  wazero.CompilationCache
-	logger *slog.Logger
-	closed atomic.Bool
+	cache   wazero.CompilationCache
+	logger  *slog.Logger
+	observe func(app, filter string) FilterObserver // Options.Observe
+	closed  atomic.Bool
 }
 
 // ErrClosed is Load's error after Close.
@@ -32,7 +33,7 @@ var ErrClosed = errors.New("wasm: the runtime is closed")
 // NewRuntime returns a Runtime whose compiled code is cached in
 // opts.CacheDir.
 func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
-	r := &Runtime{logger: opts.Logger}
+	r := &Runtime{logger: opts.Logger, observe: opts.Observe}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,6 +81,9 @@ func (r *Runtime) Load(ctx context.Context, s Spec) (*Filter, error) {
 	if got := hex.EncodeToString(sum[:]); got != s.SHA256 {
 		return nil, fmt.Errorf("wasm filter %q: %s has sha256 %s but the catalog pins %s: "+
 			"rebuild the module or update the catalog's sha256", s.Name, s.Path, got, s.SHA256)
+	}
+	if s.Observer == nil && r.observe != nil {
+		s.Observer = r.observe(s.App, s.Name)
 	}
 	f := newFilter(s, r.logger)
 	f.rt = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().

@@ -18,6 +18,9 @@ type Options struct {
 	// Logger receives the host's and the guests' log records. Nil
 	// discards them.
 	Logger *slog.Logger
+	// Observe gives each loaded filter without a Spec.Observer one
+	// (observe.go); nil: none.
+	Observe func(app, filter string) FilterObserver
 }
 
 // Spec describes one filter: which module, its config, and its limits.
@@ -60,6 +63,8 @@ type Spec struct {
 	// MaxFailures consecutive failures (traps, failed instantiations)
 	// stop the filter until it is loaded again. Default 5.
 	MaxFailures int
+	// Observer is told about each guest call (observe.go); nil: none.
+	Observer FilterObserver
 }
 
 // Defaults.

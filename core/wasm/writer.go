@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -20,7 +21,52 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	body        []byte
-	overflow    bool // the buffered body went over MaxBodyBytes
+	overflow    bool   // the buffered body went over MaxBodyBytes
+	prefixed    bool   // the guest wrote the start of the body in handle_request
+	prefix      []byte // that start, unbuffered: sent right after the header
+	hostError   bool   // the host answered in place of the next handler (MarkHostError)
+}
+
+// takePrefix makes the response body the guest wrote in handle_request
+// the start of the response: the next handler's body is appended, as with
+// any write after the first. A write in handle_response replaces it all
+// again (the first write_body of each call replaces the body).
+func (rw *responseWriter) takePrefix() {
+	ex := rw.ex
+	p := bytes.Clone(ex.respNew)
+	ex.respNew, ex.respWritten = ex.respNew[:0], false
+	rw.prefixed = true
+	if rw.buffer {
+		rw.body = p // counts against MaxBodyBytes with the rest
+	} else {
+		rw.prefix = p
+	}
+}
+
+// MarkHostError tells the filter that the response about to be written is
+// not the next handler's own answer but the host's, written because
+// producing it failed: a gateway error page (no connector, backend down,
+// timeout) or an inner filter's failure. handle_response then gets
+// is_error=1, and a start of the body the guest wrote in handle_request is
+// dropped rather than put before the error page. The mark is passed to the
+// writer underneath, so every filter of a chain learns it. (core/proxy
+// calls it through an interface of its own.)
+func (rw *responseWriter) MarkHostError() {
+	rw.hostError = true
+	if !rw.wroteHeader {
+		rw.prefix, rw.prefixed = nil, false
+		if rw.buffer {
+			rw.body = rw.body[:0]
+		}
+	}
+	markHostError(rw.w)
+}
+
+// markHostError marks w when it is a filter's writer.
+func markHostError(w http.ResponseWriter) {
+	if m, ok := w.(interface{ MarkHostError() }); ok {
+		m.MarkHostError()
+	}
 }
 
 var errResponseTooLarge = errors.New("wasm: the response is larger than the filter may buffer")
@@ -38,8 +84,18 @@ func (rw *responseWriter) WriteHeader(code int) {
 	rw.wroteHeader = true
 	rw.status = code
 	rw.ex.replayHeader()
-	if !rw.buffer {
-		rw.w.WriteHeader(code)
+	if rw.buffer {
+		return
+	}
+	prefix := rw.prefix
+	rw.prefix = nil
+	send := len(prefix) > 0 && bodyAllowed(code)
+	if send {
+		rw.w.Header().Del("Content-Length") // the app's length no longer fits
+	}
+	rw.w.WriteHeader(code)
+	if send {
+		_, _ = rw.w.Write(prefix)
 	}
 }
 

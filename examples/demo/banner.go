@@ -37,6 +37,12 @@ The page lists the headers the app received: X-Remote-User, X-Remote-Groups,
 X-Remote-Email and X-Remote-Name are the signed-in user, added by the connector.
 To sign out, open %s
 
+The admin console (apps, connectors, recent sign-ins, charts) is at
+
+    %s
+
+Sign in there as %s, the demo's admin (%s gets 403).
+
 From any shell, as the API client %q with a fresh access token from the
 provider (no DNS or trust store changes needed):
 
@@ -56,6 +62,7 @@ Logs: demoapp.log, gateway.log, connector.log and setup.log in %s
 Press Ctrl-C to stop.
 `, s.ports.app, s.url(), s.prov.op.Issuer,
 		s.url(), oplab.Alice, oplab.Password, oplab.Bob, shellQuote(s.caFile), s.signOutURL(),
+		s.consoleURL(), oplab.Alice, oplab.Bob,
 		oplab.RobotID, curlLine(s),
 		shellQuote(d.bin("gatehouse")), shellQuote(s.config),
 		shellQuote(d.bin("gatehouse")), shellQuote(s.config), shellQuote(s.config), s.url(), shellQuote(d.opts.dir))
@@ -87,6 +94,8 @@ In a browser, open %s (browsers resolve *.localhost to 127.0.0.1).
 The certificate comes from the demo's development CA: accept the warning, or
 trust %s (it is kept across runs).
 
+The admin console, without sign-in (development only), is at %s
+
 More to try:
     %s connectors --config %s
     edit %s and save: the gateway reloads it live
@@ -94,7 +103,7 @@ More to try:
 
 Logs: demoapp.log, gateway.log, connector.log and setup.log in %s
 Sign-in is OFF (see above). Press Ctrl-C to stop.
-`, s.prov.off, fix, s.ports.app, s.url(), curlLine(s), s.url(), shellQuote(s.caFile),
+`, s.prov.off, fix, s.ports.app, s.url(), curlLine(s), s.url(), shellQuote(s.caFile), s.consoleURL(),
 		shellQuote(d.bin("gatehouse")), shellQuote(s.config), shellQuote(s.config), s.url(), shellQuote(d.opts.dir))
 }
 

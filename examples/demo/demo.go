@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 )
@@ -112,14 +113,14 @@ func (d *demo) start(ctx context.Context) (*setup, error) {
 	}
 	s := &setup{ports: p, caFile: filepath.Join(d.opts.dir, dataDir, devTLSDir, "dev-ca.pem")}
 
-	if s.prov, err = d.startProvider(ctx, p.oidc, s.callbackURL()); err != nil {
+	if s.prov, err = d.startProvider(ctx, p.oidc, s.callbackURL(), s.consoleCallbackURL()); err != nil {
 		return nil, err
 	}
 	if op := s.prov.op; op != nil {
 		d.prov = s.prov
 		d.watchProvider(ctx)
-		fmt.Fprintf(d.out, "  %-10s %s answers: oidc-provider with users %s and %s; client %q may return to %s\n",
-			"provider", op.Issuer, oplab.Alice, oplab.Bob, oplab.ClientID, s.callbackURL())
+		fmt.Fprintf(d.out, "  %-10s %s answers: oidc-provider with users %s and %s; client %q may return to %s and %s\n",
+			"provider", op.Issuer, oplab.Alice, oplab.Bob, oplab.ClientID, s.callbackURL(), s.consoleCallbackURL())
 	}
 	if err := d.startApp(ctx, p); err != nil {
 		return nil, err
@@ -296,6 +297,16 @@ func (s *setup) url() string { return fmt.Sprintf("https://%s:%d/", appHost, s.p
 // callbackURL is where the provider sends a browser back after sign-in.
 func (s *setup) callbackURL() string {
 	return reserved.Callback(fmt.Sprintf("%s:%d", appHost, s.ports.public), appName)
+}
+
+// consoleURL is the admin console, on the gateway's admin listener.
+func (s *setup) consoleURL() string { return fmt.Sprintf("http://127.0.0.1:%d/", s.ports.admin) }
+
+// consoleCallbackURL is where the provider sends a browser back after
+// signing in to the admin console (plain HTTP: the admin listener is on
+// loopback).
+func (s *setup) consoleCallbackURL() string {
+	return "http" + strings.TrimPrefix(reserved.Callback(fmt.Sprintf("127.0.0.1:%d", s.ports.admin), config.ConsoleApp), "https")
 }
 
 // signOutURL ends the demo app's session.

@@ -141,7 +141,7 @@ func runDemo(t *testing.T, bin string, env []string) (*exec.Cmd, *output, string
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "run dir")
 	demo := exec.Command(filepath.Join(bin, "demo"), "--bin", bin, "--dir", dir,
-		"--public-port", "0", "--tunnel-port", "0", "--app-port", "0", "--oidc-port", "0")
+		"--public-port", "0", "--tunnel-port", "0", "--app-port", "0", "--oidc-port", "0", "--admin-port", "0")
 	demo.Env = append(os.Environ(), env...)
 	return demo, startDemo(t, demo), dir
 }

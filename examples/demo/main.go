@@ -7,7 +7,7 @@
 // signed-in identity, prints the URL, who to sign in as and a curl line to
 // try, and stops everything on Ctrl-C.
 //
-//	go run ./examples/demo [--bin DIR] [--dir DIR] [--public-port N] [--tunnel-port N] [--app-port N] [--oidc-port N]
+//	go run ./examples/demo [--bin DIR] [--dir DIR] [--public-port N] [--tunnel-port N] [--app-port N] [--oidc-port N] [--admin-port N]
 //
 // The provider needs Node.js and npm; oplab installs oidc-provider into
 // .tools/ on first use. When it cannot run (or GATEHOUSE_OIDC_OP=0), the
@@ -87,6 +87,7 @@ func parseFlags(args []string) (options, error) {
 	tunnel := fs.Int("tunnel-port", 8444, "gateway tunnel port on 127.0.0.1 (0: any free port)")
 	app := fs.Int("app-port", 9080, "demo app port on 127.0.0.1 (0: any free port)")
 	oidc := fs.Int("oidc-port", 9090, "OpenID provider port on 127.0.0.1 (0: any free port)")
+	admin := fs.Int("admin-port", 9180, "gateway admin listener (metrics, admin console) port on 127.0.0.1 (0: any free port)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -96,11 +97,11 @@ func parseFlags(args []string) (options, error) {
 	opts := options{
 		bin:          *bin,
 		dir:          *dir,
-		ports:        ports{public: *public, tunnel: *tunnel, app: *app, oidc: *oidc},
+		ports:        ports{public: *public, tunnel: *tunnel, app: *app, oidc: *oidc, admin: *admin},
 		startTimeout: 30 * time.Second,
 		stopGrace:    5 * time.Second,
 	}
-	for _, p := range []int{*public, *tunnel, *app, *oidc} {
+	for _, p := range []int{*public, *tunnel, *app, *oidc, *admin} {
 		if p < 0 || p > 65535 {
 			return options{}, fmt.Errorf("port %d is out of range (0-65535)", p)
 		}

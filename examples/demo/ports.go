@@ -11,6 +11,7 @@ type ports struct {
 	tunnel int // gateway, TLS for connectors
 	app    int // the demo app, plain HTTP
 	oidc   int // the OpenID provider, plain HTTP (loopback only)
+	admin  int // gateway, the admin listener: metrics and the admin console, plain HTTP
 }
 
 // pickPorts returns the wanted ports where they are free on 127.0.0.1 and
@@ -37,6 +38,7 @@ func pickPorts(want ports) (ports, []string, error) {
 		{"the gateway's tunnel port", want.tunnel, &got.tunnel},
 		{"the demo app's port", want.app, &got.app},
 		{"the OpenID provider's port", want.oidc, &got.oidc},
+		{"the gateway's admin port", want.admin, &got.admin},
 	} {
 		var ln net.Listener
 		if p.want != 0 {

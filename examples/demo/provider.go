@@ -35,11 +35,11 @@ func (p *provider) tokenURL() string { return p.op.Issuer + "/token" }
 // startProvider starts the OpenID provider on port with the demo app's
 // callback registered. A provider that cannot run is not an error: the
 // result says why sign-in is off. Only an interrupt (ctx done) is.
-func (d *demo) startProvider(ctx context.Context, port int, callback string) (*provider, error) {
+func (d *demo) startProvider(ctx context.Context, port int, callbacks ...string) (*provider, error) {
 	if hint := installHint(); hint != "" {
 		fmt.Fprintf(d.out, "  %-10s %s\n", "provider", hint)
 	}
-	op, err := oplab.Start(ctx, oplab.Options{RedirectURIs: []string{callback}, Port: port})
+	op, err := oplab.Start(ctx, oplab.Options{RedirectURIs: callbacks, Port: port})
 	if ctx.Err() != nil {
 		_ = op.Stop()
 		return nil, ctx.Err()

@@ -185,6 +185,12 @@ func TestDemoSignIn(t *testing.T) {
 		t.Errorf("after sign-out: %s, want the sign-in start page again\n%s", resp.Status, body)
 	}
 
+	// The admin console the banner names: alice, its admin, signs in and
+	// sees the demo app; bob gets 403.
+	console := out.match(t, `^    (http://127\.0\.0\.1:\d+/)$`)
+	checkConsole(ctx, t, console, issuer, oplab.Alice, http.StatusOK, "demo.localhost")
+	checkConsole(ctx, t, console, issuer, oplab.Bob, http.StatusForbidden, "Access denied")
+
 	// What reached the app: alice's page, never the requests without a session.
 	sendSignal(t, demo.Process.Pid, syscall.SIGINT)
 	if code := out.exitCode(t, demo, 30*time.Second); code != 0 {
@@ -234,6 +240,17 @@ func TestDemoWithoutProvider(t *testing.T) {
 	page, err := exec.Command("sh", "-c", curl).Output()
 	if err != nil || !strings.Contains(string(page), "Hello from the internal demo app") {
 		t.Errorf("running the printed line %q: %v\n%s%s", curl, err, page, stderrOf(err))
+	}
+	// The admin console is served without sign-in (development, loopback).
+	console := out.match(t, `without sign-in \(development only\), is at (http://127\.0\.0\.1:\d+/)$`)
+	if resp, err := http.Get(console); err != nil {
+		t.Errorf("console: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "development mode: no sign-in") || !strings.Contains(string(body), "demo.localhost") {
+			t.Errorf("console without sign-in: %s\n%s", resp.Status, body)
+		}
 	}
 	sendSignal(t, demo.Process.Pid, syscall.SIGINT)
 	if code := out.exitCode(t, demo, 30*time.Second); code != 0 {
@@ -310,4 +327,59 @@ func providerPID(t *testing.T, demo int, signIn bool) int {
 	}
 	t.Fatalf("sign-in is on, but the demo (pid %d) has no child named node", demo)
 	return 0
+}
+
+// checkConsole signs user in to the admin console at consoleURL through
+// the provider, and checks the console's answer then. Cookies are carried
+// by hand: Go's cookie jar sends no Secure cookie over http, which
+// browsers do on loopback.
+func checkConsole(ctx context.Context, t *testing.T, consoleURL, issuer, user string, want int, wantText string) {
+	t.Helper()
+	cookies := map[string]string{}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html")
+		for k, v := range cookies {
+			req.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		defer resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.MaxAge < 0 {
+				delete(cookies, c.Name)
+			} else {
+				cookies[c.Name] = c.Value
+			}
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp, string(body)
+	}
+	base := strings.TrimSuffix(consoleURL, "/")
+	resp, body := get(consoleURL)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/.gatehouse/auth/_console/start") {
+		t.Fatalf("console without a session: %s, Location %q, want 303 to its sign-in\n%s", resp.Status, resp.Header.Get("Location"), body)
+	}
+	resp, body = get(base + resp.Header.Get("Location"))
+	auth := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(auth, issuer+"/") {
+		t.Fatalf("console sign-in start: %s, Location %q, want the provider\n%s", resp.Status, auth, body)
+	}
+	callback, err := (&oplab.OP{Issuer: issuer}).Browser(nil).SignIn(ctx, auth, user, oplab.Password)
+	if err != nil {
+		t.Fatalf("%s signing in to the console at the provider: %v", user, err)
+	}
+	if resp, body = get(callback.String()); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("console callback: %s, Location %q, want 303 to /\n%s", resp.Status, resp.Header.Get("Location"), body)
+	}
+	if resp, body = get(consoleURL); resp.StatusCode != want || !strings.Contains(body, wantText) {
+		t.Errorf("console for %s: %s, want %d with %q\n%s", user, resp.Status, want, wantText, body)
+	}
 }

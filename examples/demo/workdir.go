@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
@@ -97,7 +98,8 @@ data_dir: %[4]s
 listen:
   public: 127.0.0.1:%[1]d
   tunnel: 127.0.0.1:%[2]d
-tls:
+  admin: 127.0.0.1:%[7]d
+%[8]stls:
   mode: self-signed
 %[5]sconnector_groups:
   - name: default
@@ -144,6 +146,27 @@ const signInApp = `    # Sign in at the demo's OpenID provider (oidc-provider on
           X-Remote-Groups: "{{join .Groups}}"
 `
 
+// consoleConfig is the admin console's part of the config: sign-in at
+// the demo's provider, with alice as the one admin; without a provider,
+// served without sign-in (loopback, development only).
+func consoleConfig(p ports, prov *provider) string {
+	if prov.op == nil {
+		return "# The admin console, http://127.0.0.1:" + strconv.Itoa(p.admin) + "/, without sign-in: the demo's\n" +
+			"# OpenID provider is not running. Never do this outside development.\n" +
+			"admin:\n  console: {dev_no_signin: true}\n"
+	}
+	return fmt.Sprintf(`# The admin console, http://127.0.0.1:%[1]d/: operators sign in at the demo's
+# provider as they would to an app, and only those the access policy names
+# get in (alice; bob gets 403).
+admin:
+  console:
+    auth:
+      plugin: oidc
+      config: {issuer: %[2]s, client_id: %[3]s, client_secret: %[4]s, scopes: [openid, profile, email, groups]}
+    access: {users: [alice]}
+`, p.admin, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret)
+}
+
 const passthroughApp = `    # No sign-in: %[1]s
     auth: passthrough
 `
@@ -158,7 +181,7 @@ func writeConfig(dir string, p ports, prov *provider) (string, error) {
 		auth = fmt.Sprintf(passthroughApp, strings.ReplaceAll(prov.off, "\n", " "))
 	}
 	file := filepath.Join(dir, configFile)
-	text := fmt.Sprintf(configTemplate, p.public, p.tunnel, p.app, dataDir, plugins, auth)
+	text := fmt.Sprintf(configTemplate, p.public, p.tunnel, p.app, dataDir, plugins, auth, p.admin, consoleConfig(p, prov))
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return "", fmt.Errorf("writing the gateway config: %w", err)
 	}

@@ -22,11 +22,11 @@ type Path uint8
 // The fast paths, by the name the environment variable uses.
 const (
 	HTTPLoop   Path = iota // gateway: the HTTP/1.1 request loop in front of net/http (httploop)
-	Relay                  // gateway: plain requests relayed without httputil.ReverseProxy (core/proxy)
-	H2                     // gateway: HTTP/2 with one syscall per DATA frame (core/proxy)
+	Relay                  // gateway: plain requests relayed without httputil.ReverseProxy (leanrelay)
+	H2                     // gateway: HTTP/2 with one syscall per DATA frame (h2)
 	HeldConn               // gateway and tunnel: a large write's TLS records in one syscall (heldconn)
 	RawSock                // both: raw read and write syscalls on TCP sockets (rawsock)
-	LeanClient             // connector: bodyless GET/HEAD/OPTIONS without http.Transport
+	LeanClient             // connector: bodyless GET/HEAD/OPTIONS without http.Transport (leanclient)
 	numPaths
 )
 

@@ -18,43 +18,34 @@ import (
 
 	"github.com/gatehouse/gatehouse/conformance"
 	"github.com/gatehouse/gatehouse/pluginhost"
+	"github.com/gatehouse/gatehouse/pluginhost/pluginhosttest"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
-// bin is the plug-in binary, built once for the package's tests.
-var bin string
+// plugin is the plug-in binary, built once for the package's tests, and
+// bin its path.
+var (
+	plugin pluginhost.Entry
+	bin    string
+)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "header-plugin")
-	if err != nil {
-		panic(err)
-	}
-	bin, err = conformance.BuildBinary("./cmd/gatehouse-plugin-header", dir)
+	var remove func()
+	var err error
+	plugin, remove, err = pluginhosttest.Build("header", "", "./cmd/gatehouse-plugin-header")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	bin = plugin.Path
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
-}
-
-func entry(t testing.TB) pluginhost.Entry {
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	return pluginhost.Entry{Name: "header", Path: bin, SHA256: fmt.Sprintf("%x", sum)}
 }
 
 // open starts the plug-in for app "hr" with cfg and key.
 func open(t testing.TB, cfg map[string]any, keys ...sdk.SigningKey) (*pluginhost.Injector, error) {
-	inj := pluginhost.Host{}.Injector(entry(t), pluginhost.Use{App: "hr", Config: cfg, Keys: keys})
-	t.Cleanup(func() { inj.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return inj, inj.Open(ctx)
+	return pluginhosttest.Injector(t, pluginhost.Host{}, plugin, pluginhost.Use{App: "hr", Config: cfg, Keys: keys})
 }
 
 var alice = sdk.Identity{Subject: "00u1", UPN: "alice@CORP.EXAMPLE", Email: "alice@example.com",

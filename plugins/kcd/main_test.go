@@ -2,7 +2,6 @@ package kcd
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,16 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/conformance"
 	"github.com/gatehouse/gatehouse/pluginhost"
+	"github.com/gatehouse/gatehouse/pluginhost/pluginhosttest"
 	"github.com/gatehouse/gatehouse/plugins/kcd/kcdlab"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 )
 
 var (
-	// bin is the plug-in binary, built once for the package's tests.
-	bin string
+	// plugin is the plug-in binary, built once for the package's tests,
+	// and bin its path.
+	plugin pluginhost.Entry
+	bin    string
 	// lab is the running KCD lab, nil when there is none; labSkip says why.
 	lab     *kcdlab.Lab
 	labSkip string
@@ -31,16 +32,14 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "kcd-plugin")
-	if err != nil {
+	var remove func()
+	var err error
+	if plugin, remove, err = pluginhosttest.Build("kcd", "", "./cmd/gatehouse-plugin-kcd"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if bin, err = conformance.BuildBinary("./cmd/gatehouse-plugin-kcd", dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer remove()
+	bin = plugin.Path
 	lab, err = kcdlab.Start(context.Background())
 	switch {
 	case errors.Is(err, kcdlab.ErrSkip):
@@ -90,17 +89,7 @@ func labConfig(t testing.TB, kv ...any) map[string]any {
 // real protocol.
 func open(t testing.TB, cfg map[string]any) (*pluginhost.Injector, error) {
 	t.Helper()
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	inj := pluginhost.Host{}.Injector(pluginhost.Entry{Name: "kcd", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
-		pluginhost.Use{App: "intranet", Config: cfg})
-	t.Cleanup(func() { inj.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return inj, inj.Open(ctx)
+	return pluginhosttest.Injector(t, pluginhost.Host{}, plugin, pluginhost.Use{App: "intranet", Config: cfg})
 }
 
 // offlineFiles writes a keytab for svc@EXAMPLE.TEST and a krb5.conf whose

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -22,16 +21,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/freeport"
+	"github.com/gatehouse/gatehouse/pluginhost"
+	"github.com/gatehouse/gatehouse/pluginhost/pluginhosttest"
 	"github.com/gatehouse/gatehouse/plugins/oidc/oplab"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
 var (
-	// bin is the plug-in binary, built once for the package's tests.
-	bin string
+	// plugin is the plug-in binary, built once for the package's tests,
+	// and bin its path.
+	plugin pluginhost.Entry
+	bin    string
 	// op is the OpenID provider the tests sign in at, nil when there is
 	// none; opSkip says why.
 	op     *oplab.OP
@@ -51,16 +52,14 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "oidc-plugin")
-	if err != nil {
+	var remove func()
+	var err error
+	if plugin, remove, err = pluginhosttest.Build("oidc", "", "./cmd/gatehouse-plugin-oidc"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if bin, err = conformance.BuildBinary("./cmd/gatehouse-plugin-oidc", dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer remove()
+	bin = plugin.Path
 	op, err = oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{callback}})
 	switch {
 	case errors.Is(err, oplab.ErrSkip):
@@ -112,17 +111,7 @@ func with(cfg map[string]any, kv ...any) map[string]any {
 // protocol, as the gateway does.
 func open(t testing.TB, cfg map[string]any) (*pluginhost.Authenticator, error) {
 	t.Helper()
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	a := pluginhost.Host{}.Authenticator(pluginhost.Entry{Name: "oidc", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
-		pluginhost.Use{App: app, Config: cfg})
-	t.Cleanup(func() { a.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return a, a.Open(ctx)
+	return pluginhosttest.Authenticator(t, pluginhost.Host{}, plugin, pluginhost.Use{App: app, Config: cfg})
 }
 
 func mustOpen(t testing.TB, cfg map[string]any) *pluginhost.Authenticator {

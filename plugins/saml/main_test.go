@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -20,17 +19,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/conformance"
-	"github.com/gatehouse/gatehouse/pluginhost"
 	"github.com/gatehouse/gatehouse/internal/freeport"
+	"github.com/gatehouse/gatehouse/pluginhost"
+	"github.com/gatehouse/gatehouse/pluginhost/pluginhosttest"
 	"github.com/gatehouse/gatehouse/plugins/saml"
 	"github.com/gatehouse/gatehouse/plugins/saml/idplab"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
 var (
-	// bin is the plug-in binary, built once for the package's tests.
-	bin string
+	// plugin is the plug-in binary, built once for the package's tests,
+	// and bin its path.
+	plugin pluginhost.Entry
+	bin    string
 	// spKey and spCert are the SP's key pair; strangerKey and strangerCert
 	// another, which the IdP does not know.
 	spKey, spCert, strangerKey, strangerCert string
@@ -71,10 +72,13 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if bin, err = conformance.BuildBinary("./cmd/gatehouse-plugin-saml", dir); err != nil {
+	var remove func()
+	if plugin, remove, err = pluginhosttest.Build("saml", "", "./cmd/gatehouse-plugin-saml"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer remove()
+	bin = plugin.Path
 	if spKey, spCert, err = writeKeyPair(dir, "sp"); err == nil {
 		strangerKey, strangerCert, err = writeKeyPair(dir, "stranger")
 	}
@@ -175,17 +179,7 @@ func with(cfg map[string]any, kv ...any) map[string]any {
 // protocol, as the gateway does.
 func open(t testing.TB, cfg map[string]any) (*pluginhost.Authenticator, error) {
 	t.Helper()
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	a := pluginhost.Host{}.Authenticator(pluginhost.Entry{Name: "saml", Path: bin, SHA256: fmt.Sprintf("%x", sum)},
-		pluginhost.Use{App: app, Config: cfg})
-	t.Cleanup(func() { a.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return a, a.Open(ctx)
+	return pluginhosttest.Authenticator(t, pluginhost.Host{}, plugin, pluginhost.Use{App: app, Config: cfg})
 }
 
 func mustOpen(t testing.TB, cfg map[string]any) *pluginhost.Authenticator {

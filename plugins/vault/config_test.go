@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/pluginhost"
+	"github.com/gatehouse/gatehouse/pluginhost/pluginhosttest"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -155,9 +156,8 @@ func TestCheckOnly(t *testing.T) {
 		}
 	}
 	// Over the wire, as the gateway does it.
-	inj := pluginhost.Host{}.Injector(entry(t), pluginhost.Use{App: "hr", CheckOnly: true, Config: map[string]any{"mode": "basic", "key_file": missing}})
-	defer inj.Close()
-	if err := inj.Open(t.Context()); err != nil {
+	if _, err := pluginhosttest.Injector(t, pluginhost.Host{}, plugin, pluginhost.Use{App: "hr", CheckOnly: true,
+		Config: map[string]any{"mode": "basic", "key_file": missing}}); err != nil {
 		t.Errorf("a check-only open over the wire: %v", err)
 	}
 }

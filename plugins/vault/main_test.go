@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hpke"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,16 +14,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/conformance"
 	"github.com/gatehouse/gatehouse/pluginhost"
+	"github.com/gatehouse/gatehouse/pluginhost/pluginhosttest"
 	"github.com/gatehouse/gatehouse/plugins/vault/basiclab"
 	"github.com/gatehouse/gatehouse/sdk"
 	sealed "github.com/gatehouse/gatehouse/sdk/vault"
 )
 
 var (
-	// bin is the plug-in binary, built once for the package's tests.
-	bin string
+	// plugin is the plug-in binary, built once for the package's tests,
+	// and bin its path.
+	plugin pluginhost.Entry
+	bin    string
 	// lab is the running Basic-auth lab, nil when there is none; labSkip
 	// says why.
 	lab     *basiclab.Lab
@@ -36,16 +37,14 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "vault-plugin")
-	if err != nil {
+	var remove func()
+	var err error
+	if plugin, remove, err = pluginhosttest.Build("vault", "", "./cmd/gatehouse-plugin-vault"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if bin, err = conformance.BuildBinary("./cmd/gatehouse-plugin-vault", dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer remove()
+	bin = plugin.Path
 	start := time.Now()
 	lab, err = basiclab.Start(context.Background())
 	switch {
@@ -136,21 +135,7 @@ func open(t testing.TB, cfg map[string]any, logs *logBuffer) (*pluginhost.Inject
 	if logs != nil {
 		host.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	inj := host.Injector(entry(t), pluginhost.Use{App: "hr", Config: cfg})
-	t.Cleanup(func() { inj.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return inj, inj.Open(ctx)
-}
-
-// entry is the plug-in binary's catalog entry.
-func entry(t testing.TB) pluginhost.Entry {
-	t.Helper()
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pluginhost.Entry{Name: "vault", Path: bin, SHA256: fmt.Sprintf("%x", sha256.Sum256(b))}
+	return pluginhosttest.Injector(t, host, plugin, pluginhost.Use{App: "hr", Config: cfg})
 }
 
 // mustOpen is open that fails the test on an error.

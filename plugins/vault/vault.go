@@ -5,9 +5,10 @@
 // The gateway keeps credentials only as ciphertext, sealed (package
 // sdk/vault) to the public key of the app's connector group, and hands the
 // user's sealed credentials (or the app's shared ones) to the connector with
-// each request, in InjectRequest.Secret. Only this plug-in, at a connector,
-// holds the private key (its key_file) and opens them, bound to the app and
-// to the user the gateway signed in. Two modes:
+// each request, in InjectRequest.Secret (given only to a plug-in that
+// declares sdk.CapabilityCredentials, as this one does). Only this
+// plug-in, at a connector, holds the private key (its key_file) and opens
+// them, bound to the app and to the user the gateway signed in. Two modes:
 //
 //   - basic: an Authorization: Basic header, with RejectStatus 401, so a
 //     backend that refuses the password sends the user to the gateway's
@@ -38,11 +39,16 @@ import (
 	sealed "github.com/gatehouse/gatehouse/sdk/vault"
 )
 
-// Plugin is the vault plug-in, for sdk.Serve or the built-ins.
+// Plugin is the vault plug-in, for sdk.Serve or the built-ins. It
+// declares the credentials capability: without it the host would give it
+// no Secret and refuse its AskCredentials and RejectStatus.
 func Plugin() sdk.Plugin {
-	return sdk.Plugin{Injector: func(ctx context.Context, req sdk.ConfigureRequest) (sdk.Injector, error) {
-		return New(req)
-	}}
+	return sdk.Plugin{
+		Injector: func(ctx context.Context, req sdk.ConfigureRequest) (sdk.Injector, error) {
+			return New(req)
+		},
+		Capabilities: []sdk.Capability{sdk.CapabilityCredentials},
+	}
 }
 
 // injector is one app's configured vault Injector.

@@ -12,4 +12,17 @@
 // structs, carried as JSON by [Codec]. go-plugin's own services (health,
 // stdio, controller, broker) stay protobuf: the codec hands protobuf messages
 // to gRPC's protobuf codec.
+//
+// # Optional capabilities
+//
+// Parts of the protocol that only some plug-ins use are capabilities
+// ([github.com/gatehouse/gatehouse/sdk.Capability]). A plug-in lists those
+// it uses in its answer to Configure ({"capabilities": ["credentials"]});
+// one that lists none, as every plug-in built before capabilities existed,
+// speaks the plain protocol. The host sends what a capability carries only
+// to a plug-in that listed it, and refuses a result that uses a capability
+// the plug-in did not list. There is one, "credentials", for Injectors: the
+// request's "secret" (the user's sealed credentials) and the result's
+// "ask_credentials" and "reject_status". The fields kept their names and
+// places, so a new capability does not change [ProtocolVersion].
 package wire

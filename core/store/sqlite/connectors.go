@@ -119,3 +119,15 @@ func (d *DB) RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]str
 	slices.Sort(ids)
 	return ids, nil
 }
+
+// RemoveConnector deletes connector id, or returns store.ErrNotFound.
+func (d *DB) RemoveConnector(ctx context.Context, id string) error {
+	n, err := rowsAffected(d.exec(ctx, `DELETE FROM connectors WHERE id = ?`, id))
+	if err != nil {
+		return fmt.Errorf("sqlite store: removing connector %q: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite store: removing connector %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}

@@ -74,6 +74,9 @@ func testConnectorErrors(t *testing.T, fresh opener) {
 		{"TouchConnector unknown", func(ctx context.Context, s store.Store) error {
 			return s.TouchConnector(ctx, "unknown", base, "192.0.2.9:1", "9.9.9")
 		}, store.ErrNotFound},
+		{"RemoveConnector unknown", func(ctx context.Context, s store.Store) error {
+			return s.RemoveConnector(ctx, "unknown")
+		}, store.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,5 +192,37 @@ func testRemoveConnectorsSeenBefore(t *testing.T, fresh opener) {
 				t.Errorf("connectors left = %q, want %q", left, tt.left)
 			}
 		})
+	}
+}
+
+// testRemoveConnector: removing one connector leaves the others; the
+// removed one is gone for every read and write, and a second removal
+// says ErrNotFound.
+func testRemoveConnector(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	keep, gone := connector("a", "c1", base), connector("a", "c2", base)
+	for _, c := range []store.Connector{keep, gone} {
+		if err := s.AddConnector(ctx, c); err != nil {
+			t.Fatalf("AddConnector(%q): %v", c.ID, err)
+		}
+	}
+	if err := s.RemoveConnector(ctx, gone.ID); err != nil {
+		t.Fatalf("RemoveConnector: %v", err)
+	}
+	if _, err := s.GetConnector(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetConnector after RemoveConnector: err = %v, want ErrNotFound", err)
+	}
+	if err := s.TouchConnector(ctx, gone.ID, base, "192.0.2.9:1", "9.9.9"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TouchConnector after RemoveConnector: err = %v, want ErrNotFound", err)
+	}
+	if err := s.RemoveConnector(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second RemoveConnector: err = %v, want ErrNotFound", err)
+	}
+	list, err := s.ListConnectors(ctx)
+	if err != nil {
+		t.Fatalf("ListConnectors: %v", err)
+	}
+	if len(list) != 1 || !equalConnector(list[0], keep) {
+		t.Fatalf("ListConnectors after RemoveConnector = %+v, want only %+v", list, keep)
 	}
 }

@@ -1,6 +1,6 @@
 // Package storetest is a conformance suite for store.Store implementations.
 // Each implementation's tests call Run with a function that opens a fresh,
-// empty store, so SQLite today and PostgreSQL later are held to the same
+// empty store, so the SQLite and PostgreSQL stores are held to the same
 // behaviour.
 package storetest
 
@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ListConnectors", func(t *testing.T) { testListConnectors(t, fresh(t)) })
 	t.Run("TouchConnector", func(t *testing.T) { testTouchConnector(t, fresh(t)) })
 	t.Run("RemoveConnectorsSeenBefore", func(t *testing.T) { testRemoveConnectorsSeenBefore(t, fresh) })
+	t.Run("RemoveConnector", func(t *testing.T) { testRemoveConnector(t, fresh(t)) })
 	t.Run("BlobRoundTrip", func(t *testing.T) { testBlobRoundTrip(t, fresh) })
 	t.Run("BlobListDelete", func(t *testing.T) { testBlobListDelete(t, fresh) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, fresh(t)) })

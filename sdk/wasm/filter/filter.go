@@ -14,7 +14,9 @@ import (
 type RequestHandler func(req Request, resp Response) (next bool, reqCtx uint32)
 
 // ResponseHandler runs after the app answered a request that the
-// [RequestHandler] passed on, also when the app failed (isError).
+// [RequestHandler] passed on. isError is true when the gateway answered
+// instead of the app (backend down, no connector, timeout, another filter
+// failed); the app's own error status, 5xx included, is not an error.
 type ResponseHandler func(reqCtx uint32, req Request, resp Response, isError bool)
 
 var (
@@ -33,8 +35,10 @@ func HandleResponse(h ResponseHandler) { onResponse = h }
 type Features uint32
 
 const (
-	// BufferRequest keeps the request body the filter reads, so that the
-	// app can still read it.
+	// BufferRequest keeps the request body, so that the app gets it whole
+	// even after the filter read it, and the ResponseHandler can read it
+	// again from its start. The gateway holds the whole body in memory, up
+	// to the filter's limit (a larger one is refused with 413).
 	BufferRequest Features = 1
 	// BufferResponse holds the app's response until the ResponseHandler
 	// returns, so it can read and change the status, headers and body.

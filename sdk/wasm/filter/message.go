@@ -32,7 +32,8 @@ func (Request) SourceAddr() string { return getString(getSourceAddr) }
 func (Request) Header() Header { return Header{kind: 0} }
 
 // Body is the request body. Without [BufferRequest], reading it consumes
-// it: the app gets what is left. Writing replaces it.
+// it: the app gets what is left, and the ResponseHandler reads nothing.
+// Writing replaces it.
 func (Request) Body() Body { return Body{kind: 0} }
 
 // Response is the response: the filter's own answer in the
@@ -51,7 +52,9 @@ func (Response) SetStatusCode(code int) { setStatusCode(uint32(code)) }
 func (Response) Header() Header { return Header{kind: 1} }
 
 // Body is the response body. In the ResponseHandler it can be read and
-// written with [BufferResponse]. The first write replaces it.
+// written with [BufferResponse]; the first write there replaces it.
+// Written in the RequestHandler of a request passed on, it is the start
+// of the body and the app's body follows.
 func (Response) Body() Body { return Body{kind: 1} }
 
 // Header is a request or response header. Names are case-insensitive.

@@ -184,6 +184,80 @@ var requestCases = map[string]func() uint64{
 			obs("method=%s request-body-eofs=%s", str(getMethod), r)
 		})
 	},
+	// Where the spec speaks (core/wasm/spec_test.go): next other than 0
+	// or 1, a response body written before next, the request body read
+	// again after next, is_error.
+	"next-7": func() uint64 {
+		respCases[46] = func(bool) {}
+		return 46<<32 | 7
+	},
+	"next-0-with-ctx": func() uint64 {
+		setStatusCode(203)
+		write(1, "answered")
+		return 46 << 32 // next=0: the upper half is ignored
+	},
+	"body-then-next": func() uint64 {
+		write(1, "guest:")
+		return nextWith(60, func(bool) {
+			b := make([]byte, 8)
+			r := readBody(1, bptr(b), 8)
+			obs("status=%d read=%d eof=%d", getStatusCode(), uint32(r), r>>32)
+		})
+	},
+	"body-then-next-buffered": func() uint64 {
+		enableFeatures(2)
+		write(1, "guest")
+		write(1, ":")
+		return nextWith(61, func(bool) {
+			body, _ := readAll(1, 64)
+			obs("body=%q", body)
+		})
+	},
+	"body-then-next-rewrite": func() uint64 {
+		enableFeatures(2)
+		write(1, "guest:")
+		return nextWith(62, func(bool) {
+			write(1, "replaced")
+			write(1, "+more")
+		})
+	},
+	"request-reread": func() uint64 {
+		enableFeatures(1)
+		first, _ := readAll(0, 64)
+		return nextWith(63, func(bool) {
+			again, eofs := readAll(0, 4)
+			obs("first=%q again=%q eofs=%s", first, again, eofs)
+		})
+	},
+	"request-reread-unread": func() uint64 {
+		enableFeatures(1)
+		return nextWith(64, func(bool) {
+			body, eofs := readAll(0, 64)
+			obs("after=%q eofs=%s", body, eofs)
+		})
+	},
+	"request-stream-then-after": func() uint64 {
+		b := make([]byte, 4)
+		r := readBody(0, bptr(b), 4)
+		return nextWith(65, func(bool) {
+			rest, eofs := readAll(0, 64)
+			obs("first=%q after=%q eofs=%s", b[:uint32(r)], rest, eofs)
+		})
+	},
+	"error-flag": func() uint64 {
+		enableFeatures(2)
+		return nextWith(66, func(isError bool) {
+			v := "0"
+			if isError {
+				v = "1"
+			}
+			setHeader(1, "X-Is-Error", v)
+			setHeader(1, "X-Seen-Status", fmt.Sprint(getStatusCode()))
+		})
+	},
+	"error-flag-unbuffered": func() uint64 {
+		return nextWith(67, func(bool) {})
+	},
 	// Violations: each must trap.
 	"v-request-header-after-next": func() uint64 {
 		enableFeatures(2)
@@ -245,11 +319,6 @@ var requestCases = map[string]func() uint64{
 	"v-status": func() uint64 {
 		setStatusCode(99)
 		return 0
-	},
-	"v-next-2": func() uint64 { return 2 },
-	"v-body-then-next": func() uint64 {
-		write(1, "x")
-		return next
 	},
 	"panic": func() uint64 { panic("the probe panics on purpose") },
 	"loop": func() uint64 {

@@ -1,0 +1,61 @@
+package connector
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/tunnel"
+)
+
+// served is how one request of a known app went, for the connector's
+// metrics and its access-log line.
+type served struct {
+	start   time.Time
+	status  int   // sent to the gateway; 0: the response was cut
+	out     int64 // response body bytes
+	errCode string
+}
+
+// finish logs a request's access line, with the gateway's request id, at
+// INFO with the message "access" (unless the app's access_log is false):
+// no query, header or identity.
+func (s *session) finish(a *app, hdr *tunnel.RequestHeader, req *http.Request, sv *served) {
+	if a.cfg.NoAccessLog {
+		return
+	}
+	ctx := context.Background()
+	l := s.c.access
+	if l == nil { // a Connector not made by New
+		l = s.log
+	}
+	h := l.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Straight to the handler: Logger.LogAttrs would also walk the
+	// stack for a source location nobody prints.
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "access", 0)
+	r.AddAttrs(
+		slog.String("request_id", hdr.RequestID),
+		slog.String("app", hdr.App),
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.Path),
+		slog.Int("status", sv.status),
+		slog.Int64("bytes_out", sv.out),
+		slog.Duration("duration", time.Since(sv.start)),
+		slog.String("error", sv.errCode),
+	)
+	_ = h.Handle(ctx, r)
+}
+
+// accessLogger is Options.AccessLog (else Logger) with the connector's
+// id and group on every line.
+func accessLogger(opts Options, state *State) *slog.Logger {
+	l := opts.AccessLog
+	if l == nil {
+		l = opts.Logger
+	}
+	return l.With("connector", state.ConnectorID, "group", state.Group)
+}

@@ -66,7 +66,7 @@ tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the
 	./scripts/install-prometheus.sh
 	./scripts/install-systemd-tools.sh
 
-bench: build ## direct vs through-Gatehouse load test (set BENCH_OUT=file.json for JSON)
+bench: build ## direct vs through-Gatehouse load test, then metrics+access logs on vs off (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh
 
 clean:

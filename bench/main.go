@@ -41,6 +41,7 @@ type options struct {
 	sso                     string // the custom-SSO plug-in binary, for the sign-on scenario
 	ab, abVariants          string // -ab fastpaths: the fast-path A/B mode (ab.go)
 	abPairs                 int
+	outMerge                bool // -out-merge: add the figures to the JSON object already in -out
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&o.ab, "ab", os.Getenv("BENCH_AB"), "fastpaths: instead of the usual run, each fast path off against all on, in interleaved pairs; observe: metrics and access logs on against off (or $BENCH_AB)")
 	flag.StringVar(&o.abVariants, "ab-variants", "", "with -ab: comma-separated GATEHOUSE_FAST_PATHS values to compare with on, e.g. -rawsock,off (default: each fast path off, then off)")
 	flag.IntVar(&o.abPairs, "ab-pairs", 4, "with -ab: interleaved pairs per variant and scenario")
+	flag.BoolVar(&o.outMerge, "out-merge", false, "with -ab observe: add the figures to the JSON object already in -out (make bench's observe step after the usual run)")
 	flag.Parse()
 	if o.work == "" {
 		fmt.Fprintln(os.Stderr, "bench: -work DIR is required")

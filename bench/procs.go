@@ -65,6 +65,9 @@ func (ps *procs) startEnv(name string, env []string, bin string, args ...string)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	if dir := os.Getenv("BENCH_PROFILE_DIR"); dir != "" { // a CPU profile per child (internal/profile)
+		cmd.Env = append(append(os.Environ(), env...), "GATEHOUSE_CPUPROFILE="+filepath.Join(dir, name+".pprof"))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()

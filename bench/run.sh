@@ -61,11 +61,12 @@ cleanup() {
   fi
   # The bench program stops its children itself; this catches any left
   # behind if it was killed outright.
-  if [ -f "$work/pids" ]; then
+  for f in "$work/pids" "$work/observe/pids"; do
+    [ -f "$f" ] || continue
     while read -r p; do
       kill -KILL "$p" 2>/dev/null || true
-    done <"$work/pids"
-  fi
+    done <"$f"
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,6 +78,21 @@ trap 'cleanup; exit 130' INT TERM
 pid=$!
 wait "$pid"
 [ -z "${BENCH_AB:-}" ] || exit 0 # the A/B modes measure only their comparison
+
+# Metrics and access logs on vs off (bench/observe.go), a short version of
+# BENCH_AB=observe: BENCH_OBSERVE_PAIRS (default 4) interleaved pairs of 5 s
+# 100-byte runs unless the arguments set -duration; 0 skips it. Its own
+# working directory, since the program wants an empty one.
+pairs=${BENCH_OBSERVE_PAIRS:-4}
+if [ "$pairs" != 0 ]; then
+  mkdir "$work/observe"
+  out=()
+  [ -z "${BENCH_OUT:-}" ] || out=(-out "$BENCH_OUT" -out-merge)
+  "$work/bench" -bin "$BIN" -work "$work/observe" -loadgen "$loadgen" -duration 5s "$@" \
+    -ab observe -ab-pairs "$pairs" "${out[@]}" &
+  pid=$!
+  wait "$pid"
+fi
 
 echo
 echo "Plug-in round trip: the header Injector over go-plugin (gRPC, mutual TLS, Unix socket) vs the same call in-process:"

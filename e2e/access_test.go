@@ -104,8 +104,13 @@ func TestConditionalAccess(t *testing.T) {
 			{"--app blocked --user alice --ip 127.0.0.9", "DENY (access.block_ips)"},
 		} {
 			out, errOut, code := runCmd(t, g.dir, gatehouseBin, append([]string{"policy", "test", "--config", g.configPath}, strings.Fields(tc.args)...)...)
-			if code != 0 || !strings.HasPrefix(out, tc.want) {
-				t.Errorf("policy test %s: exit %d %q %q, want %q", tc.args, code, out, errOut, tc.want)
+			// Exit codes: 0 for ALLOW, 1 for DENY (README, "Exit codes").
+			wantCode := 0
+			if strings.HasPrefix(tc.want, "DENY") {
+				wantCode = 1
+			}
+			if code != wantCode || !strings.HasPrefix(out, tc.want) {
+				t.Errorf("policy test %s: exit %d %q %q, want exit %d and %q", tc.args, code, out, errOut, wantCode, tc.want)
 			}
 		}
 	})

@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,12 +36,13 @@ func adminYAML(base gwConfig, apps []appSpec, g *gatewayProc, admin string) stri
 }
 
 // startAdminGateway starts a gateway for base and apps with an admin
-// listener, trying other ports should one be taken first.
-func startAdminGateway(t testing.TB, base gwConfig, apps []appSpec) *adminGateway {
+// listener, and the top-level YAML of extra (admin: ...), trying other
+// ports should one be taken first.
+func startAdminGateway(t testing.TB, base gwConfig, apps []appSpec, extra ...string) *adminGateway {
 	t.Helper()
 	g := &adminGateway{gatewayProc: newGateway(t, base), admin: freeAddr(t)}
 	for attempt := 1; ; attempt++ {
-		g.writeConfigText(adminYAML(base, apps, g.gatewayProc, g.admin))
+		g.writeConfigText(adminYAML(base, apps, g.gatewayProc, g.admin) + strings.Join(extra, ""))
 		g.proc = startProc(t, "gateway", gatehouseBin, "serve", "--config", g.configPath)
 		if g.waitStarted() || attempt == 3 {
 			break
@@ -214,12 +218,16 @@ func TestReadyzStoreOutage(t *testing.T) {
 	g.log().waitLines(t, "the recovery logged", 1, "store available again")
 }
 
-// TestAdminGroupHealth: killing the last connector of a group takes the
-// group down in the admin API and the metrics, and leaves /readyz ready.
+// TestAdminGroupHealth: a live connector shows its tunnel RTT (measured,
+// > 0) and its plug-ins in the admin API, the metrics and the console;
+// killing the last connector of a group takes the group down in the
+// admin API, the metrics and the console (development mode, no sign-in
+// on loopback), and leaves /readyz ready.
 func TestAdminGroupHealth(t *testing.T) {
 	be := newBackend(t)
 	g := startAdminGateway(t, gwConfig{Groups: []string{"default", "spare"}},
-		[]appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: be.URL}})
+		[]appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: be.URL}},
+		"admin:\n  console:\n    dev_no_signin: true\n")
 	conn := enrollConnector(t, g.gatewayProc, "connector", "default")
 	waitServing(t, g.client(false), "https://app.localhost/hit")
 
@@ -238,13 +246,36 @@ func TestAdminGroupHealth(t *testing.T) {
 	if gr := group(); gr.Name != "default" || !gr.InUse || !gr.Up || gr.Active != 1 || len(gr.Apps) != 1 {
 		t.Fatalf("group with its connector: %+v", gr)
 	}
-	_, body := adminGet(t, g.admin, "/api/v1/connectors")
-	if id := conn.id(t); !strings.Contains(body, `"id": "`+id+`"`) || !strings.Contains(body, `"state": "active"`) ||
-		!strings.Contains(body, `"hostname"`) {
-		t.Errorf("/api/v1/connectors does not show %s active: %s", id, body)
+	id := conn.id(t)
+	var seen apiConnectorSeen
+	eventually(t, "the connector's RTT in /api/v1/connectors", func() bool {
+		seen = apiConnectorOf(t, g.admin, id)
+		return seen.RTTSeconds > 0
+	})
+	if seen.State != "active" || seen.Hostname == "" {
+		t.Errorf("/api/v1/connectors does not show %s active: %+v", id, seen)
 	}
-	if _, m := adminGet(t, g.admin, "/metrics"); !strings.Contains(m, `gatehouse_connector_group_up{group="default"} 1`) {
-		t.Errorf("metrics with the connector: %s", grepLines(m, "group_up"))
+	plugins := seen.pluginNames()
+	t.Logf("connector %s: tunnel RTT %.0fµs, plug-ins %v", id, seen.RTTSeconds*1e6, plugins)
+	if !slices.Contains(plugins, "header") {
+		t.Errorf("/api/v1/connectors: plug-ins %v, want the connector's built-in catalog (header, ...)", plugins)
+	}
+	_, m := adminGet(t, g.admin, "/metrics")
+	for _, want := range []string{`gatehouse_connector_group_up{group="default"} 1`, `gatehouse_tunnel_rtt_seconds{connector="` + id + `",group="default"} `} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics with the connector: no %s in\n%s", want, grepLines(m, "group_up", "rtt"))
+		}
+	}
+	row := cells(consoleRow(t, g.admin, "connectors", `<td class="id">`+id+`</td>`))
+	if d, err := time.ParseDuration(strings.ReplaceAll(row[9], "µ", "u")); err != nil || d <= 0 {
+		t.Errorf("the console's RTT of %s: %q, want a duration > 0 (row %q)", id, row[9], row)
+	}
+	t.Logf("the console's RTT cell: %q", row[9])
+	if row[10] != strings.Join(plugins, ", ") {
+		t.Errorf("the console's plug-ins of %s: %q, want %v", id, row[10], plugins)
+	}
+	if row := consoleRow(t, g.admin, "groups", `<td class="name">default</td>`); !strings.Contains(row, `class="ok">up<`) {
+		t.Errorf("the console shows the group with its connector as: %s", row)
 	}
 
 	conn.kill()
@@ -252,7 +283,7 @@ func TestAdminGroupHealth(t *testing.T) {
 	if code, r := readyz(t, g.admin); code != 200 || r.Status != "ready" {
 		t.Errorf("/readyz with the group down: %d %+v; want ready (group health is not readiness)", code, r)
 	}
-	_, m := adminGet(t, g.admin, "/metrics")
+	_, m = adminGet(t, g.admin, "/metrics")
 	for _, want := range []string{`gatehouse_connector_group_up{group="default"} 0`, `gatehouse_connectors{group="default",state="active"} 0`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics with the group down: no %s in\n%s", want, grepLines(m, "gatehouse_connector"))
@@ -264,6 +295,84 @@ func TestAdminGroupHealth(t *testing.T) {
 	if _, body := adminGet(t, g.admin, "/api/v1/apps"); !strings.Contains(body, `"serving": false`) {
 		t.Errorf("/api/v1/apps with the group down: %s", body)
 	}
+	if row := consoleRow(t, g.admin, "groups", `<td class="name">default</td>`); !strings.Contains(row, `class="bad">DOWN<`) {
+		t.Errorf("the console shows the group whose last connector died as: %s", row)
+	}
+	if row := consoleRow(t, g.admin, "apps", `<td class="name">app</td>`); !strings.Contains(row, "no connector") {
+		t.Errorf("the console shows the app of the down group as: %s", row)
+	}
+}
+
+// apiConnectorSeen is a connector in /api/v1/connectors.
+type apiConnectorSeen struct {
+	ID         string  `json:"id"`
+	State      string  `json:"state"`
+	Hostname   string  `json:"hostname"`
+	RTTSeconds float64 `json:"rtt_seconds"`
+	SignOn     *struct {
+		Plugins []struct {
+			Name string `json:"name"`
+		} `json:"plugins"`
+	} `json:"sign_on"`
+}
+
+func (c apiConnectorSeen) pluginNames() []string {
+	var out []string
+	if c.SignOn != nil {
+		for _, p := range c.SignOn.Plugins {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// apiConnectorOf is connector id's entry in /api/v1/connectors.
+func apiConnectorOf(t testing.TB, admin, id string) apiConnectorSeen {
+	t.Helper()
+	code, body := adminGet(t, admin, "/api/v1/connectors")
+	var out struct{ Connectors []apiConnectorSeen }
+	if err := json.Unmarshal([]byte(body), &out); code != 200 || err != nil {
+		t.Fatalf("/api/v1/connectors: %d %v %s", code, err, body)
+	}
+	for _, c := range out.Connectors {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("/api/v1/connectors does not list %s: %s", id, body)
+	return apiConnectorSeen{}
+}
+
+// cells returns the text of each <td> of an HTML table row (no nested
+// elements but those the console puts in cells, which are dropped).
+func cells(row string) []string {
+	var out []string
+	for _, c := range strings.Split(row, "<td")[1:] {
+		c = c[strings.Index(c, ">")+1:]
+		c = c[:strings.Index(c, "</td>")]
+		out = append(out, html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(c, "")))
+	}
+	return out
+}
+
+// consoleRow fetches the console page (development mode) and returns the
+// table row of its section that holds cell.
+func consoleRow(t testing.TB, admin, section, cell string) string {
+	t.Helper()
+	code, page := adminGet(t, admin, "/")
+	if code != 200 {
+		t.Fatalf("the console: %d %s", code, page)
+	}
+	i := strings.Index(page, `<section id="`+section+`">`)
+	if i < 0 {
+		t.Fatalf("the console has no %s section:\n%s", section, page)
+	}
+	sec := page[i : i+strings.Index(page[i:], "</section>")]
+	j := strings.Index(sec, cell)
+	if j < 0 {
+		t.Fatalf("the console's %s section has no %s:\n%s", section, cell, sec)
+	}
+	return sec[strings.LastIndex(sec[:j], "<tr") : j+strings.Index(sec[j:], "</tr>")]
 }
 
 // apiGroupSeen is a group in /api/v1/groups.

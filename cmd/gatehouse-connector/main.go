@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/connector"
+	"github.com/gatehouse/gatehouse/internal/accesslog"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/linebuf"
 	"github.com/gatehouse/gatehouse/internal/profile"
@@ -150,14 +151,17 @@ func run() error {
 }
 
 // newLoggers returns the connector's log and its access log, both on
-// stderr, the access lines in batches (internal/linebuf), and the func
+// stderr, the access lines in batches (internal/linebuf) and without a
+// slog.Record (internal/accesslog), and the func
 // that flushes them.
 func newLoggers(level, format string) (logger, access *slog.Logger, flush func(), err error) {
 	if logger, err = newLogger(level, format, os.Stderr); err != nil {
 		return nil, nil, nil, err
 	}
 	out := linebuf.New(os.Stderr, 100*time.Millisecond)
-	access, _ = newLogger(level, format, out)
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level)) // newLogger checked it
+	access = slog.New(accesslog.NewHandler(out, format, &slog.HandlerOptions{Level: lv}))
 	return logger, access, func() { _ = out.Close() }, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/gateway"
+	"github.com/gatehouse/gatehouse/internal/accesslog"
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/internal/linebuf"
 	"github.com/gatehouse/gatehouse/internal/profile"
@@ -35,7 +36,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// not per request (internal/linebuf).
 	accessOut := linebuf.New(stderr, accessFlushEvery)
 	defer accessOut.Close()
-	access := newLogger(cfg.Log, accessOut)
+	access := slog.New(accesslog.NewHandler(accessOut, cfg.Log.Format, logOptions(cfg.Log)))
 	for _, w := range cfg.Warnings {
 		logger.Warn("config: "+w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
 	}
@@ -83,11 +84,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 const accessFlushEvery = 100 * time.Millisecond
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := logOptions(c)
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logOptions is log.level for slog's handlers (and the access log's,
+// internal/accesslog, which writes its lines without a slog.Record).
+func logOptions(c config.Log) *slog.HandlerOptions {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	return &slog.HandlerOptions{Level: level}
 }

@@ -131,7 +131,8 @@ func sessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer
 			*user, cfg.Sessions.Lifetime.D())
 		return nil
 	}
-	fmt.Fprintf(stdout, "revoked %d sessions of %q started before %s: the user signs in again at the next request\n", len(live), *user, now.UTC().Format(time.RFC3339))
+	fmt.Fprintf(stdout, "revoked every session of %q started before %s (%d in the sign-in log): the user signs in again at the next request\n",
+		*user, now.UTC().Format(time.RFC3339), len(live))
 	return nil
 }
 

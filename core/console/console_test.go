@@ -150,3 +150,56 @@ func TestRates(t *testing.T) {
 	var nilRate *AppRate
 	nilRate.Add(t0, 200) // no panic
 }
+
+// The connectors table shows each one's RTT ("—" until measured) and its
+// plug-ins with the sign-ons it refused; the groups table shows an
+// app's group without an active connector as DOWN.
+func TestConsoleConnectorsAndGroups(t *testing.T) {
+	v := func(context.Context) *View {
+		now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+		return &View{Version: "test", Now: now,
+			Groups: []Group{{Name: "paris", InUse: true, Up: true, Active: 1}, {Name: "lyon", InUse: true}, {Name: "spare"}},
+			Connectors: []Connector{
+				{ID: "c-paris", Group: "paris", State: "active", RTT: 1234 * time.Microsecond, Plugins: []string{"header", "kerberos"},
+					Refused: []string{"crm (sign_on.plugin)"}},
+				{ID: "c-lyon", Group: "lyon", State: "offline"},
+			}}
+	}
+	h := &Handler{Gate: func() Gate { return Gate{DevNoSignin: true} }, View: v, Loopback: true}
+	w := serve(h, "127.0.0.1:9180", "127.0.0.1:5000")
+	body := w.Body.String()
+	if w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, body)
+	}
+	row := func(id string) string {
+		i := strings.Index(body, `<td class="id">`+id+`</td>`)
+		if i < 0 {
+			t.Fatalf("no row for %s:\n%s", id, body)
+		}
+		return body[i : i+strings.Index(body[i:], "</tr>")]
+	}
+	for _, want := range []string{"1.2ms", "header, kerberos", "refused sign-on of crm (sign_on.plugin)"} {
+		if r := row("c-paris"); !strings.Contains(r, want) {
+			t.Errorf("c-paris's row lacks %q: %s", want, r)
+		}
+	}
+	if r := row("c-lyon"); strings.Count(r, "—") != 2 || strings.Contains(r, "refused") {
+		t.Errorf("c-lyon (not measured, no report): want — for RTT and plug-ins: %s", r)
+	}
+	groups := body[strings.Index(body, `id="groups"`):strings.Index(body, `id="connectors"`)]
+	for name, want := range map[string]string{"paris": `class="ok">up<`, "lyon": `class="bad">DOWN<`} {
+		i := strings.Index(groups, `<td class="name">`+name+`</td>`)
+		if i < 0 || !strings.Contains(groups[i:i+strings.Index(groups[i:], "</tr>")], want) {
+			t.Errorf("group %s is not shown with %s:\n%s", name, want, groups)
+		}
+	}
+}
+
+func TestRTTText(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "—", 500: "<1µs", 42*time.Microsecond + 300: "42µs",
+		1234 * time.Microsecond: "1.2ms", 87654 * time.Microsecond: "87.7ms"} {
+		if got := rtt(d); got != want {
+			t.Errorf("rtt(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

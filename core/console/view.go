@@ -52,7 +52,8 @@ type Connector struct {
 	Sessions                                     int
 	StreamsInFlight                              int64
 	RTT                                          time.Duration // 0: not measured
-	Plugins                                      []string      // sign-on plug-ins it reported
+	Plugins                                      []string      // its plug-in catalog, as its latest ready reported it
+	Refused                                      []string      // the apps whose sign-on it refused: "app (field)"
 }
 
 // SignIn is one record of the sign-in log.
@@ -107,8 +108,13 @@ func left(now, t time.Time) string {
 }
 
 func rtt(d time.Duration) string {
-	if d <= 0 {
+	switch {
+	case d <= 0:
 		return "—"
+	case d < time.Microsecond:
+		return "<1µs"
+	case d < time.Millisecond: // loopback, a LAN
+		return d.Round(time.Microsecond).String()
 	}
 	return d.Round(100 * time.Microsecond).String()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/metrics"
+	"github.com/gatehouse/gatehouse/tunnel"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,7 +22,8 @@ import (
 //
 //	/api/v1/status      version, config version, file, hash and time applied, certificates, readiness
 //	/api/v1/apps        each app: host, prefix, group, auth, sign-on, filters, serving (its group has an active connector here)
-//	/api/v1/connectors  each enrolled or attached connector: group, host name, version, address, state, sessions, streams in flight, last seen
+//	/api/v1/connectors  each enrolled or attached connector: group, host name, version, address, state, sessions, streams in flight, last seen,
+//	                    tunnel RTT, and its sign-on report (plug-ins, apps accepted and refused) when attached here
 //	/api/v1/groups      each connector group: apps, in use, up, connectors by state
 //
 // Connector states are this node's view: active, inactive (heartbeats
@@ -49,6 +51,25 @@ type apiConnector struct {
 	StreamsInFlight int64      `json:"streams_in_flight"`
 	LastSeen        *time.Time `json:"last_seen,omitempty"`
 	EnrolledAt      *time.Time `json:"enrolled_at,omitempty"`
+	// RTTSeconds is the tunnel's latest round trip (absent: not attached
+	// here, or not measured yet).
+	RTTSeconds float64 `json:"rtt_seconds,omitempty"`
+	// SignOn is its latest sign-on report (absent: not attached here, or
+	// a version that reports none).
+	SignOn *apiSignOn `json:"sign_on,omitempty"`
+}
+
+// apiSignOn is what a connector reported with its latest ready.
+type apiSignOn struct {
+	Plugins  []apiPlugin            `json:"plugins"`  // its catalog
+	Accepted []string               `json:"accepted"` // the apps whose sign-on it runs
+	Refused  []tunnel.SignOnRefusal `json:"refused"`  // why it runs no other's
+}
+
+type apiPlugin struct {
+	Name    string `json:"name"`
+	Builtin bool   `json:"builtin,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
 }
 
 type apiGroup struct {
@@ -114,7 +135,7 @@ func (g *Gateway) connectorView() ([]metrics.Group, []metrics.Connector) {
 	list := g.reg.List()
 	conns := make([]metrics.Connector, len(list))
 	for i, s := range list {
-		conns[i] = metrics.Connector{ID: s.ID, Group: s.Group, Active: s.Active, Sessions: s.Sessions, Draining: s.Draining, InFlight: s.InFlight}
+		conns[i] = metrics.Connector{ID: s.ID, Group: s.Group, Active: s.Active, Sessions: s.Sessions, Draining: s.Draining, InFlight: s.InFlight, RTT: s.RTT}
 	}
 	return groups, conns
 }
@@ -181,6 +202,7 @@ func (g *Gateway) apiConnectors(ctx context.Context) ([]apiConnector, error) {
 	defer cancel()
 	enrolled, err := g.opts.Store.ListConnectors(ctx)
 	_, conns := g.connectorView()
+	reports := g.reg.SignOnReports()
 	attached := map[string]metrics.Connector{}
 	for _, c := range conns {
 		attached[c.ID] = c
@@ -190,14 +212,16 @@ func (g *Gateway) apiConnectors(ctx context.Context) ([]apiConnector, error) {
 		ac := apiConnector{ID: e.ID, Group: e.Group, Hostname: e.Hostname, Version: e.Version, Address: e.Addr, State: "offline",
 			LastSeen: timePtr(e.LastSeen), EnrolledAt: timePtr(e.CreatedAt)}
 		if c, ok := attached[e.ID]; ok {
-			ac.State, ac.Sessions, ac.StreamsInFlight = c.State(), c.Sessions, c.InFlight
+			ac.attached(c, reports)
 			delete(attached, e.ID)
 		}
 		out = append(out, ac)
 	}
 	for _, c := range conns {
 		if _, ok := attached[c.ID]; ok {
-			out = append(out, apiConnector{ID: c.ID, Group: c.Group, State: c.State(), Sessions: c.Sessions, StreamsInFlight: c.InFlight})
+			ac := apiConnector{ID: c.ID, Group: c.Group}
+			ac.attached(c, reports)
+			out = append(out, ac)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b apiConnector) int {
@@ -207,6 +231,26 @@ func (g *Gateway) apiConnectors(ctx context.Context) ([]apiConnector, error) {
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out, err
+}
+
+// attached fills in this node's view of connector c.
+func (ac *apiConnector) attached(c metrics.Connector, reports map[string]tunnel.SignOnReport) {
+	ac.State, ac.Sessions, ac.StreamsInFlight, ac.RTTSeconds = c.State(), c.Sessions, c.InFlight, c.RTT.Seconds()
+	rep, ok := reports[c.ID]
+	if !ok {
+		return
+	}
+	so := &apiSignOn{Plugins: make([]apiPlugin, 0, len(rep.Plugins)), Accepted: rep.Accepted, Refused: rep.Refused}
+	for _, p := range rep.Plugins {
+		so.Plugins = append(so.Plugins, apiPlugin(p))
+	}
+	if so.Accepted == nil {
+		so.Accepted = []string{}
+	}
+	if so.Refused == nil {
+		so.Refused = []tunnel.SignOnRefusal{}
+	}
+	ac.SignOn = so
 }
 
 func timePtr(t time.Time) *time.Time {

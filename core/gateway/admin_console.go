@@ -171,9 +171,17 @@ func (a *Admin) consoleView(ctx context.Context) *console.View {
 
 func consoleConnector(c apiConnector) console.Connector {
 	out := console.Connector{ID: c.ID, Group: c.Group, Hostname: c.Hostname, Version: c.Version, Address: c.Address,
-		State: c.State, Sessions: c.Sessions, StreamsInFlight: c.StreamsInFlight}
+		State: c.State, Sessions: c.Sessions, StreamsInFlight: c.StreamsInFlight, RTT: time.Duration(c.RTTSeconds * float64(time.Second))}
 	if c.LastSeen != nil {
 		out.LastSeen = *c.LastSeen
+	}
+	if c.SignOn != nil {
+		for _, p := range c.SignOn.Plugins {
+			out.Plugins = append(out.Plugins, p.Name)
+		}
+		for _, r := range c.SignOn.Refused {
+			out.Refused = append(out.Refused, r.App+" ("+r.Field+")")
+		}
 	}
 	return out
 }

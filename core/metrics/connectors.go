@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -19,6 +20,7 @@ type Connector struct {
 	Sessions  int
 	Draining  int // sessions its connector is draining
 	InFlight  int64
+	RTT       time.Duration // the tunnel's latest round trip; 0: not measured yet
 }
 
 // State is a connector's state: draining when every session drains,
@@ -58,10 +60,11 @@ var (
 	descGroupUp    = prometheus.NewDesc(ns+"_connector_group_up", "1 when a connector group that an app uses has an active connector on this node.", []string{"group"}, nil)
 	descSessions   = prometheus.NewDesc(ns+"_tunnel_sessions", "Attached tunnel sessions of a connector.", []string{"connector", "group"}, nil)
 	descStreams    = prometheus.NewDesc(ns+"_connector_streams_in_flight", "Requests on a connector's streams.", []string{"connector", "group"}, nil)
+	descRTT        = prometheus.NewDesc(ns+"_tunnel_rtt_seconds", "The latest round trip measured on a connector's tunnel (a ping per heartbeat interval).", []string{"connector", "group"}, nil)
 )
 
 func (c *connectorCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnectors, descGroupUp, descSessions, descStreams} {
+	for _, d := range []*prometheus.Desc{descConnectors, descGroupUp, descSessions, descStreams, descRTT} {
 		ch <- d
 	}
 }
@@ -83,6 +86,9 @@ func (c *connectorCollector) Collect(ch chan<- prometheus.Metric) {
 		counts[cn.Group][cn.State()]++
 		ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(cn.Sessions), cn.ID, cn.Group)
 		ch <- prometheus.MustNewConstMetric(descStreams, prometheus.GaugeValue, float64(cn.InFlight), cn.ID, cn.Group)
+		if cn.RTT > 0 {
+			ch <- prometheus.MustNewConstMetric(descRTT, prometheus.GaugeValue, cn.RTT.Seconds(), cn.ID, cn.Group)
+		}
 	}
 	for g, byState := range counts {
 		for _, s := range States {

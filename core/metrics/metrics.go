@@ -26,6 +26,7 @@
 //	gatehouse_tunnel_sessions{connector,group}         gauge; attached tunnel sessions
 //	gatehouse_connector_streams_in_flight{connector,group} gauge; requests on the connector's streams
 //	gatehouse_tunnel_sessions_opened_total{connector,group} counter; sessions attached since start (its rate: reconnects)
+//	gatehouse_tunnel_rtt_seconds{connector,group}      gauge; the latest round trip on the connector's tunnel (a yamux ping per session every heartbeat interval); absent until measured
 //
 // Connectors' own metrics, from their heartbeats (reports.go):
 //

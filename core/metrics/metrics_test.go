@@ -166,7 +166,7 @@ func TestConnectors(t *testing.T) {
 	m.WatchConnectors(func() ([]Group, []Connector) {
 		return []Group{{Name: "paris", InUse: true}, {Name: "lyon", InUse: true}, {Name: "spare"}},
 			[]Connector{
-				{ID: "a", Group: "paris", Active: true, Sessions: 2, InFlight: 3},
+				{ID: "a", Group: "paris", Active: true, Sessions: 2, InFlight: 3, RTT: 1500 * time.Microsecond},
 				{ID: "b", Group: "paris", Active: false, Sessions: 2},
 				{ID: "c", Group: "lyon", Active: true, Sessions: 2, Draining: 2},
 			}
@@ -189,6 +189,15 @@ gatehouse_connectors{group="spare",state="draining"} 0
 gatehouse_connectors{group="spare",state="inactive"} 0
 `
 	if err := testutil.GatherAndCompare(m.Gatherer(), strings.NewReader(want), "gatehouse_connector_group_up", "gatehouse_connectors"); err != nil {
+		t.Error(err)
+	}
+	// The RTT of a connector not measured yet (b, c) is absent, not 0.
+	rtt := `
+# HELP gatehouse_tunnel_rtt_seconds The latest round trip measured on a connector's tunnel (a ping per heartbeat interval).
+# TYPE gatehouse_tunnel_rtt_seconds gauge
+gatehouse_tunnel_rtt_seconds{connector="a",group="paris"} 0.0015
+`
+	if err := testutil.GatherAndCompare(m.Gatherer(), strings.NewReader(rtt), "gatehouse_tunnel_rtt_seconds"); err != nil {
 		t.Error(err)
 	}
 	if got := testutil.ToFloat64(m.sessionsOpened.WithLabelValues("a", "paris")); got != 0 {
@@ -228,7 +237,7 @@ func TestDocListsEveryMetric(t *testing.T) {
 	m.SessionOpened("c", "g")
 	_, _ = m.Store(fakeStore{err: errors.New("x")}, nil).LoadCA(context.Background())
 	m.WatchConnectors(func() ([]Group, []Connector) {
-		return []Group{{Name: "g", InUse: true}}, []Connector{{ID: "c", Group: "g", Sessions: 1}}
+		return []Group{{Name: "g", InUse: true}}, []Connector{{ID: "c", Group: "g", Sessions: 1, RTT: time.Millisecond}}
 	})
 	doc, err := os.ReadFile("metrics.go")
 	if err != nil {

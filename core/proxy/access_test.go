@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/metrics"
+	"github.com/gatehouse/gatehouse/internal/accesslog"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -53,12 +54,17 @@ func (s *accessBuffer) lines(t *testing.T) []map[string]any {
 // without the query, status, bytes, connector and client IP, on the lean
 // relay and on ReverseProxy, relayed or answered by the gateway; the
 // query only with Query; unrouted requests and apps without an access
-// log get none.
+// log get none. Through slog's JSON handler and through internal/accesslog's.
 func TestAccessLog(t *testing.T) {
-	for _, lean := range []bool{true, false} {
+	for i, lean := range []bool{true, false, true, false} {
 		for _, query := range []bool{false, true} {
 			var buf accessBuffer
-			al := &AccessLog{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), Query: query}
+			// The gateway's own handler (its fast path) the second time round.
+			var lh slog.Handler = slog.NewJSONHandler(&buf, nil)
+			if i >= 2 {
+				lh = accesslog.NewHandler(&buf, "json", nil)
+			}
+			al := &AccessLog{Logger: slog.New(lh), Query: query}
 			routes := []Route{
 				{App: "app", Group: "g", Host: "demo.example.com", Prefix: "/", AccessLog: al},
 				{App: "quiet", Group: "g", Host: "quiet.example.com", Prefix: "/"},
@@ -115,19 +121,19 @@ func TestAccessLog(t *testing.T) {
 }
 
 // BenchmarkAccessLog: the small-response relay with metrics and a JSON
-// access log on (to io.Discard), against both off: the cost of one
-// request's observation.
+// access log on (to io.Discard; through slog's handler, on-slog, or the
+// gateway's, on), against both off: the cost of one request's observation.
 func BenchmarkAccessLog(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		name := "off"
-		if on {
-			name = "on"
-		}
+	for _, name := range []string{"off", "on-slog", "on"} {
 		b.Run(name, func(b *testing.B) {
 			routes := append([]Route(nil), testRoutes...)
-			if on {
+			if name != "off" {
 				m := metrics.New("bench")
-				al := &AccessLog{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+				h := accesslog.NewHandler(io.Discard, "json", nil)
+				if name == "on-slog" {
+					h = slog.NewJSONHandler(io.Discard, nil)
+				}
+				al := &AccessLog{Logger: slog.New(h)}
 				for i := range routes {
 					routes[i].Observer, routes[i].AccessLog = m.App(routes[i].App), al
 				}

@@ -45,6 +45,7 @@ type Registry struct {
 	reported chan struct{} // closed and replaced by every Report
 
 	signOnWait time.Duration // see DialApp
+	rttSeq     uint64        // orders the RTTs measured (info.go); guarded by mu
 }
 
 type connector struct {
@@ -72,6 +73,10 @@ type session struct {
 	signOn   *tunnel.SignOnReport
 	accepted map[string]bool
 	refused  map[string]tunnel.SignOnRefusal
+	// The latest round trip measured on it (guarded by Registry.mu; see
+	// SetRTT), and when, in Registry.rttSeq's order.
+	rtt    time.Duration
+	rttSeq uint64
 }
 
 // New returns an empty registry.
@@ -211,6 +216,7 @@ type Status struct {
 	Sessions  int
 	Draining  int // sessions its connector is draining
 	InFlight  int64
+	RTT       time.Duration // the tunnel's latest round trip (0: not measured yet)
 }
 
 // List returns the attached connectors, ordered by group then id.
@@ -225,7 +231,7 @@ func (r *Registry) List() []Status {
 				draining++
 			}
 		}
-		out = append(out, Status{c.id, c.group, c.active, len(c.sessions), draining, c.inflight.Load()})
+		out = append(out, Status{c.id, c.group, c.active, len(c.sessions), draining, c.inflight.Load(), c.rtt()})
 	}
 	slices.SortFunc(out, func(a, b Status) int {
 		if a.Group != b.Group {

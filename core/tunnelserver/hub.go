@@ -1,7 +1,8 @@
 // Package tunnelserver is the gateway's tunnel listener: connectors dial it over
 // TLS. It redeems enrollment tokens, accepts mutually authenticated yamux
 // sessions, runs each session's control stream (hello, config, ready,
-// heartbeats), and attaches ready sessions to the registry. Each ready
+// heartbeats), attaches ready sessions to the registry and measures each
+// one's round-trip time at heartbeat pace (rtt.go). Each ready
 // carries the connector's sign-on report: which apps' sign-on plug-ins it
 // runs (the registry routes by it) and why it refused others (kept in the
 // store for 'gatehouse connectors', see SignOnStatus).

@@ -155,6 +155,7 @@ func (h *Hub) control(ctx context.Context, s *session, remote string, hello *tun
 			if detach == nil && !draining {
 				detach = h.Registry.Attach(s.id, s.group, s.mux)
 				s.log.Info("connector session ready", "version", hello.Version)
+				go h.measureRTT(s) // rtt.go; ends with the session
 			}
 			h.Registry.Report(s.mux, ready.ConfigVersion, rep)
 			h.recordSignOn(ctx, s, hello.Version, rep)

@@ -1,0 +1,178 @@
+// Package accesslog writes access-log lines without log/slog's general
+// machinery: a Handler is a slog.Handler (every other record goes to
+// slog's own JSON or text handler on the same writer), and its Begin /
+// Str / Int / Dur / End methods append one line's fixed fields straight
+// into a pooled buffer, in exactly the bytes slog's handler of the same
+// format would write, and hand the line to the writer in one Write. No
+// slog.Record (which allocates past five attributes), no interface
+// boxing, no reflection.
+package accesslog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Handler is a slog.Handler for an access log with a fast path for its
+// lines. WithAttrs with string attributes keeps the fast path (the
+// connector adds its id and group); anything else returns slog's handler.
+type Handler struct {
+	slog.Handler // slog's own handler: every record that is not a fast line
+	w            io.Writer
+	mu           *sync.Mutex // one Write at a time, shared with With copies, as slog's handlers do
+	json         bool
+	level        slog.Leveler
+	prefix       []byte // the encoded WithAttrs attributes, each with its leading separator
+}
+
+// NewHandler returns a handler writing format ("json", else text) to w;
+// opts as for slog's handlers (only Level is used by the fast path:
+// AddSource and ReplaceAttr make every line go through slog).
+func NewHandler(w io.Writer, format string, opts *slog.HandlerOptions) slog.Handler {
+	if opts == nil {
+		opts = &slog.HandlerOptions{}
+	}
+	json := format == "json"
+	var inner slog.Handler
+	if json {
+		inner = slog.NewJSONHandler(w, opts)
+	} else {
+		inner = slog.NewTextHandler(w, opts)
+	}
+	if opts.AddSource || opts.ReplaceAttr != nil {
+		return inner
+	}
+	level := opts.Level
+	if level == nil {
+		level = slog.LevelInfo
+	}
+	return &Handler{Handler: inner, w: w, mu: &sync.Mutex{}, json: json, level: level}
+}
+
+// WithAttrs keeps the fast path when every attribute is a string.
+func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
+	inner := h.Handler.WithAttrs(as)
+	prefix := append([]byte(nil), h.prefix...)
+	for _, a := range as {
+		if a.Value.Kind() != slog.KindString {
+			return inner
+		}
+		prefix = h.appendKey(prefix, a.Key)
+		prefix = h.appendString(prefix, a.Value.String())
+	}
+	c := *h
+	c.Handler, c.prefix = inner, prefix
+	return &c
+}
+
+// WithGroup leaves the fast path: a group changes every key.
+func (h *Handler) WithGroup(name string) slog.Handler { return h.Handler.WithGroup(name) }
+
+// Line is one line being written; End writes it and returns it to the
+// pool, after which it must not be used.
+type Line struct {
+	h   *Handler
+	buf []byte
+}
+
+var pool = sync.Pool{New: func() any { return &Line{buf: make([]byte, 0, 512)} }}
+
+// Begin starts a line at level with msg, or returns nil when the level is
+// off (every Line method is a no-op on nil).
+func (h *Handler) Begin(t time.Time, level slog.Level, msg string) *Line {
+	if level < h.level.Level() {
+		return nil
+	}
+	l := pool.Get().(*Line)
+	l.h = h
+	b := l.buf[:0]
+	if h.json {
+		b = append(b, `{"time":"`...)
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","level":`...)
+	} else {
+		b = append(b, "time="...)
+		b = t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+		b = append(b, " level="...)
+	}
+	b = h.appendString(b, level.String())
+	b = h.appendKey(b, "msg")
+	b = h.appendString(b, msg)
+	l.buf = append(b, h.prefix...)
+	return l
+}
+
+// Str adds a string field.
+func (l *Line) Str(key, v string) {
+	if l != nil {
+		l.buf = l.h.appendString(l.h.appendKey(l.buf, key), v)
+	}
+}
+
+// Int adds an integer field.
+func (l *Line) Int(key string, v int64) {
+	if l != nil {
+		l.buf = strconv.AppendInt(l.h.appendKey(l.buf, key), v, 10)
+	}
+}
+
+// Dur adds a duration: nanoseconds in JSON, Duration.String in text, as
+// slog writes them.
+func (l *Line) Dur(key string, d time.Duration) {
+	if l == nil {
+		return
+	}
+	l.buf = l.h.appendKey(l.buf, key)
+	if l.h.json {
+		l.buf = strconv.AppendInt(l.buf, int64(d), 10)
+	} else {
+		l.buf = append(l.buf, d.String()...)
+	}
+}
+
+// End finishes the line and writes it in one Write.
+func (l *Line) End() error {
+	if l == nil {
+		return nil
+	}
+	h := l.h
+	if h.json {
+		l.buf = append(l.buf, '}')
+	}
+	l.buf = append(l.buf, '\n')
+	h.mu.Lock()
+	_, err := h.w.Write(l.buf)
+	h.mu.Unlock()
+	l.h = nil
+	if cap(l.buf) <= 16<<10 { // do not keep a huge buffer for every later line
+		pool.Put(l)
+	}
+	return err
+}
+
+// Enabled is as slog's: at or above the level.
+func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= h.level.Level()
+}
+
+func (h *Handler) appendKey(b []byte, key string) []byte {
+	if h.json {
+		b = append(b, ',')
+		b = AppendJSONString(b, key)
+		return append(b, ':')
+	}
+	b = append(b, ' ')
+	b = AppendTextString(b, key)
+	return append(b, '=')
+}
+
+func (h *Handler) appendString(b []byte, s string) []byte {
+	if h.json {
+		return AppendJSONString(b, s)
+	}
+	return AppendTextString(b, s)
+}

@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"fmt"
-	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 )
 
@@ -18,49 +14,8 @@ import (
 // that never was, exits 1.
 func TestRemoveConnector(t *testing.T) {
 	t.Parallel()
-	be := newBackend(t)
-	cfg := oneApp(be.URL)
-	cfg.Heartbeat, cfg.InactiveAfter = "1s", "3s"
-	g := startGateway(t, cfg)
-	a := enrollConnector(t, g, "connector-a", "default")
-	b := enrollConnector(t, g, "connector-b", "default")
-	aID, bID := a.id(t), b.id(t)
-	g.log().waitLines(t, "connector-a's sessions attached", 2, "connector session ready", "connector="+aID)
-	g.log().waitLines(t, "connector-b's sessions attached", 2, "connector session ready", "connector="+bID)
-	c := g.client(false)
-	waitServing(t, c, "https://app.localhost/hit")
-
-	var ok, failed atomic.Int64
-	var failures logBuffer
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				query := fmt.Sprintf("w=%d&i=%d", w, i)
-				req, _ := http.NewRequest(http.MethodGet, "https://app.localhost/hit?"+query, nil)
-				r, err := do(t, c, req)
-				if err != nil || r.Status != http.StatusOK || r.Body != "hit "+query {
-					failed.Add(1)
-					fmt.Fprintf(&failures, "%s: err=%v status=%d body=%q\n", query, err, r.Status, r.Body)
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
-	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
-	t.Cleanup(stopLoad)
-	eventually(t, "both connectors to relay requests", func() bool {
-		return ok.Load() >= 200 && connectedTo(t, a.pid(), be.Port) && connectedTo(t, b.pid(), be.Port)
-	})
+	l := startTwoConnectorLoad(t)
+	g, a, b, aID, bID := l.g, l.a, l.b, l.aID, l.bID
 
 	out, errOut, code := runCmd(t, g.dir, gatehouseBin, "connectors", "remove", aID, "--config", g.configPath)
 	if code != 0 || !strings.Contains(out, "removed connector "+aID) {
@@ -72,13 +27,12 @@ func TestRemoveConnector(t *testing.T) {
 	if code := a.wait(t); code == 0 {
 		t.Errorf("the removed connector exited 0; want a failure exit")
 	}
-	closed := ok.Load()
-	eventually(t, "300 more requests after connector-a's tunnels closed", func() bool { return ok.Load() >= closed+300 })
-	stopLoad()
+	closed := l.ok.Load()
+	eventually(t, "300 more requests after connector-a's tunnels closed", func() bool { return l.ok.Load() >= closed+300 })
+	l.stop()
 	b.requireAlive(t)
-	if n := failed.Load(); n > 0 {
-		lines := strings.SplitN(failures.String(), "\n", 11)
-		t.Fatalf("%d GETs failed around the removal; first ones:\n%s", n, strings.Join(lines[:min(len(lines), 10)], "\n"))
+	if n := l.failed.Load(); n > 0 {
+		t.Fatalf("%d GETs failed around the removal; first ones:\n%s", n, l.firstFailures())
 	}
 
 	// Its certificate is still valid, and is refused all the same: the
@@ -107,5 +61,5 @@ func TestRemoveConnector(t *testing.T) {
 	if _, errOut, code := runCmd(t, g.dir, gatehouseBin, "connectors", "remove", "--config", g.configPath, aID); code != 1 || !strings.Contains(errOut, "no connector") {
 		t.Errorf("removing %s again exited %d (%s); want 1 and 'no connector'", aID, code, errOut)
 	}
-	t.Logf("%d GETs ok, %d failed; %d retried by the gateway", ok.Load(), failed.Load(), len(g.log().lines("retrying request on another connector")))
+	t.Logf("%d GETs ok, %d failed; %d retried by the gateway", l.ok.Load(), l.failed.Load(), len(g.log().lines("retrying request on another connector")))
 }

@@ -1,10 +1,21 @@
 package idplab
 
+// Writing the IdP's files: its config, the SPs it trusts, its key pair.
+
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // writeConfig writes SimpleSAMLphp's config for an IdP at base into dir:
@@ -135,3 +146,69 @@ $metadata['__DYNAMIC:1__'] = [
     ],
 ];
 `
+
+// Trust makes the service providers with these metadata documents (each an
+// EntityDescriptor) the ones the IdP trusts, instead of those it trusted
+// before. It takes effect with the next request.
+func (idp *IdP) Trust(spMetadata ...[]byte) error {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0"?>` + "\n" + `<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` + "\n")
+	for i, md := range spMetadata {
+		md = bytes.TrimSpace(md)
+		if bytes.HasPrefix(md, []byte("<?xml")) {
+			if end := bytes.Index(md, []byte("?>")); end >= 0 {
+				md = bytes.TrimSpace(md[end+2:])
+			}
+		}
+		if !bytes.Contains(md, []byte("EntityDescriptor")) {
+			return fmt.Errorf("SP metadata %d is not an EntityDescriptor: %.80q", i, md)
+		}
+		b.Write(md)
+		b.WriteByte('\n')
+	}
+	b.WriteString("</EntitiesDescriptor>\n")
+	return writeAtomic(filepath.Join(idp.Dir, "metadata", "sp.xml"), b.Bytes(), 0o644)
+}
+
+// EncryptAssertions has the IdP encrypt its assertions to each SP's
+// encryption certificate (from its metadata), or stop doing so. It takes
+// effect with the next request.
+func (idp *IdP) EncryptAssertions(on bool) error {
+	return writeHosted(idp.Dir, on)
+}
+
+// writeKeyPair writes the IdP's signing key and a self-signed certificate
+// for it into dir/cert.
+func writeKeyPair(dir string) error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gatehouse test IdP"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "cert"), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert", "idp.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "cert", "idp.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// writeAtomic writes a file that readers see whole or not at all.
+func writeAtomic(name string, data []byte, perm os.FileMode) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}

@@ -25,18 +25,14 @@
 // GATEHOUSE_SAML_IDP=0 skips instead of installing and starting it.
 package idplab
 
+// Starting and stopping an IdP, and reading its metadata and log.
+
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -292,36 +288,6 @@ func (idp *IdP) Metadata(ctx context.Context) ([]byte, error) {
 	return b, err
 }
 
-// Trust makes the service providers with these metadata documents (each an
-// EntityDescriptor) the ones the IdP trusts, instead of those it trusted
-// before. It takes effect with the next request.
-func (idp *IdP) Trust(spMetadata ...[]byte) error {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0"?>` + "\n" + `<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` + "\n")
-	for i, md := range spMetadata {
-		md = bytes.TrimSpace(md)
-		if bytes.HasPrefix(md, []byte("<?xml")) {
-			if end := bytes.Index(md, []byte("?>")); end >= 0 {
-				md = bytes.TrimSpace(md[end+2:])
-			}
-		}
-		if !bytes.Contains(md, []byte("EntityDescriptor")) {
-			return fmt.Errorf("SP metadata %d is not an EntityDescriptor: %.80q", i, md)
-		}
-		b.Write(md)
-		b.WriteByte('\n')
-	}
-	b.WriteString("</EntitiesDescriptor>\n")
-	return writeAtomic(filepath.Join(idp.Dir, "metadata", "sp.xml"), b.Bytes(), 0o644)
-}
-
-// EncryptAssertions has the IdP encrypt its assertions to each SP's
-// encryption certificate (from its metadata), or stop doing so. It takes
-// effect with the next request.
-func (idp *IdP) EncryptAssertions(on bool) error {
-	return writeHosted(idp.Dir, on)
-}
-
 func (idp *IdP) logWriter() io.Writer {
 	return writerFunc(func(p []byte) (int, error) {
 		idp.mu.Lock()
@@ -370,90 +336,5 @@ func (idp *IdP) kill() error {
 	return nil
 }
 
-// sweep removes the directories of IdPs whose test binary died without
-// Stop, and stops their PHP process if the kernel has not: the pid in the
-// directory's pid file, only if that process still has the directory on
-// its command line and its parent is gone.
-func sweep() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "php.pid"))
-		if err != nil {
-			if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > time.Hour {
-				os.RemoveAll(dir) // never started
-			}
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 1 {
-			continue
-		}
-		if running, orphan := processOf(pid, dir); running {
-			if !orphan {
-				continue // another test binary's IdP
-			}
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-		}
-		os.RemoveAll(dir)
-	}
-}
-
-// processOf reports whether pid is a PHP process serving dir, and whether
-// it is an orphan: re-parented to init because its test binary died where
-// the kernel does not kill it along (not Linux).
-func processOf(pid int, dir string) (running, orphan bool) {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
-		return false, false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true, false
-	}
-	// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(fields) < 2 {
-		return true, false
-	}
-	ppid, _ := strconv.Atoi(fields[1])
-	return true, ppid == 1
-}
-
 // freePort is a loopback port nothing listens on, for now.
 func freePort() (int, error) { return freeport.TCP() }
-
-// writeKeyPair writes the IdP's signing key and a self-signed certificate
-// for it into dir/cert.
-func writeKeyPair(dir string) error {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gatehouse test IdP"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "cert"), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cert", "idp.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "cert", "idp.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
-
-// writeAtomic writes a file that readers see whole or not at all.
-func writeAtomic(name string, data []byte, perm os.FileMode) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
-}

@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build wasm run test test-unit test-fuzz test-security test-fault test-e2e test-e2e-plain fuzz tools bench vet clean
+.PHONY: build wasm run test test-unit test-fuzz test-security test-fault test-e2e test-e2e-plain fuzz tools bench bench-scale vet clean
 
 build: ## build the gateway, the connector, the demo app and the demo launcher into bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/gatehouse ./cmd/gatehouse-connector ./examples/demoapp ./examples/demo
@@ -54,11 +54,12 @@ test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real p
 test-e2e-plain: build tools ## the whole e2e suite, hostile suite included, again with every fast path off (GATEHOUSE_FAST_PATHS=off: plain net/http, http.Transport, ReverseProxy)
 	GATEHOUSE_FAST_PATHS=off GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 30m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), HAProxy (the load balancer of the cluster e2e test), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
 	./scripts/basicauth-lab.sh install
 	./scripts/pglab.sh install
+	./scripts/haproxylab.sh install
 	./scripts/install-wabt.sh
 	./scripts/install-oidc-provider.sh
 	./scripts/install-chromium.sh
@@ -68,6 +69,9 @@ tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the
 
 bench: build ## direct vs through-Gatehouse load test, then metrics+access logs on vs off (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh
+
+bench-scale: build ## scale: 1,000 simulated connectors x 2 sessions on one gateway (RSS, CPU, config push), 10k-app reload (~1.5 min)
+	./bench/run.sh --scale
 
 clean:
 	rm -rf $(BIN) .run

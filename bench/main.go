@@ -42,6 +42,11 @@ type options struct {
 	ab, abVariants          string // -ab fastpaths: the fast-path A/B mode (ab.go)
 	abPairs                 int
 	outMerge                bool // -out-merge: add the figures to the JSON object already in -out
+	scale                   bool // -scale: the scale mode (scale.go)
+	simconn                 string
+	scaleConnectors         int
+	scaleChanges            int
+	scaleWindow             time.Duration
 }
 
 func main() {
@@ -60,6 +65,11 @@ func main() {
 	flag.StringVar(&o.abVariants, "ab-variants", "", "with -ab: comma-separated GATEHOUSE_FAST_PATHS values to compare with on, e.g. -rawsock,off (default: each fast path off, then off)")
 	flag.IntVar(&o.abPairs, "ab-pairs", 4, "with -ab: interleaved pairs per variant and scenario")
 	flag.BoolVar(&o.outMerge, "out-merge", false, "with -ab observe: add the figures to the JSON object already in -out (make bench's observe step after the usual run)")
+	flag.BoolVar(&o.scale, "scale", false, "instead of the usual run: one gateway and -scale-connectors simulated connectors with 2 sessions each (scale.go)")
+	flag.StringVar(&o.simconn, "simconn", "", "with -scale: the connector simulator binary (go build ./bench/simconn)")
+	flag.IntVar(&o.scaleConnectors, "scale-connectors", 1000, "with -scale: simulated connectors")
+	flag.IntVar(&o.scaleChanges, "scale-changes", 3, "with -scale: config changes timed to every session")
+	flag.DurationVar(&o.scaleWindow, "scale-window", 20*time.Second, "with -scale: the steady window of heartbeats")
 	flag.Parse()
 	if o.work == "" {
 		fmt.Fprintln(os.Stderr, "bench: -work DIR is required")
@@ -86,9 +96,14 @@ func main() {
 		ps.stopAll()
 		os.Exit(130)
 	}()
-	if o.ab != "" {
+	switch {
+	case o.scale && (o.simconn == "" || o.scaleConnectors < 1 || o.scaleChanges < 1):
+		err = errors.New("-scale needs -simconn BINARY, and -scale-connectors and -scale-changes at least 1")
+	case o.scale:
+		err = runScale(o, ps)
+	case o.ab != "":
 		err = runAB(o, ps)
-	} else {
+	default:
 		err = run(o, ps)
 	}
 	ps.stopAll()

@@ -68,6 +68,12 @@ func (ps *procs) startEnv(name string, env []string, bin string, args ...string)
 	if dir := os.Getenv("BENCH_PROFILE_DIR"); dir != "" { // a CPU profile per child (internal/profile)
 		cmd.Env = append(append(os.Environ(), env...), "GATEHOUSE_CPUPROFILE="+filepath.Join(dir, name+".pprof"))
 	}
+	return ps.register(name, cmd, logFile, f)
+}
+
+// register starts cmd, whose output the caller has set up (f is closed
+// when it exits), as the child name.
+func (ps *procs) register(name string, cmd *exec.Cmd, logFile string, f *os.File) (*proc, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()

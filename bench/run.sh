@@ -14,6 +14,11 @@
 # BENCH_AB=observe (or --observe) compares metrics and access logs on
 # against off (bench/observe.go) in interleaved pairs of the 100-byte
 # scenario, e.g. `./bench/run.sh --observe -duration 5s -ab-pairs 4`.
+#
+# --scale (make bench-scale) runs the scale mode instead (bench/scale.go):
+# one gateway and 1,000 simulated connectors with 2 sessions each
+# (bench/simconn), then the Go benchmarks of a 10,000-app config's load and
+# swap (core/gateway), e.g. `./bench/run.sh --scale -scale-connectors 200`.
 set -euo pipefail
 
 if [ "${1:-}" = "--ab" ]; then
@@ -22,6 +27,9 @@ if [ "${1:-}" = "--ab" ]; then
 elif [ "${1:-}" = "--observe" ]; then
   shift
   export BENCH_AB=observe
+elif [ "${1:-}" = "--scale" ]; then
+  shift
+  scale=1
 fi
 
 if [ -n "${BENCH_OUT:-}" ]; then
@@ -32,6 +40,24 @@ cd "$(dirname "$0")/.."
 command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
 GO=${GO:-go}
 BIN=${BIN:-bin}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT # replaced by cleanup below, once children can exist
+if [ -n "${scale:-}" ]; then
+  # The bench program stops its children itself (SIGTERM, then SIGKILL);
+  # Pdeathsig kills them if it is killed outright.
+  if [ ! -x "$BIN/gatehouse" ]; then
+    echo "bench: $BIN/gatehouse is missing: run 'make build' first" >&2
+    exit 1
+  fi
+  "$GO" build -o "$work/bench" ./bench
+  "$GO" build -o "$work/simconn" ./bench/simconn
+  "$work/bench" -bin "$BIN" -work "$work" -scale -simconn "$work/simconn" "$@"
+  echo
+  echo "A 10,000-app config: config.Load of the file, and Gateway.Apply (snapshot build + swap) on a gateway with no connector:"
+  "$GO" test -run '^$' -bench '^(BenchmarkLoad10kApps|BenchmarkApply10kApps)$' -benchtime 5x -benchmem ./core/gateway | grep '^Benchmark'
+  exit 0
+fi
 
 for b in gatehouse gatehouse-connector demoapp; do
   if [ ! -x "$BIN/$b" ]; then
@@ -51,7 +77,6 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
 pid=
 cleanup() {
   trap - EXIT INT TERM

@@ -19,6 +19,18 @@ type served struct {
 	errCode string
 }
 
+// The access line's keys, encoded once.
+var (
+	keyRequestId = accesslog.NewKey("request_id")
+	keyApp       = accesslog.NewKey("app")
+	keyMethod    = accesslog.NewKey("method")
+	keyPath      = accesslog.NewKey("path")
+	keyStatus    = accesslog.NewKey("status")
+	keyBytesOut  = accesslog.NewKey("bytes_out")
+	keyDuration  = accesslog.NewKey("duration")
+	keyError     = accesslog.NewKey("error")
+)
+
 // finish logs a request's access line, with the gateway's request id, at
 // INFO with the message "access" (unless the app's access_log is false):
 // no query, header or identity. An accesslog.Handler (the connector's
@@ -36,22 +48,23 @@ func (s *session) finish(a *app, hdr *tunnel.RequestHeader, req *http.Request, s
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	now := time.Now()
 	if fh, ok := h.(*accesslog.Handler); ok { // the fast path: no Record, no boxing
-		ln := fh.Begin(time.Now(), slog.LevelInfo, "access")
-		ln.Str("request_id", hdr.RequestID)
-		ln.Str("app", hdr.App)
-		ln.Str("method", req.Method)
-		ln.Str("path", req.URL.Path)
-		ln.Int("status", int64(sv.status))
-		ln.Int("bytes_out", sv.out)
-		ln.Dur("duration", time.Since(sv.start))
-		ln.Str("error", sv.errCode)
+		ln := fh.Begin(now, slog.LevelInfo, "access")
+		ln.Str(keyRequestId, hdr.RequestID)
+		ln.Str(keyApp, hdr.App)
+		ln.Str(keyMethod, req.Method)
+		ln.Str(keyPath, req.URL.Path)
+		ln.Int(keyStatus, int64(sv.status))
+		ln.Int(keyBytesOut, sv.out)
+		ln.Dur(keyDuration, now.Sub(sv.start))
+		ln.Str(keyError, sv.errCode)
 		_ = ln.End()
 		return
 	}
 	// Straight to the handler: Logger.LogAttrs would also walk the
 	// stack for a source location nobody prints.
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "access", 0)
+	r := slog.NewRecord(now, slog.LevelInfo, "access", 0)
 	r.AddAttrs(
 		slog.String("request_id", hdr.RequestID),
 		slog.String("app", hdr.App),
@@ -59,7 +72,7 @@ func (s *session) finish(a *app, hdr *tunnel.RequestHeader, req *http.Request, s
 		slog.String("path", req.URL.Path),
 		slog.Int("status", sv.status),
 		slog.Int64("bytes_out", sv.out),
-		slog.Duration("duration", time.Since(sv.start)),
+		slog.Duration("duration", now.Sub(sv.start)),
 		slog.String("error", sv.errCode),
 	)
 	_ = h.Handle(ctx, r)

@@ -5,7 +5,9 @@
 // with jitter). The gateway sends the app list over each session's
 // control stream; the disk keeps only what enrollment gave (State: the
 // connector's key and certificate, the pinned gateway CA and envelope
-// key, the gateway addresses), never an app's config.
+// key, the gateway addresses), never an app's config. A gateway of several
+// nodes lists them on the control stream (tunnel.MsgNodes): the connector
+// keeps its sessions to every listed node and saves the list (pool.go).
 //
 // Every other stream is opened by the gateway and carries one request at
 // a time (a stream whose request had no body may carry the next). The
@@ -78,9 +80,10 @@ type Connector struct {
 
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
-	inflight  atomic.Int64 // request streams open, across sessions
-	metrics   *metrics     // its own, sent with heartbeats (metrics.go)
-	access    *slog.Logger // the access lines (accesslog.go)
+	inflight  atomic.Int64         // request streams open, across sessions
+	metrics   *metrics             // its own, sent with heartbeats (metrics.go)
+	access    *slog.Logger         // the access lines (accesslog.go)
+	pool      atomic.Pointer[pool] // set by Run (pool.go)
 }
 
 // New returns a connector for an enrolled state.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/backoff"
@@ -24,20 +23,10 @@ const defaultDrainTimeout = 30 * time.Second
 func (c *Connector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var wg sync.WaitGroup
-	for _, addr := range c.state.Gateways {
-		for n := range c.opts.Sessions {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := c.supervise(ctx, addr, n); err != nil {
-					cancel(err)
-				}
-			}()
-		}
-	}
+	p := newPool(ctx, cancel, c) // pool.go
+	c.pool.Store(p)
 	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
+	go func() { p.run(); close(finished) }()
 	c.awaitDrain(ctx, cancel, finished)
 	<-finished
 	c.transports.closeAll()
@@ -87,22 +76,30 @@ func (c *Connector) awaitDrain(ctx context.Context, cancel context.CancelCauseFu
 	}
 }
 
-// supervise keeps session n to addr up, reconnecting after a failure
-// with backoff.Reconnect, until ctx is done or the connector drains.
-func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
-	log := c.log.With("gateway", addr, "session", n)
+// supervise keeps session n to sup.addr up, reconnecting after a failure
+// with backoff.Reconnect, until ctx is done, the connector drains, the
+// node leaves the list (sup.stop: the session drains) or, once the node
+// drains (sup.noRedial), the session ends.
+func (c *Connector) supervise(ctx context.Context, p *pool, sup *supervisor, n int) error {
+	log := c.log.With("gateway", sup.addr, "session", n)
 	b := backoff.Backoff{Policy: backoff.Reconnect}
-	for ctx.Err() == nil && !c.isDraining() {
-		s := &session{c: c, addr: addr, n: n, log: log}
+	for ctx.Err() == nil && !c.isDraining() && !sup.stopped() && !sup.noRedial.Load() {
+		s := &session{c: c, addr: sup.addr, n: n, log: log, stop: sup.stop}
 		start := c.opts.Clock.Now()
-		err := s.run(ctx, func() { log.Info("tunnel ready") })
-		if ctx.Err() != nil || c.isDraining() {
+		live := &liveMark{p: p, addr: sup.addr}
+		err := s.run(ctx, func() { log.Info("tunnel ready"); live.setUp() })
+		live.end()
+		if ctx.Err() != nil || c.isDraining() || sup.stopped() {
 			return nil
 		}
 		var fatal *fatalError
 		if errors.As(err, &fatal) {
 			log.Error("connector stopped", "error", err)
 			return err
+		}
+		if sup.noRedial.Load() {
+			log.Info("tunnel to a draining gateway node closed; not reconnecting", "error", err)
+			return nil
 		}
 		if c.opts.Clock.Now().Sub(start) > stableFor {
 			b.Reset()
@@ -112,6 +109,7 @@ func (c *Connector) supervise(ctx context.Context, addr string, n int) error {
 		select {
 		case <-ctx.Done():
 		case <-c.draining:
+		case <-sup.stop:
 		case <-c.opts.Clock.After(wait):
 		}
 	}

@@ -22,6 +22,7 @@ type session struct {
 	addr string
 	n    int
 	log  *slog.Logger
+	stop <-chan struct{} // closed: the node left the list; drain
 
 	apps     atomic.Pointer[appTable]
 	inflight atomic.Int64
@@ -92,10 +93,12 @@ func (s *session) run(ctx context.Context, up func()) error {
 	go func() {
 		select {
 		case <-s.c.draining:
-			s.drain(ctx, mux, send)
-			mux.Close()
+		case <-s.stop:
 		case <-mux.CloseChan():
+			return
 		}
+		s.drain(ctx, mux, send)
+		mux.Close()
 	}()
 	sctx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
@@ -174,6 +177,10 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 			return errors.New("gateway: " + m.Error.Message)
 		case m.Type == tunnel.MsgDrained:
 			s.drainedOnce.Do(func() { close(s.drained) })
+		case m.Type == tunnel.MsgNodes:
+			if p := s.c.pool.Load(); p != nil {
+				p.learn(m.Nodes, s.log) // pool.go
+			}
 		case m.Type == tunnel.MsgConfig && m.Config != nil:
 			t, err := s.apply(m.Config)
 			if err != nil {

@@ -19,15 +19,23 @@ import (
 // pinned gateway CA, and where the gateway is. Nothing else survives a
 // restart; the app config comes from the gateway each time.
 type State struct {
-	ConnectorID string   `json:"connector_id"`
-	Group       string   `json:"group"`
-	Gateways    []string `json:"gateways"`
+	ConnectorID string `json:"connector_id"`
+	Group       string `json:"group"`
+	// Gateways are the addresses dialled at start: those of the
+	// enrollment at first, then the gateway nodes the gateway last listed
+	// (tunnel.MsgNodes, pool.go), saved on every change.
+	Gateways []string `json:"gateways"`
+	// Bootstrap are the addresses from the token (or --gateway): the
+	// fallback when no listed node answers. State files older than the
+	// field have none; Gateways then stand in for them.
+	Bootstrap []string `json:"bootstrap,omitempty"`
 	// EnvelopeKey is the gateway's public key for identity envelopes,
 	// pinned at enrollment.
 	EnvelopeKey []byte `json:"envelope_key"`
 
 	cert tls.Certificate
 	ca   *x509.CertPool
+	dir  string // where it was loaded from ("" : not saved)
 }
 
 const (
@@ -52,6 +60,10 @@ func LoadState(dir string) (*State, error) {
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	s.dir = dir
+	if len(s.Bootstrap) == 0 {
+		s.Bootstrap = s.Gateways
 	}
 	if len(s.EnvelopeKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%s has no gateway identity key (it was enrolled by an older version): delete %s and enroll again with a new token", filepath.Join(dir, stateFile), dir)
@@ -90,6 +102,22 @@ func (s *State) save(dir string, keyPEM, certPEM, caPEM []byte) error {
 		}
 	}
 	return nil
+}
+
+// saveGateways writes connector.json with gateways as the addresses to
+// dial at the next start; the key, certificate and CA files stay as they
+// are. State not loaded from a directory is not saved.
+func (s *State) saveGateways(gateways []string) error {
+	if s.dir == "" {
+		return nil
+	}
+	cp := *s
+	cp.Gateways = gateways
+	js, err := json.MarshalIndent(&cp, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(s.dir, stateFile), append(js, '\n'), 0o644)
 }
 
 // tunnelTLS is the client config for every tunnel: our certificate, and

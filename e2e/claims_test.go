@@ -95,8 +95,8 @@ func TestConnectorKeepsOnlyItsKeys(t *testing.T) {
 		if err := json.Unmarshal(files["connector.json"], &fields); err != nil {
 			t.Fatalf("connector.json: %v", err)
 		}
-		if got, want := slices.Sorted(maps.Keys(fields)), []string{"connector_id", "envelope_key", "gateways", "group"}; !slices.Equal(got, want) {
-			t.Errorf("connector.json has the fields %q; want only connector_id, group, gateways and envelope_key", got)
+		if got, want := slices.Sorted(maps.Keys(fields)), []string{"bootstrap", "connector_id", "envelope_key", "gateways", "group"}; !slices.Equal(got, want) {
+			t.Errorf("connector.json has the fields %q; want only connector_id, group, gateways, bootstrap and envelope_key", got)
 		}
 		for name, b := range files {
 			if strings.Contains(string(b), token) || strings.Contains(string(b), strings.TrimPrefix(token, "gh1_")) {

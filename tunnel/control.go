@@ -30,6 +30,11 @@ const (
 	// the connector can wait for those to finish and then close.
 	MsgDrain   = "drain"   // connector → gateway
 	MsgDrained = "drained" // gateway → connector
+	// MsgNodes tells the connector the gateway nodes it should keep
+	// sessions to (see NodeList). Sent after config and on every change
+	// of the node list; older connectors ignore it, older gateways never
+	// send it.
+	MsgNodes = "nodes" // gateway → connector
 )
 
 // Message is one control-stream frame; Type says which field is set.
@@ -40,6 +45,7 @@ type Message struct {
 	Ready     *Ready     `json:"ready,omitempty"`
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 	Error     *Error     `json:"error,omitempty"`
+	Nodes     *NodeList  `json:"nodes,omitempty"`
 }
 
 // Hello introduces a connector's session.

@@ -25,6 +25,12 @@
 // create') and keeps in DIR its key, its certificate, the pinned gateway CA
 // and connector.json (its id, group and gateway addresses, and the gateway's
 // public identity key), nothing else; every later run uses only DIR.
+// A gateway that runs as several nodes lists them to its connectors, which
+// keep --sessions tunnels to every node and save the list in
+// connector.json: a restart dials those nodes, with no --gateway flag. The
+// addresses of the token (or --gateway) stay the fallback when no listed
+// node answers. --gateway, when given, is where this run starts instead
+// of the saved list, and becomes that fallback.
 //
 // SIGTERM or SIGINT drains it: it asks every gateway to send it no new
 // requests, finishes those in flight, and exits 0. Past --drain-timeout
@@ -82,7 +88,7 @@ func run() error {
 	fs := flag.NewFlagSet("gatehouse-connector", flag.ContinueOnError)
 	stateDir := fs.String("state", "", "directory for the connector's key, certificate and pinned gateway CA (required)")
 	token := fs.String("token", os.Getenv("GATEHOUSE_TOKEN"), "one-time enrollment token, for the first run (or $GATEHOUSE_TOKEN)")
-	gateways := fs.String("gateway", "", "comma-separated gateway tunnel addresses, overriding those in the token")
+	gateways := fs.String("gateway", "", "comma-separated gateway tunnel addresses to start from, overriding the token's and the node list saved in --state (optional: without it the connector dials the gateway nodes it last learned)")
 	sessions := fs.Int("sessions", 2, "tunnels per gateway address")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long to finish the requests in flight before stopping")
 	configFile := fs.String("config", "", "the connector's own config: its catalog of sign-on plug-ins (plugins: with name, path, sha256)")
@@ -140,14 +146,27 @@ func run() error {
 	case err != nil:
 		return err
 	}
-	if len(addrs) > 0 {
-		st.Gateways = addrs
+	if err := startFrom(st, addrs, *stateDir); err != nil {
+		return err
 	}
 	logger.Info("connector starting", "connector", st.ConnectorID, "fast_paths", fast.String())
 	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, AccessLog: access, Version: version,
 		Plugins: pluginhost.Host{Logger: logger}, Catalog: catalog, FastPaths: fast, DrainTimeout: *drainTimeout})
 	serving(c)
 	return c.Run(ctx)
+}
+
+// startFrom sets where the connector starts: the --gateway addresses
+// when given (they also become its fallback), else the gateway nodes it
+// saved (connector.json).
+func startFrom(st *connector.State, addrs []string, dir string) error {
+	if len(addrs) > 0 {
+		st.Gateways, st.Bootstrap = addrs, addrs
+	}
+	if len(st.Gateways) == 0 {
+		return fmt.Errorf("%s/connector.json lists no gateway address: give --gateway HOST:PORT", dir)
+	}
+	return nil
 }
 
 // newLoggers returns the connector's log and its access log, both on

@@ -11,10 +11,14 @@ import (
 	"github.com/gatehouse/gatehouse/core/store/sqlite"
 )
 
-// storeCmd is "gatehouse store backup [--config FILE] FILE".
+// storeCmd is "gatehouse store backup [--config FILE] FILE" and
+// "gatehouse store migrate" (storemigrate.go).
 func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "migrate" {
+		return storeMigrate(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "backup" {
-		return usageError("did you mean 'gatehouse store backup FILE'?")
+		return usageError("did you mean 'gatehouse store backup FILE' or 'gatehouse store migrate'?")
 	}
 	return storeBackup(ctx, args[1:], stdout, stderr)
 }

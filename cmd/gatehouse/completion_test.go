@@ -85,7 +85,7 @@ func TestBashCompletion(t *testing.T) {
 		want []string
 	}{
 		{"gatehouse st", st},
-		{"gatehouse store ", []string{"backup"}},
+		{"gatehouse store ", []string{"backup", "migrate"}},
 		{"gatehouse store backup --c", []string{"--config"}},
 		{"gatehouse token create --", []string{"--config", "--group", "--ttl"}},
 		{"gatehouse vault ", []string{"set", "delete"}},

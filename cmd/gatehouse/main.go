@@ -13,6 +13,7 @@
 //	gatehouse config check FILE                                validate a config file, its plug-ins and WASM filters
 //	gatehouse plugin check      [--kind K] [--config FILE] PATH   check a plug-in binary
 //	gatehouse store backup      [--config FILE] FILE           an online, consistent copy of the store
+//	gatehouse store migrate     --from sqlite:PATH --to postgres-file:FILE [--dry-run]   copy a SQLite store into an empty PostgreSQL database
 //	gatehouse completion bash|zsh|fish                         a shell completion script
 //	gatehouse version                                          print the version
 //
@@ -57,6 +58,7 @@ commands:
   config check   validate a config file, its plug-ins and WASM filters
   plugin check   run the plug-in conformance checks against a plug-in binary
   store backup   write an online, consistent copy of the store to a new FILE
+  store migrate  copy a SQLite store into an empty PostgreSQL database (--dry-run)
   completion bash|zsh|fish  print a shell completion script
   version        print the version (also --version)
 

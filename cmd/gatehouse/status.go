@@ -33,6 +33,17 @@ type (
 			Missing  []string `json:"missing"`
 			Degraded []string `json:"degraded"`
 		} `json:"readiness"`
+		Node  string `json:"node"`
+		Nodes []struct {
+			ID           string    `json:"id"`
+			TunnelAddr   string    `json:"tunnel_addr"`
+			Version      string    `json:"version"`
+			ConfigSHA256 string    `json:"config_sha256"`
+			LastSeen     time.Time `json:"last_seen"`
+			Draining     bool      `json:"draining"`
+			Self         bool      `json:"self"`
+			SameConfig   bool      `json:"same_config"`
+		} `json:"nodes"`
 	}
 	appsDoc struct {
 		Apps []struct {
@@ -149,10 +160,7 @@ func printStatus(w io.Writer, docs map[string]json.RawMessage) error {
 		}
 	}
 	now := time.Now()
-	sum := st.ConfigSHA256
-	if len(sum) > 16 {
-		sum = sum[:16]
-	}
+	sum := short(st.ConfigSHA256)
 	fmt.Fprintf(w, "gateway %s: %s\n", st.Version, st.Readiness.Status)
 	for _, m := range append(st.Readiness.Missing, st.Readiness.Degraded...) {
 		fmt.Fprintf(w, "  %s\n", m)
@@ -168,6 +176,7 @@ func printStatus(w io.Writer, docs map[string]json.RawMessage) error {
 	for _, c := range conns.Connectors {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", c.ID, c.Group, dash(c.Hostname), dash(c.Version), dash(c.Address), c.State, c.Sessions, c.InFlight)
 	}
+	printNodes(tw, st, now)
 	fmt.Fprintf(tw, "\nCERTIFICATE\tEXPIRES\tIN\n")
 	for _, c := range st.Certificates {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Host, c.NotAfter.UTC().Format(time.RFC3339), c.NotAfter.Sub(now).Round(time.Hour))
@@ -179,6 +188,33 @@ func printStatus(w io.Writer, docs map[string]json.RawMessage) error {
 		fmt.Fprintf(w, "\nthe gateway could not read its store, so only its attached connectors are listed: %s\n", conns.StoreError)
 	}
 	return nil
+}
+
+// printNodes lists the gateway nodes sharing the store, flagging any
+// that serves another config file than this one.
+func printNodes(w io.Writer, st statusDoc, now time.Time) {
+	fmt.Fprintf(w, "\nNODE\tTUNNEL ADDRESS\tVERSION\tCONFIG\tLAST SEEN\tSTATE\n")
+	for _, n := range st.Nodes {
+		id, cfg, state := n.ID, short(n.ConfigSHA256), "serving"
+		if n.Self {
+			id += " (this node)"
+		}
+		if !n.SameConfig {
+			cfg += " DIFFERENT CONFIG"
+		}
+		if n.Draining {
+			state = "draining"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s ago\t%s\n", id, n.TunnelAddr, dash(n.Version), cfg, now.Sub(n.LastSeen).Round(time.Second), state)
+	}
+}
+
+// short is the first 16 hex digits of a SHA-256.
+func short(sum string) string {
+	if len(sum) > 16 {
+		return sum[:16]
+	}
+	return dash(sum)
 }
 
 func dash(s string) string {

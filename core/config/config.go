@@ -21,6 +21,11 @@ type Config struct {
 	// password written in store.dsn), for the caller to log. Set by the
 	// loader.
 	Warnings []FieldError `yaml:"-"`
+	// SHA256 is the hex SHA-256 of what this node serves, as loaded
+	// (defaults applied), without the keys each node sets for itself
+	// (sharedSum): nodes publish it so that 'gatehouse status' can flag
+	// one that serves another config. Set by the loader.
+	SHA256 string `yaml:"-"`
 
 	// DataDir holds the SQLite store and development TLS material. Default
 	// "data". Like every path in the file, a relative path is resolved
@@ -34,6 +39,10 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	// Admin configures the admin listener (listen.admin).
 	Admin Admin `yaml:"admin"`
+	// Cluster names this node among those sharing the store (cluster.go).
+	Cluster Cluster `yaml:"cluster"`
+	// Shutdown is what the node does on SIGTERM (cluster.go).
+	Shutdown Shutdown `yaml:"shutdown"`
 
 	// Plugins is the plug-in catalog that apps' auth and sign_on use.
 	Plugins  []Plugin `yaml:"plugins"`

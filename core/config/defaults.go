@@ -46,6 +46,7 @@ func (l *loader) applyDefaults(c *Config) {
 	l.dur(&c.Tunnel.HeartbeatInterval, "tunnel.heartbeat_interval", defaultHeartbeatInterval)
 	l.dur(&c.Tunnel.InactiveAfter, "tunnel.inactive_after", defaultInactiveAfter)
 	l.dur(&c.Tunnel.RemoveAfter, "tunnel.remove_after", defaultRemoveAfter)
+	l.clusterDefaults(c)
 
 	l.str(&c.TLS.Mode, "tls.mode", defaultTLSMode)
 	c.TLS.CertFile = l.resolve(c.TLS.CertFile)

@@ -59,6 +59,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	sortErrors(l.warns)
 	c.Warnings = l.warns
+	c.SHA256 = sharedSum(c)
 	return c, nil
 }
 

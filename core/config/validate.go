@@ -22,6 +22,7 @@ func (l *loader) validate(c *Config) {
 	l.checkTunnel(c)
 	l.checkTLS(c)
 	l.checkStore(c)
+	l.checkCluster(c)
 	l.checkLog(c)
 	groups := l.checkGroups(c)
 	plugins := l.checkPlugins(c)

@@ -3,24 +3,20 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/metrics"
 	"github.com/gatehouse/gatehouse/tunnel"
-	"gopkg.in/yaml.v3"
 )
 
 // The read-only admin API, JSON under /api/v1/ on the admin listener, for
 // the console and the CLI. Each answer is an object, so fields can be
 // added without breaking a client:
 //
-//	/api/v1/status      version, config version, file, hash and time applied, certificates, readiness
+//	/api/v1/status      version, config version, file, hash and time applied, certificates, readiness, the nodes sharing the store
 //	/api/v1/apps        each app: host, prefix, group, auth, sign-on, filters, serving (its group has an active connector here)
 //	/api/v1/connectors  each enrolled or attached connector: group, host name, version, address, state, sessions, streams in flight, last seen,
 //	                    tunnel RTT, and its sign-on report (plug-ins, apps accepted and refused) when attached here
@@ -85,8 +81,9 @@ func (a *Admin) api(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/status", a.withGateway(func(g *Gateway, r *http.Request) any {
 		s := g.snap.Load()
 		return map[string]any{"version": g.opts.Version, "config_version": s.version, "config_file": s.cfg.Path,
-			"config_sha256": configSum(s.cfg), "config_applied_at": s.built.UTC(),
-			"certificates": apiCertificates(a, s), "readiness": a.ready.snapshot().body()}
+			"config_sha256": s.cfg.SHA256, "config_applied_at": s.built.UTC(),
+			"certificates": apiCertificates(a, s), "readiness": a.readyBody(a.ready.snapshot()),
+			"node": s.cfg.Cluster.NodeID, "nodes": g.apiNodes()}
 	}))
 	mux.HandleFunc("GET /api/v1/apps", a.withGateway(func(g *Gateway, r *http.Request) any {
 		return map[string]any{"apps": g.apiApps()}
@@ -113,7 +110,7 @@ func (a *Admin) withGateway(f func(g *Gateway, r *http.Request) any) http.Handle
 	return func(w http.ResponseWriter, r *http.Request) {
 		g := a.gw.Load()
 		if g == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "the gateway's state is not loaded yet", "readiness": a.ready.snapshot().body()})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "the gateway's state is not loaded yet", "readiness": a.readyBody(a.ready.snapshot())})
 			return
 		}
 		writeJSON(w, http.StatusOK, f(g, r))
@@ -259,17 +256,6 @@ func timePtr(t time.Time) *time.Time {
 	}
 	t = t.UTC()
 	return &t
-}
-
-// configSum is the SHA-256 of the config as applied (normalised, defaults
-// filled in): equal on two nodes that serve the same config.
-func configSum(cfg *config.Config) string {
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 type apiCert struct {

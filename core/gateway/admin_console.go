@@ -138,7 +138,7 @@ func (a *Admin) consoleView(ctx context.Context) *console.View {
 	s := g.snap.Load()
 	now := g.opts.Clock.Now()
 	v := &console.View{Version: g.opts.Version, ConfigVersion: s.version, ConfigFile: s.cfg.Path,
-		Ready: a.ready.snapshot().body().Status, Now: now}
+		Ready: a.readyBody(a.ready.snapshot()).Status, Now: now}
 	if a.signIn() != nil {
 		v.SignOut = reserved.SignOut(config.ConsoleApp)
 	}

@@ -94,7 +94,27 @@ func (a *Admin) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if !s.ready() {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, s.body())
+	writeJSON(w, code, a.readyBody(s))
+}
+
+// readyBody is s.body() with the change feed's health: a node that
+// cannot follow it serves from its last known state, degraded.
+func (a *Admin) readyBody(s readyState) readyBody {
+	b := s.body()
+	g := a.gw.Load()
+	if g == nil {
+		return b
+	}
+	if d := g.storeDegraded(); d != "" {
+		b.Checks["changes"] = d
+		b.Degraded = append(b.Degraded, "changes: "+d)
+		if b.Status == "ready" {
+			b.Status = "degraded"
+		}
+	} else {
+		b.Checks["changes"] = "ok"
+	}
+	return b
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

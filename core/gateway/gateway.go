@@ -69,6 +69,7 @@ type Gateway struct {
 	gate     *signin.Gate
 	wasm     *wasm.Runtime // compiles and runs the apps' WASM filters
 	jwks     []byte
+	cluster  *clusterNode // cluster.go
 
 	publicLn, tunnelLn, httpLn net.Listener // httpLn nil without listen.http
 
@@ -136,7 +137,10 @@ func start(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, err
 	g.reg = registry.New(opts.Clock, cfg.Tunnel.InactiveAfter.D())
 	g.reg.OnStateChange(g.connectorState) // reports.go
 	g.reg.SetSignOns(s.needs)
-	return g, g.newHub()
+	if err := g.newHub(); err != nil {
+		return g, err
+	}
+	return g, g.newCluster(ctx, cfg)
 }
 
 // newHub prepares the tunnel listener's server.

@@ -180,12 +180,14 @@ func TestCloseAfterPartialStart(t *testing.T) {
 func TestServeThenCloseReleasesAll(t *testing.T) {
 	dir := t.TempDir()
 	cfg := lifecycleConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "", "")
+	// The store's connection pool grows with the node's concurrent
+	// readers (the change feed, heart-beats): it is counted closed.
+	before := snapshotResources()
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "store.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	before := snapshotResources()
 	g, err := New(context.Background(), cfg, Options{Store: db, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +209,9 @@ func TestServeThenCloseReleasesAll(t *testing.T) {
 	}
 	if err := g.Close(); err != nil {
 		t.Errorf("Close after Serve: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 	before.check(t)
 }

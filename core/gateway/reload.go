@@ -19,7 +19,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		return errors.New("the gateway is closed; the config was not applied")
 	}
 	if !fingerprint.Same(restartOnly(cfg), restartOnly(g.snap.Load().cfg)) {
-		return errors.New("listen, tls.mode, tls.acme, store, data_dir and fast_paths changes need a restart; the running config keeps serving")
+		return errors.New("listen, tls.mode, tls.acme, store, data_dir, fast_paths and cluster changes need a restart; the running config keeps serving")
 	}
 	old := g.snap.Load()
 	s, err := g.buildSnapshot(context.Background(), cfg, old)
@@ -33,6 +33,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	g.retire(0, func(ctx context.Context) { _ = staleChains.closeAll(ctx) })
 	g.reg.SetInactiveAfter(cfg.Tunnel.InactiveAfter.D())
 	g.hub.PushConfig()
+	g.cluster.members.SetConfig(cfg.SHA256, s.built) // the node list shows which config each node serves
 	g.log.Info("config applied", "config_version", s.version, "apps", len(cfg.Apps))
 	return nil
 }
@@ -43,8 +44,8 @@ const authGrace = 30 * time.Second
 
 // restartOnly is the part of cfg a reload cannot change: the listeners,
 // the TLS mode, the ACME CA and account (the CA roots by content, not by
-// file name), the store and the data directory.
+// file name), the store, the data directory and the node's id.
 func restartOnly(cfg *config.Config) []any {
 	a := cfg.TLS.ACME
-	return []any{cfg.Listen, cfg.TLS.Mode, a.Directory, a.Email, a.CARootsPEM, a.Challenges, cfg.Store, cfg.DataDir, cfg.FastPaths}
+	return []any{cfg.Listen, cfg.TLS.Mode, a.Directory, a.Email, a.CARootsPEM, a.Challenges, cfg.Store, cfg.DataDir, cfg.FastPaths, cfg.Cluster}
 }

@@ -12,9 +12,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/fastpath"
 )
 
-// Serve runs until ctx is done, then shuts down: the public listener stops
-// accepting, in-flight requests get up to 10 s to finish, and the gateway
-// is closed (Close).
+// Serve runs until ctx is done, then shuts down: /readyz turns unready
+// and the node tells its connectors it is draining; after
+// shutdown.drain_delay the public listener stops accepting, in-flight
+// requests get up to shutdown.timeout to finish, and the gateway is
+// closed (Close).
 func (g *Gateway) Serve(ctx context.Context) error {
 	if g.publicLn == nil {
 		if err := g.Listen(); err != nil {
@@ -55,6 +57,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		}
 	}()
 	go g.sweepLoop(hctx)
+	g.runCluster(hctx)     // cluster.go
 	g.opts.Admin.serving() // /readyz: the listeners are up
 	g.log.Info("gateway serving", "public", g.PublicAddr(), "tunnel", g.TunnelAddr(), "http", g.HTTPAddr(),
 		"tls_mode", g.snap.Load().cfg.TLS.Mode, "apps", len(g.snap.Load().cfg.Apps), "fast_paths", fp.String())
@@ -65,14 +68,17 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	case err = <-errc:
 	}
 	g.opts.Admin.stopping() // /readyz: unready while draining
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	g.drain(err)            // cluster.go: connectors and the load balancer move away
+	sd := g.snap.Load().cfg.Shutdown
+	sctx, cancel := context.WithTimeout(context.Background(), sd.Timeout.D())
 	defer cancel()
-	g.log.Info("gateway stopping: draining requests")
+	g.log.Info("gateway stopping: draining requests", "timeout", sd.Timeout.D().String())
 	if httpSrv != nil {
 		_ = httpSrv.Shutdown(sctx)
 	}
 	_ = public.Shutdown(sctx)
 	stopHub()
+	g.leave()
 	if cerr := g.Close(); cerr != nil { // plug-ins, filters, WASM runtime, ACME
 		g.log.Error("gateway stopping: releasing", "error", cerr)
 	}

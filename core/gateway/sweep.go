@@ -53,6 +53,9 @@ func (g *Gateway) Sweep(ctx context.Context) {
 	if _, err := g.opts.Store.DeleteExpiredSessionRevocations(ctx, now.Add(-time.Hour)); err != nil {
 		g.log.Error("deleting expired sign-outs", "error", err)
 	}
+	if _, err := g.opts.Store.DeleteChangesBefore(ctx, now.Add(-changeKeep)); err != nil {
+		g.log.Error("trimming the change feed", "error", err)
+	}
 	if n, err := g.opts.Store.DeleteSignInsBefore(ctx, now.Add(-signInKeep)); err != nil {
 		g.log.Error("trimming the sign-in log", "error", err)
 	} else if n > 0 {

@@ -77,13 +77,14 @@ func (m *Metrics) App(name string) *App {
 // Start counts a request in flight.
 func (a *App) Start() { a.inFlight.Inc() }
 
-// Finish records a request that Start counted: its method, final status,
-// body bytes in and out, whole time, time at the gateway before it left
-// for a connector, and time to the response head (0: it never left).
-func (a *App) Finish(method string, status int, in, out int64, total, gateway, backend time.Duration) {
+// Finish records a request that Start counted, which ended at end: its
+// method, final status, body bytes in and out, whole time, time at the
+// gateway before it left for a connector, and time to the response head
+// (0: it never left).
+func (a *App) Finish(end time.Time, method string, status int, in, out int64, total, gateway, backend time.Duration) {
 	a.inFlight.Dec()
 	a.counter(methodClass(method), codeClass(status)).Inc()
-	a.rate.Add(time.Now(), status)
+	a.rate.Add(end, status)
 	a.duration.Observe(total.Seconds())
 	a.gateway.Observe(gateway.Seconds())
 	if backend > 0 {

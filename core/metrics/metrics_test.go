@@ -23,11 +23,11 @@ func TestAppRequests(t *testing.T) {
 	if got := testutil.ToFloat64(m.inFlight.WithLabelValues("hr")); got != 1 {
 		t.Errorf("in flight after Start: %v", got)
 	}
-	a.Finish("GET", 200, 0, 100, 3*time.Millisecond, time.Millisecond, 2*time.Millisecond)
+	a.Finish(time.Now(), "GET", 200, 0, 100, 3*time.Millisecond, time.Millisecond, 2*time.Millisecond)
 	a.Start()
-	a.Finish("PROPFIND", 503, 10, 0, time.Millisecond, time.Millisecond, 0)
+	a.Finish(time.Now(), "PROPFIND", 503, 10, 0, time.Millisecond, time.Millisecond, 0)
 	a.Start()
-	a.Finish("DELETE", 101, 0, 0, time.Millisecond, time.Millisecond, 0)
+	a.Finish(time.Now(), "DELETE", 101, 0, 0, time.Millisecond, time.Millisecond, 0)
 	for _, c := range []struct {
 		method, code string
 		want         float64
@@ -71,10 +71,10 @@ func histogramCount(t *testing.T, m *Metrics, name string) uint64 {
 func TestAppNoAllocations(t *testing.T) {
 	a := New("v").App("hr")
 	a.Start()
-	a.Finish("GET", 200, 1, 1, time.Millisecond, time.Microsecond, time.Millisecond) // creates the series
+	a.Finish(time.Now(), "GET", 200, 1, 1, time.Millisecond, time.Microsecond, time.Millisecond) // creates the series
 	if n := testing.AllocsPerRun(1000, func() {
 		a.Start()
-		a.Finish("GET", 200, 1, 1, time.Millisecond, time.Microsecond, time.Millisecond)
+		a.Finish(time.Now(), "GET", 200, 1, 1, time.Millisecond, time.Microsecond, time.Millisecond)
 	}); n != 0 {
 		t.Errorf("a request costs %v allocations, want 0", n)
 	}
@@ -86,7 +86,7 @@ func BenchmarkAppRequest(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			a.Start()
-			a.Finish("GET", 200, 0, 100, time.Millisecond, 50*time.Microsecond, 900*time.Microsecond)
+			a.Finish(time.Now(), "GET", 200, 0, 100, time.Millisecond, 50*time.Microsecond, 900*time.Microsecond)
 		}
 	})
 }
@@ -228,7 +228,7 @@ func TestCertificates(t *testing.T) {
 // the registry exports.
 func TestDocListsEveryMetric(t *testing.T) {
 	m := New("v")
-	m.App("a").Finish("GET", 200, 1, 1, 1, 1, 1)
+	m.App("a").Finish(time.Now(), "GET", 200, 1, 1, 1, 1, 1)
 	m.SignIn("a", "denied", "r")
 	m.PluginCall("p", "a", "m", 1, nil)
 	m.PluginRestart("p", "a")

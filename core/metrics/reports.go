@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"sort"
 	"sync"
 
@@ -103,13 +104,13 @@ func (m *Metrics) ConnectorReport(id, group string, rep *tunnel.ConnectorMetrics
 // run returns the run start's last counts (new and empty for a run not
 // seen, which forgets the oldest past maxRuns).
 func (r *reporter) run(start string) *run {
+	if len(start) > 64 { // cut before the lookup, so a long id finds its run again
+		start = start[:64]
+	}
 	for _, ru := range r.runs {
 		if ru.start == start {
 			return ru
 		}
-	}
-	if len(start) > 64 {
-		start = start[:64]
 	}
 	ru := &run{start: start, apps: map[string]*appVals{}, plugins: map[string]*pluginVals{}}
 	if len(r.runs) == maxRuns {
@@ -123,9 +124,19 @@ func (r *reporter) run(start string) *run {
 // last one (an older snapshot that arrived late) is ignored.
 func grow(total, last *uint64, cur uint64) {
 	if cur >= *last {
-		*total += cur - *last
+		*total = satAdd(*total, cur-*last)
 		*last = cur
 	}
+}
+
+// satAdd is a+b, or the largest uint64 where that overflows: a connector
+// that reports huge counts (run after run) must not wrap a total around
+// to a small one, which Prometheus would read as a counter reset.
+func satAdd(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 func (r *reporter) addApp(ru *run, a tunnel.AppMetrics) {
@@ -205,7 +216,7 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 func cumulative(b []uint64) uint64 {
 	var n uint64
 	for _, c := range b {
-		n += c
+		n = satAdd(n, c)
 	}
 	return n
 }
@@ -215,7 +226,7 @@ func bucketMap(b []uint64) map[float64]uint64 {
 	out := make(map[float64]uint64, len(tunnel.BackendBuckets))
 	var n uint64
 	for i, le := range tunnel.BackendBuckets {
-		n += b[i]
+		n = satAdd(n, b[i])
 		out[le] = n
 	}
 	return out

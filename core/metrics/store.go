@@ -215,6 +215,24 @@ func (s *timedStore) Unlock(ctx context.Context, name, owner string) (err error)
 	return s.Store.Unlock(ctx, name, owner)
 }
 
+// A node calls these three every few seconds (membership and the change
+// follower); the rest of the cluster methods are rare and stay untimed.
+
+func (s *timedStore) HeartbeatNode(ctx context.Context, n store.Node) (err error) {
+	defer s.observe(opHeartbeatNode, time.Now(), &err)
+	return s.Store.HeartbeatNode(ctx, n)
+}
+
+func (s *timedStore) ListNodes(ctx context.Context) (r0 []store.Node, err error) {
+	defer s.observe(opListNodes, time.Now(), &err)
+	return s.Store.ListNodes(ctx)
+}
+
+func (s *timedStore) Changes(ctx context.Context, after int64, limit int) (r0 []store.Change, err error) {
+	defer s.observe(opChanges, time.Now(), &err)
+	return s.Store.Changes(ctx, after, limit)
+}
+
 // The store operations, as the op label names them.
 const (
 	opLoadCA = iota
@@ -248,6 +266,9 @@ const (
 	opTryLock
 	opDeleteExpiredLocks
 	opUnlock
+	opHeartbeatNode
+	opListNodes
+	opChanges
 	numOps
 )
 
@@ -283,4 +304,7 @@ var opNames = [numOps]string{
 	"TryLock",
 	"DeleteExpiredLocks",
 	"Unlock",
+	"HeartbeatNode",
+	"ListNodes",
+	"Changes",
 }

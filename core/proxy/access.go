@@ -21,6 +21,22 @@ type AccessLog struct {
 	Query bool
 }
 
+// The access line's keys, encoded once.
+var (
+	keyRequestId = accesslog.NewKey("request_id")
+	keyApp       = accesslog.NewKey("app")
+	keyHost      = accesslog.NewKey("host")
+	keyMethod    = accesslog.NewKey("method")
+	keyPath      = accesslog.NewKey("path")
+	keyStatus    = accesslog.NewKey("status")
+	keyBytesIn   = accesslog.NewKey("bytes_in")
+	keyBytesOut  = accesslog.NewKey("bytes_out")
+	keyDuration  = accesslog.NewKey("duration")
+	keyUser      = accesslog.NewKey("user")
+	keyConnector = accesslog.NewKey("connector")
+	keyClientIp  = accesslog.NewKey("client_ip")
+)
+
 // accessRequest is what the access line says about the request, taken
 // when it was routed: strings the request already holds, no copies.
 type accessRequest struct {
@@ -38,7 +54,7 @@ func (ar *accessRequest) take(r *http.Request) {
 // handler is an accesslog.Handler (as the gateway's is), else one slog
 // record, its attributes built without boxing into interfaces. Both write
 // the same bytes.
-func (l *AccessLog) write(o *observed, status int, in int64, total time.Duration) {
+func (l *AccessLog) write(o *observed, status int, in int64, now time.Time, total time.Duration) {
 	ctx := context.Background()
 	h := l.Logger.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
@@ -54,25 +70,25 @@ func (l *AccessLog) write(o *observed, status int, in int64, total time.Duration
 		ip = h
 	}
 	if fh, ok := h.(*accesslog.Handler); ok { // the fast path: no Record, no boxing
-		ln := fh.Begin(time.Now(), slog.LevelInfo, "access")
-		ln.Str("request_id", o.rid)
-		ln.Str("app", o.app)
-		ln.Str("host", hostOnly(ar.host))
-		ln.Str("method", o.method)
-		ln.Str("path", path)
-		ln.Int("status", int64(status))
-		ln.Int("bytes_in", in)
-		ln.Int("bytes_out", o.out)
-		ln.Dur("duration", total)
-		ln.Str("user", ar.subject)
-		ln.Str("connector", ar.connector)
-		ln.Str("client_ip", ip)
+		ln := fh.Begin(now, slog.LevelInfo, "access")
+		ln.Str(keyRequestId, o.rid)
+		ln.Str(keyApp, o.app)
+		ln.Str(keyHost, hostOnly(ar.host))
+		ln.Str(keyMethod, o.method)
+		ln.Str(keyPath, path)
+		ln.Int(keyStatus, int64(status))
+		ln.Int(keyBytesIn, in)
+		ln.Int(keyBytesOut, o.out)
+		ln.Dur(keyDuration, total)
+		ln.Str(keyUser, ar.subject)
+		ln.Str(keyConnector, ar.connector)
+		ln.Str(keyClientIp, ip)
 		_ = ln.End()
 		return
 	}
 	// The record goes straight to the handler: Logger.LogAttrs would
 	// also walk the stack for a source location nobody prints.
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "access", 0)
+	r := slog.NewRecord(now, slog.LevelInfo, "access", 0)
 	r.AddAttrs(
 		slog.String("request_id", o.rid),
 		slog.String("app", o.app),

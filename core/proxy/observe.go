@@ -16,13 +16,13 @@ import (
 type Observer interface {
 	// Start: a request to the app was routed.
 	Start()
-	// Finish: that request is over. status is the final status (200
+	// Finish: that request is over, at end. status is the final status (200
 	// when the handler wrote nothing, 101 for an upgrade); in and out
 	// count body bytes from and to the client; gateway is the time
 	// before the request left for a connector (all of it when it never
 	// left, then backend is 0); backend runs from leaving to the
 	// response head.
-	Finish(method string, status int, in, out int64, total, gateway, backend time.Duration)
+	Finish(end time.Time, method string, status int, in, out int64, total, gateway, backend time.Duration)
 }
 
 // observed measures one request: the writer the handler serves it
@@ -77,7 +77,8 @@ func (o *observed) done() {
 	if o == nil {
 		return
 	}
-	total := time.Since(o.start)
+	now := time.Now()
+	total := now.Sub(o.start)
 	gateway := total
 	if o.left {
 		gateway = o.gateway
@@ -91,10 +92,10 @@ func (o *observed) done() {
 		status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
 	if o.obs != nil {
-		o.obs.Finish(o.method, status, in, o.out, total, gateway, o.backend)
+		o.obs.Finish(now, o.method, status, in, o.out, total, gateway, o.backend)
 	}
 	if o.alog != nil {
-		o.alog.write(o, status, in, total)
+		o.alog.write(o, status, in, now, total)
 	}
 	*o = observed{}
 	observedPool.Put(o)

@@ -29,7 +29,7 @@ type finished struct {
 }
 
 func (r *recorder) Start() { r.mu.Lock(); r.started++; r.mu.Unlock() }
-func (r *recorder) Finish(method string, status int, in, out int64, total, gateway, backend time.Duration) {
+func (r *recorder) Finish(_ time.Time, method string, status int, in, out int64, total, gateway, backend time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = append(r.finished, finished{method, status, in, out, total, gateway, backend})
@@ -99,8 +99,9 @@ func TestObserverAllocations(t *testing.T) {
 
 type noop struct{}
 
-func (noop) Start()                                                                        {}
-func (noop) Finish(string, int, int64, int64, time.Duration, time.Duration, time.Duration) {}
+func (noop) Start() {}
+func (noop) Finish(time.Time, string, int, int64, int64, time.Duration, time.Duration, time.Duration) {
+}
 
 // BenchmarkHandlerObserved is BenchmarkHandlerSmall's lean case with and
 // without the app's metrics (package metrics), to see what they cost.

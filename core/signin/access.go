@@ -62,7 +62,7 @@ func (a *App) check(w http.ResponseWriter, r *http.Request, rid string, s sessio
 // sign-out.
 func (a *App) revoked(w http.ResponseWriter, r *http.Request, rid string, id sdk.Identity, s session.Session) verdict {
 	// s.ID is "" for a token presented now, before its session exists.
-	before, gone, err := a.Gate.Store.Revocation(r.Context(), id.Subject, s.ID)
+	before, gone, err := a.Gate.revocation(r.Context(), id.Subject, s.ID)
 	if err != nil {
 		a.unavailable(w, r, rid, err)
 		return done
@@ -76,6 +76,21 @@ func (a *App) revoked(w http.ResponseWriter, r *http.Request, rid string, id sdk
 		return reauth
 	}
 	return pass
+}
+
+// revocation is Store.Revocation, or Revocations' answer (see Gate).
+func (g *Gate) revocation(ctx context.Context, subject, id string) (time.Time, bool, error) {
+	if g.Revocations != nil && g.MemoryFirst {
+		before, gone := g.Revocations.Revocation(subject, id)
+		return before, gone, nil
+	}
+	before, gone, err := g.Store.Revocation(ctx, subject, id)
+	if err != nil && g.Revocations != nil {
+		g.Logger.Debug("revocation check: the store failed; answering from the revocations held in memory", "error", err)
+		before, gone = g.Revocations.Revocation(subject, id)
+		return before, gone, nil
+	}
+	return before, gone, err
 }
 
 // issued is when the credential behind session s was issued: the sign-in,

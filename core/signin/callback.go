@@ -20,7 +20,11 @@ func (a *App) SignOut(w http.ResponseWriter, r *http.Request) {
 	rid := w.Header().Get("X-Request-Id")
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	if s, found := a.session(r, rid, a.Gate.Now()); found {
-		if err := a.Gate.Store.RevokeSession(r.Context(), s.ID, s.Expires); err != nil {
+		revoke := a.Gate.Store.RevokeSession
+		if a.Gate.Revocations != nil {
+			revoke = a.Gate.Revocations.RevokeSession // this node refuses the cookie at once
+		}
+		if err := revoke(r.Context(), s.ID, s.Expires); err != nil {
 			a.Gate.Logger.Error("sign-out: cannot revoke the session", "app", a.Name, "request_id", rid, "session", s.ID, "error", err)
 			errorpage.Write(w, r, errorpage.Page{Status: http.StatusServiceUnavailable, Title: "Sign-out incomplete",
 				Text: "Your browser has forgotten the session, but Gatehouse could not record the sign-out. Try again in a minute.", RequestID: rid})

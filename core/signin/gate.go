@@ -31,6 +31,12 @@ import (
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
+// Revocations is the revocation state held in memory (cluster.Revocations).
+type Revocations interface {
+	Revocation(subject, sessionID string) (before time.Time, signedOut bool)
+	RevokeSession(ctx context.Context, id string, expires time.Time) error
+}
+
 // An Authenticator is the app's sign-in plug-in (pluginhost.Authenticator).
 type Authenticator interface {
 	Authenticate(ctx context.Context, req sdk.AuthRequest) (sdk.AuthResult, error)
@@ -42,9 +48,19 @@ type Gate struct {
 	Sealer   *session.Sealer
 	Envelope ed25519.PrivateKey // signs identity envelopes
 	Store    Store              // revocations and the sign-in log
-	Logger   *slog.Logger
-	Now      func() time.Time
-	Metrics  *metrics.Metrics // sign-in outcomes; nil: none
+	// Revocations, when set, holds the store's revocations in memory
+	// (cluster.Revocations, following the store's change feed) and
+	// records sign-outs through to the store. A check reads Store and,
+	// when the store fails, answers from Revocations: an outage keeps
+	// serving sessions, never one revoked before it. With MemoryFirst, a
+	// check answers from Revocations alone, with no store read per
+	// request (PostgreSQL, whose changes reach every node within
+	// milliseconds through LISTEN/NOTIFY). nil: every check reads Store.
+	Revocations Revocations
+	MemoryFirst bool
+	Logger      *slog.Logger
+	Now         func() time.Time
+	Metrics     *metrics.Metrics // sign-in outcomes; nil: none
 
 	identities identities
 	tally      tally  // outcomes of unidentified requests, counted not stored

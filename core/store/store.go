@@ -114,7 +114,89 @@ type Store interface {
 	// Unlock releases the lock if owner holds it; otherwise it does nothing.
 	Unlock(ctx context.Context, name, owner string) error
 
+	// HeartbeatNode registers gateway node n or refreshes it (an upsert
+	// by ID): what it advertises and LastSeen. ListNodes returns every
+	// registered node ordered by ID; RemoveNodesSeenBefore deletes those
+	// whose LastSeen is before t and returns their IDs; RemoveNode
+	// deletes one (ErrNotFound if unknown). Each change of the node list
+	// (a node added, removed, or its TunnelAddr, ConfigHash or Draining
+	// changed) records a ChangeNodes.
+	HeartbeatNode(ctx context.Context, n Node) error
+	ListNodes(ctx context.Context) ([]Node, error)
+	RemoveNodesSeenBefore(ctx context.Context, t time.Time) ([]string, error)
+	RemoveNode(ctx context.Context, id string) error
+
+	// Changes returns the change records with Seq after after, oldest
+	// first, at most limit of them; LastChange returns the newest Seq (0
+	// when there is none). Writes that other nodes must see record one
+	// (see the Change kinds) in the same transaction as the write.
+	// DeleteChangesBefore removes records older than t and returns how
+	// many (a node that fell that far behind reloads its state instead).
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	LastChange(ctx context.Context) (int64, error)
+	DeleteChangesBefore(ctx context.Context, t time.Time) (int, error)
+	// Listen sends on wake (without blocking: a full channel already
+	// holds a wake-up) whenever another process may have recorded a
+	// change, until ctx is done or the connection fails (the error says
+	// which; callers poll Changes meanwhile and call Listen again). A
+	// store without notifications (sqlite) returns ErrNoListen at once:
+	// its callers only poll.
+	Listen(ctx context.Context, wake chan<- struct{}) error
+
+	// ListRevocations returns every subject's revocation line, and
+	// ListSessionRevocations every sign-out that has not expired by now:
+	// the state a node loads at start and then follows through Changes.
+	ListRevocations(ctx context.Context) ([]Revocation, error)
+	ListSessionRevocations(ctx context.Context, now time.Time) ([]SessionRevocation, error)
+
 	Close() error
+}
+
+// ErrNoListen is Listen's answer from a store without notifications.
+var ErrNoListen = errors.New("this store sends no change notifications: poll Changes")
+
+// Change kinds, and what Change.Key holds for each.
+const (
+	ChangeRevokeSessions   = "revoke_sessions"   // RevokeSessions: the subject
+	ChangeRevokeSession    = "revoke_session"    // RevokeSession: the session id
+	ChangeConnectorRemoved = "connector_removed" // RemoveConnector, RemoveConnectorsSeenBefore: the connector id
+	ChangeTokenUsed        = "token_used"        // UseToken: the token id
+	ChangeCredential       = "credential"        // PutCredential, DeleteCredential: app + "/" + subject
+	ChangeBlob             = "blob"              // PutBlob, DeleteBlobs: the key (for DeleteBlobs, the key deleted under)
+	ChangeNodes            = "nodes"             // the node list changed: the node id
+)
+
+// Change is one record of the change feed.
+type Change struct {
+	Seq  int64 // increasing; later writes have larger Seq once committed
+	Kind string
+	Key  string
+	At   time.Time
+}
+
+// Revocation is one subject's revocation line: sessions that started
+// before Before are refused.
+type Revocation struct {
+	Subject string
+	Before  time.Time
+}
+
+// SessionRevocation is one sign-out, refused until Expires.
+type SessionRevocation struct {
+	ID      string
+	Expires time.Time
+}
+
+// Node is one gateway node sharing the store.
+type Node struct {
+	ID         string
+	TunnelAddr string // host:port connectors dial to reach this node's tunnel listener
+	Version    string
+	ConfigHash string    // SHA-256 (hex) of the config file it applied
+	ConfigAt   time.Time // when it applied that config
+	StartedAt  time.Time
+	LastSeen   time.Time
+	Draining   bool // shutting down: connectors and load balancers move away
 }
 
 // CA is the private CA that signs the tunnel listener's certificate and

@@ -5,7 +5,8 @@
 // one's round-trip time at heartbeat pace (rtt.go). Each ready
 // carries the connector's sign-on report: which apps' sign-on plug-ins it
 // runs (the registry routes by it) and why it refused others (kept in the
-// store for 'gatehouse connectors', see SignOnStatus).
+// store for 'gatehouse connectors', see SignOnStatus). SetNodes
+// (nodes.go) tells every connector the gateway nodes to keep sessions to.
 package tunnelserver
 
 import (
@@ -50,6 +51,7 @@ type Hub struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	signOns  map[string][]byte // the sign-on report last recorded, by connector
+	nodes    []tunnel.NodeInfo // sent to every session (nodes.go)
 }
 
 // ServerTLS returns the tunnel listener's TLS config: TLS 1.3 only, client

@@ -31,6 +31,11 @@ type session struct {
 func (s *session) send(m tunnel.Message) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	return s.sendLocked(m)
+}
+
+// sendLocked writes m; the caller holds wmu.
+func (s *session) sendLocked(m tunnel.Message) error {
 	_ = s.control.SetWriteDeadline(time.Now().Add(handshakeTimeout))
 	return tunnel.WriteFrame(s.control, m)
 }
@@ -118,6 +123,7 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 	h.track(s, true)
 	defer h.track(s, false)
 	s.sendConfig(h.Config(s.group))
+	h.sendNodes(s) // nodes.go
 	h.control(ctx, s, remote, hello)
 }
 

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/linebuf"
 )
 
 // Handler is a slog.Handler for an access log with a fast path for its
@@ -23,7 +25,7 @@ import (
 type Handler struct {
 	slog.Handler // slog's own handler: every record that is not a fast line
 	w            io.Writer
-	mu           *sync.Mutex // one Write at a time, shared with With copies, as slog's handlers do
+	mu           *sync.Mutex // one Write at a time, shared with With copies, as slog's handlers do; nil for a linebuf.Writer, which takes each Write whole
 	json         bool
 	level        slog.Leveler
 	prefix       []byte // the encoded WithAttrs attributes, each with its leading separator
@@ -50,7 +52,11 @@ func NewHandler(w io.Writer, format string, opts *slog.HandlerOptions) slog.Hand
 	if level == nil {
 		level = slog.LevelInfo
 	}
-	return &Handler{Handler: inner, w: w, mu: &sync.Mutex{}, json: json, level: level}
+	h := &Handler{Handler: inner, w: w, json: json, level: level}
+	if _, ok := w.(*linebuf.Writer); !ok {
+		h.mu = &sync.Mutex{}
+	}
+	return h
 }
 
 // WithAttrs keeps the fast path when every attribute is a string.
@@ -100,33 +106,61 @@ func (h *Handler) Begin(t time.Time, level slog.Level, msg string) *Line {
 		b = append(b, " level="...)
 	}
 	b = h.appendString(b, level.String())
-	b = h.appendKey(b, "msg")
+	if h.json {
+		b = append(b, msgKey.json...)
+	} else {
+		b = append(b, msgKey.text...)
+	}
 	b = h.appendString(b, msg)
 	l.buf = append(b, h.prefix...)
 	return l
 }
 
+// Key is a field name, encoded once for both formats (NewKey) so that a
+// line copies it rather than escaping it again on every request.
+type Key struct{ json, text string }
+
+var msgKey = NewKey(slog.MessageKey)
+
+// NewKey encodes name as a field key.
+func NewKey(name string) Key {
+	return Key{
+		json: "," + string(AppendJSONString(nil, name)) + ":",
+		text: " " + string(AppendTextString(nil, name)) + "=",
+	}
+}
+
+func (l *Line) key(k Key) {
+	if l.h.json {
+		l.buf = append(l.buf, k.json...)
+	} else {
+		l.buf = append(l.buf, k.text...)
+	}
+}
+
 // Str adds a string field.
-func (l *Line) Str(key, v string) {
+func (l *Line) Str(k Key, v string) {
 	if l != nil {
-		l.buf = l.h.appendString(l.h.appendKey(l.buf, key), v)
+		l.key(k)
+		l.buf = l.h.appendString(l.buf, v)
 	}
 }
 
 // Int adds an integer field.
-func (l *Line) Int(key string, v int64) {
+func (l *Line) Int(k Key, v int64) {
 	if l != nil {
-		l.buf = strconv.AppendInt(l.h.appendKey(l.buf, key), v, 10)
+		l.key(k)
+		l.buf = strconv.AppendInt(l.buf, v, 10)
 	}
 }
 
 // Dur adds a duration: nanoseconds in JSON, Duration.String in text, as
 // slog writes them.
-func (l *Line) Dur(key string, d time.Duration) {
+func (l *Line) Dur(k Key, d time.Duration) {
 	if l == nil {
 		return
 	}
-	l.buf = l.h.appendKey(l.buf, key)
+	l.key(k)
 	if l.h.json {
 		l.buf = strconv.AppendInt(l.buf, int64(d), 10)
 	} else {
@@ -144,9 +178,14 @@ func (l *Line) End() error {
 		l.buf = append(l.buf, '}')
 	}
 	l.buf = append(l.buf, '\n')
-	h.mu.Lock()
-	_, err := h.w.Write(l.buf)
-	h.mu.Unlock()
+	var err error
+	if h.mu == nil {
+		_, err = h.w.Write(l.buf)
+	} else {
+		h.mu.Lock()
+		_, err = h.w.Write(l.buf)
+		h.mu.Unlock()
+	}
 	l.h = nil
 	if cap(l.buf) <= 16<<10 { // do not keep a huge buffer for every later line
 		pool.Put(l)

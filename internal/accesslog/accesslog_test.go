@@ -46,12 +46,12 @@ func write(t *testing.T, format string, with []any, s string) (slogOut, fastOut 
 		t.Fatal(err)
 	}
 	l := h.Begin(now, slog.LevelInfo, "access")
-	l.Str("request_id", s)
-	l.Str("path", s)
-	l.Int("status", 200)
-	l.Int("bytes_out", -42)
-	l.Dur("duration", d)
-	l.Str(s, "key")
+	l.Str(NewKey("request_id"), s)
+	l.Str(NewKey("path"), s)
+	l.Int(NewKey("status"), 200)
+	l.Int(NewKey("bytes_out"), -42)
+	l.Dur(NewKey("duration"), d)
+	l.Str(NewKey(s), "key")
 	if err := l.End(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestFallbacks(t *testing.T) {
 		t.Error("Begin at INFO returned a line with the level at WARN")
 	}
 	var nilLine *Line
-	nilLine.Str("a", "b")
+	nilLine.Str(NewKey("a"), "b")
 	if err := nilLine.End(); err != nil {
 		t.Error(err)
 	}
@@ -153,6 +153,12 @@ func validPerByte(s string) string {
 // BenchmarkLine: a gateway access line (12 fields), slog Record against the fast path.
 func BenchmarkLine(b *testing.B) {
 	w := discard{}
+	// The gateway's keys, encoded once as its callers do.
+	names := []string{"request_id", "app", "host", "method", "path", "status", "bytes_in", "bytes_out", "duration", "user", "connector", "client_ip"}
+	k := make([]Key, len(names))
+	for i, n := range names {
+		k[i] = NewKey(n)
+	}
 	for _, fast := range []bool{false, true} {
 		name := "slog"
 		if fast {
@@ -164,18 +170,18 @@ func BenchmarkLine(b *testing.B) {
 			for b.Loop() {
 				if fast {
 					l := h.Begin(time.Now(), slog.LevelInfo, "access")
-					l.Str("request_id", "01JF3Z8Q9W7X6V5T4S3R2Q1P0N")
-					l.Str("app", "demo")
-					l.Str("host", "demo.localhost")
-					l.Str("method", "GET")
-					l.Str("path", "/bytes/100")
-					l.Int("status", 200)
-					l.Int("bytes_in", 0)
-					l.Int("bytes_out", 100)
-					l.Dur("duration", time.Millisecond)
-					l.Str("user", "")
-					l.Str("connector", "c-0123456789")
-					l.Str("client_ip", "127.0.0.1")
+					l.Str(k[0], "01JF3Z8Q9W7X6V5T4S3R2Q1P0N")
+					l.Str(k[1], "demo")
+					l.Str(k[2], "demo.localhost")
+					l.Str(k[3], "GET")
+					l.Str(k[4], "/bytes/100")
+					l.Int(k[5], 200)
+					l.Int(k[6], 0)
+					l.Int(k[7], 100)
+					l.Dur(k[8], time.Millisecond)
+					l.Str(k[9], "")
+					l.Str(k[10], "c-0123456789")
+					l.Str(k[11], "127.0.0.1")
 					_ = l.End()
 					continue
 				}

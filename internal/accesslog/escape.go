@@ -8,6 +8,15 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// jsonPlain marks the bytes AppendJSONString copies as they are without
+// a second look: printable ASCII other than '"' and '\\'.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendJSONString appends s as a quoted JSON string, escaped as slog's
 // JSON handler does: quote and backslash; \n, \r and \t; every other
 // control byte as \u00XX; invalid UTF-8 as \ufffd; U+2028 and U+2029 as
@@ -16,12 +25,14 @@ func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && jsonPlain[s[i]] { // the common case: a run of plain ASCII
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

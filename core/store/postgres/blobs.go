@@ -15,10 +15,15 @@ func (d *DB) PutBlob(ctx context.Context, key string, value []byte, modified tim
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := d.exec(ctx,
-		`INSERT INTO blobs (key, value, modified) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, modified = excluded.modified`,
-		[]byte(key), value, nanos(modified)); err != nil {
+	if err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO blobs (key, value, modified) VALUES ($1, $2, $3)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, modified = excluded.modified`,
+			[]byte(key), value, nanos(modified)); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeBlob, key)
+	}); err != nil {
 		return fmt.Errorf("postgres store: putting blob %q: %w", key, err)
 	}
 	return nil
@@ -51,11 +56,19 @@ func (d *DB) StatBlob(ctx context.Context, key string) (store.Blob, error) {
 	return b, nil
 }
 
-// DeleteBlobs deletes key and every key below key + "/".
+// DeleteBlobs deletes key and every key below key + "/"; when it deleted
+// any, it records one store.ChangeBlob for key.
 func (d *DB) DeleteBlobs(ctx context.Context, key string) (int, error) {
 	lo, hi := prefixRange(key + "/")
-	n, err := d.exec(ctx,
-		`DELETE FROM blobs WHERE key = $1 OR (key >= $2 AND ($3::bytea IS NULL OR key < $3))`, []byte(key), lo, hi)
+	var n int64
+	err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx,
+			`DELETE FROM blobs WHERE key = $1 OR (key >= $2 AND ($3::bytea IS NULL OR key < $3))`, []byte(key), lo, hi)
+		if n = tag.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return record(ctx, tx, store.ChangeBlob, key)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres store: deleting blobs %q: %w", key, err)
 	}

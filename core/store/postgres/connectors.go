@@ -85,30 +85,54 @@ func (d *DB) TouchConnector(ctx context.Context, id string, seen time.Time, addr
 // decides who is stale and deletes them, so two nodes sweeping at once
 // each report the connectors they removed, and none twice.
 func (d *DB) RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]string, error) {
-	if t.IsZero() {
-		return nil, nil // nothing is before the zero time
-	}
-	rows, err := d.pool.Query(ctx,
-		`DELETE FROM connectors WHERE last_seen IS NULL OR last_seen < $1 RETURNING id`, nanos(t))
+	ids, err := d.removeSeenBefore(ctx, "connectors", store.ChangeConnectorRemoved, t)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: removing stale connectors: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("postgres store: removing stale connectors: %w", err)
-	}
-	slices.Sort(ids)
 	return ids, nil
 }
 
 // RemoveConnector deletes connector id, or returns store.ErrNotFound.
 func (d *DB) RemoveConnector(ctx context.Context, id string) error {
-	n, err := d.exec(ctx, `DELETE FROM connectors WHERE id = $1`, id)
-	if err != nil {
+	if err := d.removeID(ctx, "connectors", store.ChangeConnectorRemoved, id); err != nil {
 		return fmt.Errorf("postgres store: removing connector %q: %w", id, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("postgres store: removing connector %q: %w", id, store.ErrNotFound)
-	}
 	return nil
+}
+
+// removeSeenBefore deletes the rows of table (connectors or nodes) last
+// seen before t, in one statement, and records a change of kind for
+// each in the same transaction. It returns their ids, sorted.
+func (d *DB) removeSeenBefore(ctx context.Context, table, kind string, t time.Time) ([]string, error) {
+	if t.IsZero() {
+		return nil, nil // nothing is before the zero time
+	}
+	var ids []string
+	err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM `+table+` WHERE last_seen IS NULL OR last_seen < $1 RETURNING id`, nanos(t))
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		slices.Sort(ids)
+		return record(ctx, tx, kind, ids...)
+	})
+	return ids, err
+}
+
+// removeID deletes row id of table, recording a change of kind, or
+// returns store.ErrNotFound.
+func (d *DB) removeID(ctx context.Context, table, kind, id string) error {
+	return d.writeTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		return record(ctx, tx, kind, id)
+	})
 }

@@ -3,6 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse/gatehouse/core/store"
 )
 
 // PutCredential stores sealed credentials of subject for app.
@@ -10,9 +14,14 @@ func (d *DB) PutCredential(ctx context.Context, app, subject string, sealed []by
 	if sealed == nil {
 		sealed = []byte{}
 	}
-	if _, err := d.exec(ctx,
-		`INSERT INTO credentials (app, subject, sealed) VALUES ($1, $2, $3)
-		ON CONFLICT (app, subject) DO UPDATE SET sealed = excluded.sealed`, app, subject, sealed); err != nil {
+	if err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO credentials (app, subject, sealed) VALUES ($1, $2, $3)
+			ON CONFLICT (app, subject) DO UPDATE SET sealed = excluded.sealed`, app, subject, sealed); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeCredential, app+"/"+subject)
+	}); err != nil {
 		return fmt.Errorf("postgres store: storing credentials of %q for app %q: %w", subject, app, err)
 	}
 	return nil
@@ -30,7 +39,12 @@ func (d *DB) GetCredential(ctx context.Context, app, subject string) ([]byte, er
 
 // DeleteCredential removes sealed credentials.
 func (d *DB) DeleteCredential(ctx context.Context, app, subject string) error {
-	if _, err := d.exec(ctx, `DELETE FROM credentials WHERE app = $1 AND subject = $2`, app, subject); err != nil {
+	if err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM credentials WHERE app = $1 AND subject = $2`, app, subject); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeCredential, app+"/"+subject)
+	}); err != nil {
 		return fmt.Errorf("postgres store: deleting credentials of %q for app %q: %w", subject, app, err)
 	}
 	return nil

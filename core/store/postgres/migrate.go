@@ -80,6 +80,25 @@ var migrations = []string{
 		sealed  BYTEA NOT NULL,
 		PRIMARY KEY (app, subject)
 	);`,
+	// 2: gateway nodes, and the change feed other nodes follow. A change's
+	// key is BYTEA, as blob keys are: any Go string.
+	`CREATE TABLE nodes (
+		id          TEXT PRIMARY KEY,
+		tunnel_addr TEXT NOT NULL,
+		version     TEXT NOT NULL,
+		config_hash TEXT NOT NULL,
+		config_at   BIGINT,
+		started_at  BIGINT,
+		last_seen   BIGINT,
+		draining    BOOLEAN NOT NULL
+	);
+	CREATE TABLE changes (
+		seq  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		kind TEXT NOT NULL,
+		key  BYTEA NOT NULL,
+		at   BIGINT NOT NULL
+	);
+	CREATE INDEX changes_at ON changes (at);`,
 }
 
 // migrate applies the migrations the database has not yet recorded in

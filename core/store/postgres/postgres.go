@@ -10,6 +10,11 @@
 // held by a node that crashed is taken over once it expires, and no lock
 // depends on one connection staying up.
 //
+// A write other nodes must see also records a row of the change feed
+// (store.Change) in the same transaction, under an advisory lock that
+// makes seq order commit order, and NOTIFYs gatehouse_changes, which
+// Listen turns into wake-ups (changes.go).
+//
 // Open brings the schema up to date inside one transaction that first
 // takes a transaction-scoped advisory lock (pg_advisory_xact_lock), so
 // nodes starting at once migrate one after the other and the later ones
@@ -57,6 +62,9 @@ type DB struct {
 	// migrated is how many schema versions this Open applied (0 when
 	// another node, or an earlier start, had applied them all).
 	migrated int
+	// dsn is kept only to mask its password in errors (Redact) that
+	// may quote connection details: Listen's, which reconnects.
+	dsn string
 }
 
 // Open connects to the database that dsn names (a postgres:// URL or
@@ -80,7 +88,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres store: migrating the schema of %s: %s", describe(cfg), Redact(err.Error(), dsn))
 	}
-	return &DB{pool: pool, migrated: n}, nil
+	return &DB{pool: pool, migrated: n, dsn: dsn}, nil
 }
 
 // poolConfig parses dsn and applies opts to it.

@@ -102,6 +102,8 @@ func TestTwoHandles(t *testing.T) {
 	}
 	storetest.RaceUseToken(t, nodeA, nodeB)
 	storetest.RaceTryLock(t, nodeA, nodeB)
+	storetest.FollowChanges(t, nodeA, nodeB)
+	storetest.ListenAcross(t, nodeA, nodeB)
 }
 
 // TestLockOfAClosedHandle: a node that took a lock and died (its pool

@@ -14,10 +14,15 @@ import (
 // RevokeSessions ends subject's sessions that started before t; the line
 // never moves back.
 func (d *DB) RevokeSessions(ctx context.Context, subject string, t time.Time) error {
-	if _, err := d.exec(ctx,
-		`INSERT INTO revocations (subject, before_ns) VALUES ($1, $2)
-		ON CONFLICT (subject) DO UPDATE SET before_ns = GREATEST(revocations.before_ns, excluded.before_ns)`,
-		subject, t.UnixNano()); err != nil {
+	if err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO revocations (subject, before_ns) VALUES ($1, $2)
+			ON CONFLICT (subject) DO UPDATE SET before_ns = GREATEST(revocations.before_ns, excluded.before_ns)`,
+			subject, t.UnixNano()); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeRevokeSessions, subject)
+	}); err != nil {
 		return fmt.Errorf("postgres store: revoking sessions of %q: %w", subject, err)
 	}
 	return nil
@@ -31,10 +36,15 @@ func (d *DB) RevokedBefore(ctx context.Context, subject string) (time.Time, erro
 
 // RevokeSession refuses session id until expires.
 func (d *DB) RevokeSession(ctx context.Context, id string, expires time.Time) error {
-	if _, err := d.exec(ctx,
-		`INSERT INTO revoked_sessions (id, expires) VALUES ($1, $2)
-		ON CONFLICT (id) DO UPDATE SET expires = GREATEST(revoked_sessions.expires, excluded.expires)`,
-		id, expires.UnixNano()); err != nil {
+	if err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO revoked_sessions (id, expires) VALUES ($1, $2)
+			ON CONFLICT (id) DO UPDATE SET expires = GREATEST(revoked_sessions.expires, excluded.expires)`,
+			id, expires.UnixNano()); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeRevokeSession, id)
+	}); err != nil {
 		return fmt.Errorf("postgres store: revoking a session: %w", err)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -47,11 +49,18 @@ func (d *DB) UseToken(ctx context.Context, id string, at time.Time) error {
 		// A zero time would be stored as NULL: the token would stay unused.
 		return fmt.Errorf("postgres store: using token %q: zero time", id)
 	}
-	n, err := d.exec(ctx, `UPDATE tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL`, nanos(at), id)
+	var used bool
+	err := d.writeTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL`, nanos(at), id)
+		if used = tag.RowsAffected() == 1; err != nil || !used {
+			return err
+		}
+		return record(ctx, tx, store.ChangeTokenUsed, id)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres store: using token %q: %w", id, err)
 	}
-	if n == 1 {
+	if used {
 		return nil
 	}
 	// Nothing changed: the token is either used or missing.

@@ -15,10 +15,15 @@ func (d *DB) PutBlob(ctx context.Context, key string, value []byte, modified tim
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := d.exec(ctx,
-		`INSERT INTO blobs (key, value, modified) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, modified = excluded.modified`,
-		key, value, nanos(modified)); err != nil {
+	if err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO blobs (key, value, modified) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, modified = excluded.modified`,
+			key, value, nanos(modified)); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeBlob, key)
+	}); err != nil {
 		return fmt.Errorf("sqlite store: putting blob %q: %w", key, err)
 	}
 	return nil
@@ -57,10 +62,19 @@ func (d *DB) StatBlob(ctx context.Context, key string) (store.Blob, error) {
 	return b, nil
 }
 
-// DeleteBlobs deletes key and every key below key + "/".
+// DeleteBlobs deletes key and every key below key + "/"; when it deleted
+// any, it records one store.ChangeBlob for key.
 func (d *DB) DeleteBlobs(ctx context.Context, key string) (int, error) {
-	n, err := rowsAffected(d.exec(ctx,
-		`DELETE FROM blobs WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2`, key, key+"/"))
+	var n int64
+	err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = rowsAffected(tx.ExecContext(ctx,
+			`DELETE FROM blobs WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2`, key, key+"/"))
+		if err != nil || n == 0 {
+			return err
+		}
+		return record(ctx, tx, store.ChangeBlob, key)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: deleting blobs %q: %w", key, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/store"
@@ -93,41 +92,53 @@ func (d *DB) TouchConnector(ctx context.Context, id string, seen time.Time, addr
 // RemoveConnectorsSeenBefore deletes connectors whose LastSeen is before t (a
 // zero LastSeen included) and returns their IDs, sorted.
 func (d *DB) RemoveConnectorsSeenBefore(ctx context.Context, t time.Time) ([]string, error) {
-	if t.IsZero() {
-		return nil, nil // nothing is before the zero time
-	}
-	// One statement, so deciding who is stale and deleting them is atomic.
-	rows, err := d.db.QueryContext(ctx,
-		`DELETE FROM connectors WHERE last_seen IS NULL OR last_seen < ? RETURNING id`, nanos(t))
+	ids, err := d.removeSeenBefore(ctx, "connectors", store.ChangeConnectorRemoved, t)
 	if err != nil {
-		d.dropStaleConns(err) // the next sweep gets a fresh connection
 		return nil, fmt.Errorf("sqlite store: removing stale connectors: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("sqlite store: removing stale connectors: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		d.dropStaleConns(err)
-		return nil, fmt.Errorf("sqlite store: removing stale connectors: %w", err)
-	}
-	slices.Sort(ids)
 	return ids, nil
 }
 
 // RemoveConnector deletes connector id, or returns store.ErrNotFound.
 func (d *DB) RemoveConnector(ctx context.Context, id string) error {
-	n, err := rowsAffected(d.exec(ctx, `DELETE FROM connectors WHERE id = ?`, id))
-	if err != nil {
+	if err := d.removeID(ctx, "connectors", store.ChangeConnectorRemoved, id); err != nil {
 		return fmt.Errorf("sqlite store: removing connector %q: %w", id, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("sqlite store: removing connector %q: %w", id, store.ErrNotFound)
-	}
 	return nil
+}
+
+// removeSeenBefore deletes the rows of table (connectors or nodes) last
+// seen before t, in one statement (deciding who is stale and deleting
+// them is atomic), and records a change of kind for each in the same
+// transaction. It returns their ids.
+func (d *DB) removeSeenBefore(ctx context.Context, table, kind string, t time.Time) ([]string, error) {
+	if t.IsZero() {
+		return nil, nil // nothing is before the zero time
+	}
+	var ids []string
+	err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ids, err = deleteReturningIDs(ctx, tx,
+			`DELETE FROM `+table+` WHERE last_seen IS NULL OR last_seen < ? RETURNING id`, nanos(t))
+		if err != nil {
+			return err
+		}
+		return recordEach(ctx, tx, kind, ids)
+	})
+	return ids, err
+}
+
+// removeID deletes row id of table, recording a change of kind, or
+// returns store.ErrNotFound.
+func (d *DB) removeID(ctx context.Context, table, kind, id string) error {
+	return d.writeTx(ctx, func(tx *sql.Tx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return record(ctx, tx, kind, id)
+	})
 }

@@ -11,9 +11,14 @@ import (
 
 // PutCredential stores sealed credentials of subject for app.
 func (d *DB) PutCredential(ctx context.Context, app, subject string, sealed []byte) error {
-	if _, err := d.exec(ctx,
-		`INSERT INTO credentials (app, subject, sealed) VALUES (?, ?, ?)
-		ON CONFLICT (app, subject) DO UPDATE SET sealed = excluded.sealed`, app, subject, sealed); err != nil {
+	if err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO credentials (app, subject, sealed) VALUES (?, ?, ?)
+			ON CONFLICT (app, subject) DO UPDATE SET sealed = excluded.sealed`, app, subject, sealed); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeCredential, app+"/"+subject)
+	}); err != nil {
 		return fmt.Errorf("sqlite store: storing credentials of %q for app %q: %w", subject, app, err)
 	}
 	return nil
@@ -34,7 +39,12 @@ func (d *DB) GetCredential(ctx context.Context, app, subject string) ([]byte, er
 
 // DeleteCredential removes sealed credentials.
 func (d *DB) DeleteCredential(ctx context.Context, app, subject string) error {
-	if _, err := d.exec(ctx, `DELETE FROM credentials WHERE app = ? AND subject = ?`, app, subject); err != nil {
+	if err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM credentials WHERE app = ? AND subject = ?`, app, subject); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeCredential, app+"/"+subject)
+	}); err != nil {
 		return fmt.Errorf("sqlite store: deleting credentials of %q for app %q: %w", subject, app, err)
 	}
 	return nil

@@ -77,6 +77,24 @@ var migrations = []string{
 		expires INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX revoked_sessions_expires ON revoked_sessions (expires);`,
+	// 7: gateway nodes, and the change feed other nodes follow.
+	`CREATE TABLE nodes (
+		id          TEXT PRIMARY KEY,
+		tunnel_addr TEXT NOT NULL,
+		version     TEXT NOT NULL,
+		config_hash TEXT NOT NULL,
+		config_at   INTEGER,
+		started_at  INTEGER,
+		last_seen   INTEGER,
+		draining    INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE changes (
+		seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind TEXT NOT NULL,
+		key  TEXT NOT NULL,
+		at   INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX changes_at ON changes (at);`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

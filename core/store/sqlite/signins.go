@@ -12,10 +12,15 @@ import (
 
 // RevokeSessions ends subject's sessions that started before t.
 func (d *DB) RevokeSessions(ctx context.Context, subject string, t time.Time) error {
-	if _, err := d.exec(ctx,
-		`INSERT INTO revocations (subject, before) VALUES (?1, ?2)
-		ON CONFLICT (subject) DO UPDATE SET before = max(before, excluded.before)`,
-		subject, t.UnixNano()); err != nil {
+	if err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO revocations (subject, before) VALUES (?1, ?2)
+			ON CONFLICT (subject) DO UPDATE SET before = max(before, excluded.before)`,
+			subject, t.UnixNano()); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeRevokeSessions, subject)
+	}); err != nil {
 		return fmt.Errorf("sqlite store: revoking sessions of %q: %w", subject, err)
 	}
 	return nil
@@ -36,10 +41,15 @@ func (d *DB) RevokedBefore(ctx context.Context, subject string) (time.Time, erro
 
 // RevokeSession refuses session id until expires.
 func (d *DB) RevokeSession(ctx context.Context, id string, expires time.Time) error {
-	if _, err := d.exec(ctx,
-		`INSERT INTO revoked_sessions (id, expires) VALUES (?1, ?2)
-		ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires)`,
-		id, expires.UnixNano()); err != nil {
+	if err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO revoked_sessions (id, expires) VALUES (?1, ?2)
+			ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires)`,
+			id, expires.UnixNano()); err != nil {
+			return err
+		}
+		return record(ctx, tx, store.ChangeRevokeSession, id)
+	}); err != nil {
 		return fmt.Errorf("sqlite store: revoking a session: %w", err)
 	}
 	return nil

@@ -7,7 +7,8 @@
 // Every write is a single statement whose outcome is decided by SQLite
 // itself (INSERT ... ON CONFLICT DO NOTHING, UPDATE ... WHERE used_at IS
 // NULL, DELETE ... RETURNING), so no check-then-act race spans two
-// statements.
+// statements. A write other nodes must see also records a row of the
+// change feed (see store.Change) in the same transaction (changes.go).
 //
 // Times are stored as UTC Unix nanoseconds (INTEGER); the zero time.Time is
 // stored as NULL and read back as time.Time{}. Like time.Time.Before, the

@@ -57,6 +57,8 @@ func TestTwoHandles(t *testing.T) {
 
 	storetest.RaceUseToken(t, gateway, cli)
 	storetest.RaceTryLock(t, gateway, cli)
+	storetest.FollowChanges(t, gateway, cli)
+	storetest.ListenAcross(t, gateway, cli)
 }
 
 func TestReopenKeepsData(t *testing.T) {

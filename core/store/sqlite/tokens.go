@@ -50,12 +50,19 @@ func (d *DB) UseToken(ctx context.Context, id string, at time.Time) error {
 		// A zero time would be stored as NULL: the token would stay unused.
 		return fmt.Errorf("sqlite store: using token %q: zero time", id)
 	}
-	n, err := rowsAffected(d.exec(ctx,
-		`UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL`, nanos(at), id))
+	var used bool
+	err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx,
+			`UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL`, nanos(at), id))
+		if used = n == 1; err != nil || !used {
+			return err
+		}
+		return record(ctx, tx, store.ChangeTokenUsed, id)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite store: using token %q: %w", id, err)
 	}
-	if n == 1 {
+	if used {
 		return nil
 	}
 	// Nothing changed: the token is either used or missing.

@@ -53,6 +53,18 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("SignIns", func(t *testing.T) { testSignIns(t, fresh(t)) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, fresh(t)) })
 	t.Run("TryLockConcurrent", func(t *testing.T) { RaceTryLock(t, fresh(t)) })
+	t.Run("Nodes", func(t *testing.T) { testNodes(t, fresh(t)) })
+	t.Run("RemoveNodesSeenBefore", func(t *testing.T) { testRemoveNodesSeenBefore(t, fresh(t)) })
+	t.Run("ListRevocations", func(t *testing.T) { testListRevocations(t, fresh(t)) })
+	t.Run("ListSessionRevocations", func(t *testing.T) { testListSessionRevocations(t, fresh(t)) })
+	t.Run("ChangeKinds", func(t *testing.T) { testChangeKinds(t, fresh(t)) })
+	t.Run("ChangesPaging", func(t *testing.T) { testChangesPaging(t, fresh(t)) })
+	t.Run("DeleteChangesBefore", func(t *testing.T) { testDeleteChangesBefore(t, fresh(t)) })
+	t.Run("FollowChangesConcurrent", func(t *testing.T) { FollowChanges(t, fresh(t)) })
+	t.Run("Listen", func(t *testing.T) {
+		s := fresh(t)
+		ListenAcross(t, s, s)
+	})
 }
 
 func testCA(t *testing.T, s store.Store) {

@@ -107,7 +107,8 @@ func (d *DB) DeleteChangesBefore(ctx context.Context, t time.Time) (int, error) 
 // is done (it returns ctx's error) or the connection fails. That
 // connection is closed, not returned to the pool, when Listen returns:
 // a connection still LISTENing would collect notifications for whoever
-// used it next. While it runs, its connection is out of the pool (hijacked), so a node opens at most max_conns + 1.
+// used it next. While it runs, its connection is out of the pool
+// (hijacked), so a node opens at most max_conns + 1.
 func (d *DB) Listen(ctx context.Context, wake chan<- struct{}) error {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {

@@ -86,7 +86,9 @@ func (t *transports) get(c tunnel.AppConfig) (*app, error) {
 
 // close releases the app's idle connections and, after grace, its Injector.
 func (a *app) close(grace time.Duration) {
-	a.rt.CloseIdleConnections()
+	if a.rt != nil { // nil for a TCP app
+		a.rt.CloseIdleConnections()
+	}
 	if a.lean != nil {
 		a.lean.CloseIdle()
 	}
@@ -106,6 +108,9 @@ func (t *transports) closeAll() {
 // newApp builds an app's clients: an http.Transport, and the fast paths
 // fp allows.
 func newApp(c tunnel.AppConfig, fp fastpath.Set) (*app, error) {
+	if c.TCP != "" {
+		return &app{cfg: c}, nil // a TCP app dials c.TCP itself (tcp.go)
+	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("app %q: backend URL %q is not an absolute http(s) URL", c.Name, c.URL)

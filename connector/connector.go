@@ -67,6 +67,13 @@ type Options struct {
 	// FastPaths are the fast paths that run (fastpath.FromEnv); the zero
 	// Set has all on.
 	FastPaths fastpath.Set
+	// Updater applies the gateway's signed updates (updates.go); nil
+	// refuses them.
+	Updater Updater
+	// Trial runs a new release on trial: its hello says so, it answers
+	// the gateway's probe, and Run returns nil once the gateway sends
+	// tunnel.MsgTrialPassed.
+	Trial bool
 }
 
 // Connector serves an enrolled state.

@@ -67,7 +67,8 @@ func Enroll(ctx context.Context, tokenText, dir string, gateways []string, versi
 		if len(resp.EnvelopeKey) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("%s: the gateway sent no identity key: run the same Gatehouse version on gateway and connector", addr)
 		}
-		st := &State{ConnectorID: resp.ConnectorID, Group: resp.Group, Gateways: gateways, Bootstrap: gateways, EnvelopeKey: resp.EnvelopeKey}
+		st := &State{ConnectorID: resp.ConnectorID, Group: resp.Group, Gateways: gateways, Bootstrap: gateways,
+			EnvelopeKey: resp.EnvelopeKey, ReleaseKey: tok.ReleaseKey}
 		if err := st.save(dir, keyPEM, resp.CertPEM, certPEM(caCert.Raw)); err != nil {
 			return nil, err
 		}

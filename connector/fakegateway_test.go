@@ -64,6 +64,8 @@ type fakeSession struct {
 	mu      sync.Mutex
 	ready   uint64 // the config version last acknowledged
 	drain   bool   // the connector asked for a drain
+	hello   tunnel.Hello
+	updates []tunnel.UpdateStatus // what the connector reported
 }
 
 func newFakeGateway(t *testing.T, ca *testCA, backend string) *fakeGateway {
@@ -128,7 +130,7 @@ func (g *fakeGateway) serve(raw net.Conn) {
 		mux.Close()
 		return
 	}
-	s := &fakeSession{mux: mux, control: control}
+	s := &fakeSession{mux: mux, control: control, hello: *m.Hello}
 	g.mu.Lock()
 	g.sessions = append(g.sessions, s)
 	cfg, nodes := g.config(), g.nodes
@@ -147,6 +149,8 @@ func (g *fakeGateway) serve(raw net.Conn) {
 		switch m.Type {
 		case tunnel.MsgReady:
 			s.ready = m.Ready.ConfigVersion
+		case tunnel.MsgUpdateStatus:
+			s.updates = append(s.updates, *m.UpdateStatus)
 		case tunnel.MsgDrain:
 			s.drain = true // under s.mu: no stream opens after this
 			_ = s.send(tunnel.Message{Type: tunnel.MsgDrained})

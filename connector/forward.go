@@ -92,6 +92,14 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 	if !ok {
 		return
 	}
+	if req == nil { // a TCP app's connection (tcp.go)
+		s.serveTCP(ctx, stream, w.br, hdr)
+		return
+	}
+	if hdr.App == tunnel.ProbeApp {
+		complete = s.probe(bw, req) // updates.go
+		return
+	}
 	log := reqLog{s.log, &hdr}
 	a := s.lookup(ctx, hdr.App, hdr.ConfigVersion, configWait)
 	if a == nil {

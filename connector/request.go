@@ -18,7 +18,8 @@ import (
 // a request without a body, at its body's EOF, or never for an upgrade
 // (the stream becomes the upgraded connection). It reports false when
 // there is no request to serve: the gateway closed the stream, or sent
-// something malformed (then answered with a 400).
+// something malformed (then answered with a 400). For a TCP app's stream
+// it returns no request: the connection's bytes follow the header.
 func (s *session) readRequest(w *watcher, clock *streamClock, lim *tunnel.HeaderLimit, bw *bufio.Writer, wait time.Duration) (tunnel.RequestHeader, *http.Request, bool) {
 	lim.Limit(maxHead)
 	clock.waitHead(time.Now().Add(wait))
@@ -29,6 +30,12 @@ func (s *session) readRequest(w *watcher, clock *streamClock, lim *tunnel.Header
 			s.log.Warn("tunnel stream: bad request header", "error", err)
 		}
 		return hdr, nil, false
+	}
+	if s.tcpStream(hdr) { // raw bytes follow, not an HTTP request (tcp.go)
+		clock.gotHead()
+		lim.Unlimit()
+		w.hasBody = true // never reused
+		return hdr, nil, true
 	}
 	req, err := http.ReadRequest(w.br)
 	clock.gotHead()

@@ -30,7 +30,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	c.awaitDrain(ctx, cancel, finished)
 	<-finished
 	c.transports.closeAll()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrTrialPassed) {
 		return err
 	}
 	c.log.Info("connector stopped")
@@ -91,6 +91,10 @@ func (c *Connector) supervise(ctx context.Context, p *pool, sup *supervisor, n i
 		live.end()
 		if ctx.Err() != nil || c.isDraining() || sup.stopped() {
 			return nil
+		}
+		if errors.Is(err, ErrTrialPassed) {
+			log.Info("trial passed: the gateway probed this release; stopping")
+			return err
 		}
 		var fatal *fatalError
 		if errors.As(err, &fatal) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ type session struct {
 	n    int
 	log  *slog.Logger
 	stop <-chan struct{} // closed: the node left the list; drain
+	mux  *yamux.Session  // set by run, for the streams the connector opens
 
 	apps     atomic.Pointer[appTable]
 	inflight atomic.Int64
@@ -65,6 +67,7 @@ func (s *session) run(ctx context.Context, up func()) error {
 		return err
 	}
 	defer mux.Close()
+	s.mux = mux
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -83,13 +86,20 @@ func (s *session) run(ctx context.Context, up func()) error {
 		defer wmu.Unlock()
 		return tunnel.WriteFrame(control, m)
 	}
-	hello := tunnel.Hello{Version: s.c.opts.Version, Hostname: s.c.hostname, Session: s.n}
+	hello := tunnel.Hello{Version: s.c.opts.Version, Hostname: s.c.hostname, Session: s.n,
+		Trial: s.c.opts.Trial, OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if err := send(tunnel.Message{Type: tunnel.MsgHello, Hello: &hello}); err != nil {
 		return fmt.Errorf("sending hello: %w", err)
 	}
 
 	ctrlErr := make(chan error, 1)
-	go func() { ctrlErr <- s.control(ctx, control, send, up) }()
+	go func() {
+		err := s.control(ctx, control, send, up)
+		ctrlErr <- err
+		if errors.Is(err, ErrTrialPassed) {
+			mux.Close()
+		}
+	}()
 	go func() {
 		select {
 		case <-s.c.draining:
@@ -177,6 +187,10 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 			return errors.New("gateway: " + m.Error.Message)
 		case m.Type == tunnel.MsgDrained:
 			s.drainedOnce.Do(func() { close(s.drained) })
+		case m.Type == tunnel.MsgUpdate && m.Update != nil:
+			s.update(ctx, *m.Update, send) // updates.go
+		case m.Type == tunnel.MsgTrialPassed && s.c.opts.Trial:
+			return ErrTrialPassed
 		case m.Type == tunnel.MsgNodes:
 			if p := s.c.pool.Load(); p != nil {
 				p.learn(m.Nodes, s.log) // pool.go
@@ -202,6 +216,7 @@ func (s *session) control(ctx context.Context, control net.Conn, send func(tunne
 			if first {
 				first = false
 				up()
+				s.readyUpdate(send)
 			}
 		default:
 			s.log.Debug("ignoring control message", "type", m.Type)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/gatehouse/gatehouse/internal/atomicfile"
+	"github.com/gatehouse/gatehouse/release"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -32,6 +33,10 @@ type State struct {
 	// EnvelopeKey is the gateway's public key for identity envelopes,
 	// pinned at enrollment.
 	EnvelopeKey []byte `json:"envelope_key"`
+	// ReleaseKey is the release public key the connector trusts for
+	// signed updates (release.FormatPublicKey): from the enrollment token,
+	// or --release-key. Empty: every update is refused.
+	ReleaseKey string `json:"release_key,omitempty"`
 
 	cert tls.Certificate
 	ca   *x509.CertPool
@@ -114,6 +119,26 @@ func (s *State) saveGateways(gateways []string) error {
 	cp := *s
 	cp.Gateways = gateways
 	js, err := json.MarshalIndent(&cp, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(s.dir, stateFile), append(js, '\n'), 0o644)
+}
+
+// SetReleaseKey checks key (release.ParsePublicKey) and saves it as the
+// release key the connector trusts.
+func (s *State) SetReleaseKey(key string) error {
+	if _, err := release.ParsePublicKey(key); err != nil {
+		return fmt.Errorf("--release-key: %w", err)
+	}
+	if key == s.ReleaseKey {
+		return nil
+	}
+	s.ReleaseKey = key
+	if s.dir == "" {
+		return nil
+	}
+	js, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}

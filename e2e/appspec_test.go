@@ -44,6 +44,7 @@ type appSpec struct {
 	Filters                string // YAML value of filters: ("" = none)
 	Access                 string // YAML value of access: ("" = none)
 	KeepEscapedSlashes     bool   // keep_escaped_slashes: true
+	TCP                    string // YAML value of tcp: (a TCP app: no backend)
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -79,6 +80,10 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		}
 		if a.Filters != "" {
 			fmt.Fprintf(&b, "    filters: %s\n", a.Filters)
+		}
+		if a.TCP != "" {
+			fmt.Fprintf(&b, "    tcp: %s\n", a.TCP)
+			continue
 		}
 		fmt.Fprintf(&b, "    backend:\n      url: %q\n      timeout: %s\n", a.URL, timeout)
 		for _, kv := range [][2]string{{"ca_file", a.CAFile}, {"pin_sha256", a.PinSHA256}, {"server_name", a.ServerName}} {

@@ -214,9 +214,11 @@ func sigtermNode(t *testing.T, lab *clusterLab, sum *clusterSummary, load *clust
 	if downAt.IsZero() {
 		t.Errorf("haproxy still had %s %q when it exited: the load balancer did not move away while it drained", n.id, lab.lb.status(n.id))
 	}
-	if noSessionsAt.IsZero() {
+	// The admin API may go before a poll sees the sessions gone; the
+	// node's log says when they closed, before it stopped.
+	if noSessionsAt.IsZero() && !n.proc.log.ContainsInOrder("gateway stopping: tunnels closed", "gateway stopped") {
 		m, _ := n.connectors(t)
-		t.Errorf("%s's admin API listed connector sessions until it exited (last %v): the connectors did not move away while it drained", n.id, m)
+		t.Errorf("%s's connector sessions were not closed before it stopped (admin API last %v; no 'tunnels closed' line before 'gateway stopped')", n.id, m)
 	}
 	if failed > 0 {
 		t.Errorf("SIGTERM %s under load: %d of %d requests failed, want 0: %v", n.id, failed, ok+failed, reasons)

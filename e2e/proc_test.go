@@ -38,6 +38,20 @@ func (b *logBuffer) String() string {
 // Count returns how many times s occurs in the log.
 func (b *logBuffer) Count(s string) int { return strings.Count(b.String(), s) }
 
+// ContainsInOrder reports whether the log holds each of subs, each
+// after the one before it.
+func (b *logBuffer) ContainsInOrder(subs ...string) bool {
+	s := b.String()
+	for _, sub := range subs {
+		i := strings.Index(s, sub)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(sub):]
+	}
+	return true
+}
+
 // lines returns the log lines that contain every one of subs.
 func (b *logBuffer) lines(subs ...string) []string {
 	var out []string

@@ -3,6 +3,7 @@ package tunnel
 import (
 	"fmt"
 
+	"github.com/gatehouse/gatehouse/release"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -35,6 +36,13 @@ const (
 	// of the node list; older connectors ignore it, older gateways never
 	// send it.
 	MsgNodes = "nodes" // gateway → connector
+	// MsgUpdate asks the connector to update itself to a signed release
+	// (see Update); it answers with MsgUpdateStatus messages as it goes.
+	MsgUpdate       = "update"        // gateway → connector
+	MsgUpdateStatus = "update_status" // connector → gateway
+	// MsgTrialPassed tells a trial process (Hello.Trial) that the gateway
+	// probed it successfully: it exits 0. It has no body.
+	MsgTrialPassed = "trial_passed" // gateway → connector
 )
 
 // Message is one control-stream frame; Type says which field is set.
@@ -46,6 +54,9 @@ type Message struct {
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 	Error     *Error     `json:"error,omitempty"`
 	Nodes     *NodeList  `json:"nodes,omitempty"`
+	Update    *Update    `json:"update,omitempty"`
+	// UpdateStatus is set on MsgUpdateStatus.
+	UpdateStatus *UpdateStatus `json:"update_status,omitempty"`
 }
 
 // Hello introduces a connector's session.
@@ -54,6 +65,52 @@ type Hello struct {
 	Hostname string `json:"hostname"`
 	// Session numbers the connector's parallel sessions to one gateway.
 	Session int `json:"session"`
+	// Trial marks a trial run of a new binary: the gateway routes no user
+	// request to the session, probes it (a request stream for ProbeApp),
+	// then sends MsgTrialPassed and the trial process exits.
+	Trial bool `json:"trial,omitempty"`
+	// OS and Arch are the connector binary's runtime.GOOS and GOARCH: the
+	// gateway picks the release to update it to by them. A connector that
+	// sends none (older than updates) is never sent an Update.
+	OS   string `json:"os,omitempty"`
+	Arch string `json:"arch,omitempty"`
+}
+
+// ProbeApp is the App of the request stream the gateway opens to probe a
+// trial session: the connector answers GET / with 204 No Content itself,
+// without a backend. Config rejects it as an app name (names start with a
+// letter or digit), so it never names a published app.
+const ProbeApp = "-probe"
+
+// Update asks a connector to update to Release. The connector verifies it
+// with the release key it trusts plus Chain (key rotations, oldest first)
+// before it downloads anything; TrialTimeoutMillis bounds the trial run.
+type Update struct {
+	Release            release.Release       `json:"release"`
+	Chain              []release.Endorsement `json:"chain,omitempty"`
+	TrialTimeoutMillis int64                 `json:"trial_timeout_ms,omitempty"`
+}
+
+// Update phases, as a connector reports them in UpdateStatus.Phase.
+const (
+	// PhaseRefused: verification failed or a downgrade; nothing was written.
+	PhaseRefused     = "refused"
+	PhaseDownloading = "downloading"
+	PhaseTrial       = "trial"
+	PhaseTrialFailed = "trial_failed"
+	PhaseSwapping    = "swapping"
+	// PhaseRestarting: about to exec the new binary.
+	PhaseRestarting = "restarting"
+	PhaseRolledBack = "rolled_back"
+	PhaseFailed     = "failed"
+)
+
+// UpdateStatus reports a connector's progress through an Update. Version
+// is the release's version; Error says what went wrong in a failure phase.
+type UpdateStatus struct {
+	Version string `json:"version"`
+	Phase   string `json:"phase"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Config is what a connector needs to serve its group's apps.
@@ -85,6 +142,10 @@ type AppConfig struct {
 	// NoAccessLog: the app's access_log is false, and the connector
 	// writes no access line for its requests either.
 	NoAccessLog bool `json:"no_access_log,omitempty"`
+	// TCP is the backend host:port of a TCP app (apps[].tcp.backend): each
+	// stream carries the request header, then the raw bytes of one TCP
+	// connection both ways. Empty for a web app (URL is then set).
+	TCP string `json:"tcp,omitempty"`
 }
 
 // SignOn is an app's use of an Injector plug-in at the connector. Plugin

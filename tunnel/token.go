@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/release"
 )
 
 // TokenPrefix starts every enrollment token, so a pasted string is recognised.
@@ -23,6 +25,9 @@ type Token struct {
 	Secret string   `json:"secret"`
 	CAPin  string   `json:"ca"`    // Fingerprint of the gateway CA certificate
 	Addrs  []string `json:"addrs"` // gateway tunnel addresses, host:port
+	// ReleaseKey is the release public key (release.FormatPublicKey) the
+	// connector trusts for signed updates; empty when the gateway has none.
+	ReleaseKey string `json:"release_key,omitempty"`
 }
 
 // Encode returns the token as one copy-pasteable string.
@@ -50,6 +55,11 @@ func ParseToken(s string) (Token, error) {
 		return t, errors.New("enrollment token has no id or secret: create a new one")
 	case !strings.HasPrefix(t.CAPin, "sha256:") || len(t.CAPin) != len("sha256:")+64:
 		return t, errors.New("enrollment token has no valid CA pin: create a new one")
+	}
+	if t.ReleaseKey != "" {
+		if _, err := release.ParsePublicKey(t.ReleaseKey); err != nil {
+			return t, fmt.Errorf("enrollment token has an invalid release key (%v): create a new one", err)
+		}
 	}
 	return t, nil
 }

@@ -8,9 +8,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/release"
 )
 
 var testPin = "sha256:" + strings.Repeat("0f", 32)
+
+var testReleaseKey = release.PublicKeyPrefix + base64.StdEncoding.EncodeToString(make([]byte, 32))
 
 func encodeRaw(json string) string {
 	return TokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(json))
@@ -24,6 +28,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		{"one address", Token{ID: "0123456789abcdef", Secret: strings.Repeat("s", 48), CAPin: testPin, Addrs: []string{"gw.example.com:8444"}}},
 		{"several addresses", Token{ID: "a", Secret: "b", CAPin: testPin, Addrs: []string{"10.0.0.1:8444", "[2001:db8::1]:8444"}}},
 		{"no address (connector passes --gateway)", Token{ID: "a", Secret: "b", CAPin: testPin}},
+		{"with a release key", Token{ID: "a", Secret: "b", CAPin: testPin, Addrs: []string{"h:1"}, ReleaseKey: testReleaseKey}},
 		{"characters that need escaping", Token{ID: "a\"b", Secret: "ü/+=\n", CAPin: testPin, Addrs: []string{"h:1"}}},
 	}
 	for _, tt := range tests {
@@ -70,6 +75,8 @@ func TestParseTokenRejects(t *testing.T) {
 		{"pin without algorithm", encodeRaw(`{"id":"a","secret":"b","ca":"` + strings.Repeat("0f", 32) + `"}`), "no valid CA pin"},
 		{"pin too short", encodeRaw(`{"id":"a","secret":"b","ca":"sha256:` + strings.Repeat("0f", 31) + `"}`), "no valid CA pin"},
 		{"pin too long", encodeRaw(`{"id":"a","secret":"b","ca":"` + testPin + `00"}`), "no valid CA pin"},
+		{"release key without prefix", encodeRaw(`{"id":"a","secret":"b","ca":"` + testPin + `","release_key":"` + strings.TrimPrefix(testReleaseKey, release.PublicKeyPrefix) + `"}`), "invalid release key"},
+		{"release key too short", encodeRaw(`{"id":"a","secret":"b","ca":"` + testPin + `","release_key":"` + release.PublicKeyPrefix + `AAAA"}`), "invalid release key"},
 		{"pin with other algorithm", encodeRaw(`{"id":"a","secret":"b","ca":"sha512:` + strings.Repeat("0f", 32) + `"}`), "no valid CA pin"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@
 //
 //	gatehouse-connector --state DIR [--token TOKEN] [--gateway HOST:PORT,...] [--drain-timeout 30s]
 //	                    [--config FILE] [--sessions 2] [--log-level info] [--log-format text]
+//	                    [--release-key gatehouse-release-ed25519:...] [--trial]
 //	gatehouse-connector --version
 //	gatehouse-connector vault-key --out FILE
 //
@@ -35,6 +36,16 @@
 // SIGTERM or SIGINT drains it: it asks every gateway to send it no new
 // requests, finishes those in flight, and exits 0. Past --drain-timeout
 // it cuts the ones left and exits 1; a second signal stops it at once.
+//
+// Signed updates (connector/update): the gateway may send a release; the
+// connector verifies it with the release key it trusts (the token's, or
+// --release-key, saved in connector.json), refuses a downgrade, downloads
+// it over its tunnel into DIR/releases/<version>/, runs it once with
+// --trial (the gateway probes it; it exits 0 on trial_passed), then makes
+// it DIR/releases/current, drains and re-execs into it. Every start first
+// execs DIR/releases/current when it verifies and is newer than this
+// binary; a release that twice fails to reach a ready session is rolled
+// back to DIR/releases/previous (or this binary).
 //
 // GATEHOUSE_FAST_PATHS=off in its environment turns off the connector's
 // fast paths (internal/fastpath), so that it runs on plain http.Transport
@@ -95,6 +106,8 @@ func run() error {
 	level := fs.String("log-level", "info", "debug, info, warn or error (access lines are info)")
 	format := fs.String("log-format", "text", "text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	trial := fs.Bool("trial", false, "run as the trial of a new release (the connector's updater starts it so): answer the gateway's probe, then exit 0")
+	releaseKey := fs.String("release-key", "", "the release public key (gatehouse-release-ed25519:...) to trust for signed updates, saved in --state; default: the enrollment token's")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -110,6 +123,9 @@ func run() error {
 		return err
 	}
 	defer flush()
+	if !*trial {
+		launch(*stateDir, *releaseKey, logger, flush) // update.go: execs a newer installed release
+	}
 	fast, err := fastpath.FromEnv(os.Getenv)
 	if err != nil {
 		return err
@@ -133,27 +149,49 @@ func run() error {
 		return err
 	}
 	defer stopProfile()
-	st, err := connector.LoadState(*stateDir)
-	switch {
-	case err == nil && *token != "":
-		logger.Warn("already enrolled; ignoring the token (delete the state directory to enroll again)",
-			"connector", st.ConnectorID, "state", *stateDir)
-	case errors.Is(err, connector.ErrNotEnrolled) && *token != "":
-		if st, err = connector.Enroll(ctx, *token, *stateDir, addrs, version); err != nil {
-			return err
-		}
-		logger.Info("enrolled", "connector", st.ConnectorID, "group", st.Group, "state", *stateDir)
-	case err != nil:
+	st, err := loadOrEnroll(ctx, *stateDir, *token, *releaseKey, addrs, logger)
+	if err != nil {
 		return err
 	}
-	if err := startFrom(st, addrs, *stateDir); err != nil {
-		return err
-	}
-	logger.Info("connector starting", "connector", st.ConnectorID, "fast_paths", fast.String())
+	logger.Info("connector starting", "connector", st.ConnectorID, "trial", *trial, "fast_paths", fast.String())
+	up, updater := newUpdater(st, *stateDir, *trial, logger)
 	c := connector.New(st, connector.Options{Sessions: *sessions, Logger: logger, AccessLog: access, Version: version,
-		Plugins: pluginhost.Host{Logger: logger}, Catalog: catalog, FastPaths: fast, DrainTimeout: *drainTimeout})
+		Plugins: pluginhost.Host{Logger: logger}, Catalog: catalog, FastPaths: fast, DrainTimeout: *drainTimeout,
+		Updater: updater, Trial: *trial})
+	if up != nil {
+		up.Drain = c.Drain // an update drains the connector, then restart execs the new release
+	}
 	serving(c)
-	return c.Run(ctx)
+	err = c.Run(ctx)
+	return restart(up, err, flush) // update.go
+}
+
+// loadOrEnroll loads the connector's state, or enrolls with token when
+// there is none yet; then it sets where the connector starts (startFrom)
+// and saves --release-key when given.
+func loadOrEnroll(ctx context.Context, dir, token, releaseKey string, addrs []string, logger *slog.Logger) (*connector.State, error) {
+	st, err := connector.LoadState(dir)
+	switch {
+	case err == nil && token != "":
+		logger.Warn("already enrolled; ignoring the token (delete the state directory to enroll again)",
+			"connector", st.ConnectorID, "state", dir)
+	case errors.Is(err, connector.ErrNotEnrolled) && token != "":
+		if st, err = connector.Enroll(ctx, token, dir, addrs, version); err != nil {
+			return nil, err
+		}
+		logger.Info("enrolled", "connector", st.ConnectorID, "group", st.Group, "state", dir)
+	case err != nil:
+		return nil, err
+	}
+	if err := startFrom(st, addrs, dir); err != nil {
+		return nil, err
+	}
+	if releaseKey != "" {
+		if err := st.SetReleaseKey(releaseKey); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // startFrom sets where the connector starts: the --gateway addresses

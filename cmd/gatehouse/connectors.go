@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/rollout"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/tunnelserver"
 )
@@ -25,6 +25,8 @@ type jsonConnector struct {
 	EnrolledAt time.Time                  `json:"enrolled_at"`
 	CertSerial string                     `json:"cert_serial"`
 	SignOn     *tunnelserver.SignOnStatus `json:"sign_on"` // null before its first report
+	// Update is its latest update by a rollout (null: none).
+	Update *rollout.ConnectorUpdate `json:"update"`
 }
 
 func connectors(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,11 +37,7 @@ func connectors(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if len(pos) > 0 {
 		return usageError(fmt.Sprintf("connectors takes no arguments (got %q); did you mean 'gatehouse connectors remove ID'?", pos))
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := loadStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -55,6 +53,10 @@ func connectors(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return "active"
 	}
+	updates, err := loadUpdates(ctx, st, list)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		out := make([]jsonConnector, 0, len(list))
 		for _, c := range list {
@@ -64,20 +66,23 @@ func connectors(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 			out = append(out, jsonConnector{ID: c.ID, Group: c.Group, Hostname: c.Hostname, Version: c.Version,
 				Address: c.Addr, Status: statusOf(c), LastSeen: c.LastSeen.UTC(), EnrolledAt: c.CreatedAt.UTC(),
-				CertSerial: c.CertSerial, SignOn: s})
+				CertSerial: c.CertSerial, SignOn: s, Update: updates[c.ID]})
 		}
 		return writeJSON(stdout, map[string]any{"connectors": out})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGROUP\tHOSTNAME\tVERSION\tADDRESS\tSTATUS\tLAST SEEN")
+	fmt.Fprintln(tw, "ID\tGROUP\tHOSTNAME\tVERSION\tUPDATE\tADDRESS\tSTATUS\tLAST SEEN")
 	for _, c := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s ago\n", c.ID, c.Group, c.Hostname, c.Version, c.Addr,
-			statusOf(c), now.Sub(c.LastSeen).Round(time.Second))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s ago\n", c.ID, c.Group, c.Hostname, c.Version, updateCell(updates[c.ID]),
+			c.Addr, statusOf(c), now.Sub(c.LastSeen).Round(time.Second))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return printSignOns(ctx, stdout, st, list, now)
+	if err := printSignOns(ctx, stdout, st, list, now); err != nil {
+		return err
+	}
+	return printUpdateErrors(stdout, list, updates)
 }
 
 // connectorsRemove is "gatehouse connectors remove ID": the connector is
@@ -95,11 +100,7 @@ func connectorsRemove(ctx context.Context, args []string, stdout, stderr io.Writ
 		return usageError("connectors remove takes one connector ID ('gatehouse connectors' lists them)")
 	}
 	id := pos[0]
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := loadStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,13 @@ func TestExitCodes(t *testing.T) {
 		{append([]string{"connectors", "remove"}, c...), 2},
 		{append([]string{"connectors", "remove", "no-such-id"}, c...), 1},
 		{append([]string{"connectors", "remove", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, "c-1"), 1},
+		{append([]string{"connectors", "update"}, c...), 2}, // --group missing
+		{append([]string{"connectors", "update", "--group", "default", "extra"}, c...), 2},
+		{append([]string{"connectors", "update", "--group", "default", "--version", "1.4"}, c...), 2}, // not semver
+		{append([]string{"connectors", "update", "--group", "nope"}, c...), 1},
+		{append([]string{"connectors", "update", "--group", "default", "--version", "v9.9.9"}, c...), 1}, // not stored
+		{append([]string{"connectors", "update", "--group", "default"}, c...), 0},
+		{[]string{"connectors", "update", "-h"}, 0},
 		{[]string{"sessions"}, 2},
 		{[]string{"sessions", "nonsense"}, 2},
 		{append([]string{"sessions", "list"}, c...), 0},
@@ -118,6 +125,32 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"store", "migrate", "--from", "sqlite:x.db"}, 2},
 		{[]string{"store", "migrate", "--from", "sqlite:" + filepath.Join(t.TempDir(), "missing.db"), "--to", "postgres-file:/nonexistent"}, 1},
 		{[]string{"store", "migrate", "-h"}, 0},
+		{[]string{"release"}, 2},
+		{[]string{"release", "nonsense"}, 2},
+		{[]string{"release", "keygen"}, 2}, // --out missing
+		{[]string{"release", "keygen", "--out", filepath.Join(t.TempDir(), "k"), "extra"}, 2},
+		{[]string{"release", "keygen", "--out", cfg}, 1}, // exists
+		{[]string{"release", "sign", "--bogus"}, 2},
+		{[]string{"release", "sign", "--binary", "b", "--version", "v1.0.0", "--out", "o"}, 2}, // --key missing
+		{[]string{"release", "sign", "--key", filepath.Join(t.TempDir(), "missing"), "--binary", "b", "--version", "v1.0.0", "--out", "o"}, 1},
+		{[]string{"release", "endorse"}, 2},
+		{append([]string{"release", "add"}, c...), 2},        // the binary missing
+		{append([]string{"release", "add", "bin"}, c...), 2}, // --release missing
+		{append([]string{"release", "add", "bin", "--release", filepath.Join(t.TempDir(), "missing.json")}, c...), 1},
+		{append([]string{"release", "add", "bin", "--release", cfg}, c...), 1}, // not a release file
+		{append([]string{"release", "list"}, c...), 0},
+		{append([]string{"release", "list", "--json"}, c...), 0},
+		{append([]string{"release", "list", "--bogus"}, c...), 2},
+		{[]string{"release", "list", "-h"}, 0},
+		{[]string{"connect"}, 2},
+		{[]string{"connect", "https://ssh.example.com"}, 2},                                       // neither --listen nor --stdio
+		{[]string{"connect", "https://ssh.example.com", "--stdio", "--listen", "127.0.0.1:1"}, 2}, // both
+		{[]string{"connect", "https://ssh.example.com", "--listen", "0.0.0.0:2222"}, 2},           // not loopback
+		{[]string{"connect", "http://ssh.example.com", "--stdio"}, 2},                             // not https
+		{[]string{"connect", "https://ssh.example.com/x", "--stdio"}, 2},                          // a path
+		{[]string{"connect", "https://ssh.example.com", "--stdio", "--token", "t", "--token-file", "f"}, 2},
+		{[]string{"connect", "https://" + deadAdmin, "--stdio", "--token", "t"}, 1}, // unreachable
+		{[]string{"connect", "-h"}, 0},
 		{[]string{"completion"}, 2},
 		{[]string{"completion", "tcsh"}, 2},
 		{[]string{"completion", "bash"}, 0},

@@ -5,6 +5,7 @@
 //	gatehouse token create      [--config FILE] --group NAME [--ttl 1h]
 //	gatehouse connectors        [--config FILE] [--json]       list enrolled connectors, their status and sign-on plug-ins
 //	gatehouse connectors remove [--config FILE] ID             remove a connector: its tunnels close, its certificate is refused
+//	gatehouse connectors update [--config FILE] --group G [--version V]   update a group's connectors now, one at a time
 //	gatehouse sessions list     [--config FILE] [--user SUBJECT] [--app NAME] [--json]
 //	gatehouse sessions revoke   [--config FILE] --user SUBJECT
 //	gatehouse signins           [--config FILE] [--user S] [--app A] [--since 24h] [--result R] [--limit 50] [--json]
@@ -14,6 +15,12 @@
 //	gatehouse plugin check      [--kind K] [--config FILE] PATH   check a plug-in binary
 //	gatehouse store backup      [--config FILE] FILE           an online, consistent copy of the store
 //	gatehouse store migrate     --from sqlite:PATH --to postgres-file:FILE [--dry-run]   copy a SQLite store into an empty PostgreSQL database
+//	gatehouse release keygen    --out FILE                     a new release signing key (keep it offline)
+//	gatehouse release sign      --key FILE --binary BIN --version V [--os OS] [--arch ARCH] [--min-gateway V] --out RELEASE
+//	gatehouse release endorse   --old-key FILE --new-key FILE  rotate the release key: the new key signed by the old one
+//	gatehouse release add       [--config FILE] BIN --release RELEASE   verify a signed connector release and store it
+//	gatehouse release list      [--config FILE] [--json]       the stored connector releases
+//	gatehouse connect           APP_URL (--listen 127.0.0.1:PORT | --stdio) [--token T | --token-file F] [--no-browser] [--ca-file F]
 //	gatehouse completion bash|zsh|fish                         a shell completion script
 //	gatehouse version                                          print the version
 //
@@ -50,6 +57,7 @@ commands:
   token create   create a one-time connector enrollment token
   connectors     list enrolled connectors, their status and sign-on plug-ins
   connectors remove  remove a connector: its tunnels close, its certificate is refused
+  connectors update  update a group's connectors to a stored release now, one at a time
   sessions list  the sessions that may still be live (by --user or --app)
   sessions revoke  end every session of a user (--user SUBJECT)
   signins        the sign-in log: sign-ins and denials, newest first
@@ -59,6 +67,12 @@ commands:
   plugin check   run the plug-in conformance checks against a plug-in binary
   store backup   write an online, consistent copy of the store to a new FILE
   store migrate  copy a SQLite store into an empty PostgreSQL database (--dry-run)
+  release keygen  create a release signing key (offline; prints the public key)
+  release sign   sign a connector binary into a release file (offline)
+  release endorse  rotate the release key: sign the new key with the old one
+  release add    verify a signed connector release and store it for rollouts
+  release list   the stored connector releases
+  connect        carry local TCP connections to a TCP app (signs you in)
   completion bash|zsh|fish  print a shell completion script
   version        print the version (also --version)
 
@@ -147,6 +161,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(rest) > 0 && rest[0] == "remove" {
 			return connectorsRemove(ctx, rest[1:], stdout, stderr)
 		}
+		if len(rest) > 0 && rest[0] == "update" {
+			return connectorsUpdate(ctx, rest[1:], stdout, stderr) // connectors_update.go
+		}
 		return connectors(ctx, rest, stdout, stderr)
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
@@ -168,6 +185,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return policyTest(ctx, rest[1:], stdout, stderr)
 	case "store":
 		return storeCmd(ctx, rest, stdout, stderr)
+	case "release":
+		return releaseCmd(ctx, rest, stdout, stderr)
+	case "connect":
+		return connectCmd(ctx, rest, os.Stdin, stdout, stderr) // connect.go
 	case "completion":
 		return completion(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -43,7 +43,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	now := time.Now()
-	tok, err := enroll.CreateToken(ctx, st, ca, *group, *ttl, cfg.Tunnel.Advertise, now)
+	tok, err := enroll.CreateToken(ctx, st, ca, *group, *ttl, cfg.Tunnel.Advertise, cfg.Release.PublicKey, now)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/store"
 )
 
@@ -84,11 +83,7 @@ func signIns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *result != "" && !slices.Contains(signInResults, *result):
 		return usageError(fmt.Sprintf("--result %q: use one of %v", *result, signInResults))
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := loadStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,20 @@ import (
 	"github.com/gatehouse/gatehouse/core/store/sqlite"
 )
 
+// loadStore loads the config file at path and opens its store; the
+// caller closes it.
+func loadStore(ctx context.Context, path string) (*config.Config, store.Store, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
 // openStore opens the store that cfg.Store selects.
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	s := cfg.Store

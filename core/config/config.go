@@ -50,6 +50,9 @@ type Config struct {
 	// Filters is the WASM filter catalog that apps' filter chains use.
 	Filters []Filter `yaml:"filters"`
 
+	// Release is the key connector releases are signed with (release.go).
+	Release Release `yaml:"release,omitempty"`
+
 	ConnectorGroups []ConnectorGroup `yaml:"connector_groups"`
 	Apps            []App            `yaml:"apps"`
 
@@ -167,6 +170,8 @@ type ConnectorGroup struct {
 	// Name is unique among groups: 1-63 lower-case letters, digits and "-",
 	// starting with a letter or digit.
 	Name string `yaml:"name"`
+	// Updates is how the group's connectors are updated (release.go).
+	Updates Updates `yaml:"updates"`
 }
 
 // App is one published internal web app.
@@ -239,6 +244,9 @@ type App struct {
 	// AccessLog: false turns off this app's access-log lines at the
 	// gateway and the connector (AccessLogOn). Default true.
 	AccessLog OptBool `yaml:"access_log,omitempty"`
+	// TCP makes this a TCP app (tcp.go): users reach tcp.backend through
+	// `gatehouse connect`, and the app has no backend URL. nil: a web app.
+	TCP *TCP `yaml:"tcp,omitempty"`
 }
 
 // Backend says how a connector reaches the internal app.

@@ -45,6 +45,11 @@ func (l *loader) decode(n *yaml.Node, key string, v reflect.Value) {
 			return
 		}
 		v.SetString(n.Value)
+	case reflect.Pointer: // an optional section (apps[].tcp): present means set
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		l.decode(n, key, v.Elem())
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {

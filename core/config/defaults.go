@@ -47,6 +47,7 @@ func (l *loader) applyDefaults(c *Config) {
 	l.dur(&c.Tunnel.InactiveAfter, "tunnel.inactive_after", defaultInactiveAfter)
 	l.dur(&c.Tunnel.RemoveAfter, "tunnel.remove_after", defaultRemoveAfter)
 	l.clusterDefaults(c)
+	l.releaseDefaults(c)
 
 	l.str(&c.TLS.Mode, "tls.mode", defaultTLSMode)
 	c.TLS.CertFile = l.resolve(c.TLS.CertFile)
@@ -74,7 +75,11 @@ func (l *loader) applyDefaults(c *Config) {
 		a := &c.Apps[i]
 		key := fmt.Sprintf("apps[%d]", i)
 		l.str(&a.PathPrefix, key+".path_prefix", defaultPathPrefix)
-		l.dur(&a.Backend.Timeout, key+".backend.timeout", defaultBackendTimeout)
+		if a.TCP != nil {
+			l.tcpDefaults(key, a) // tcp.go
+		} else {
+			l.dur(&a.Backend.Timeout, key+".backend.timeout", defaultBackendTimeout)
+		}
 		a.Backend.CAFile = l.resolve(a.Backend.CAFile)
 		a.CertFile = l.resolve(a.CertFile)
 		a.KeyFile = l.resolve(a.KeyFile)

@@ -25,6 +25,8 @@ func (l *loader) validate(c *Config) {
 	l.checkCluster(c)
 	l.checkLog(c)
 	groups := l.checkGroups(c)
+	l.checkRelease(c)
+	l.checkUpdates(c)
 	plugins := l.checkPlugins(c)
 	l.checkApps(c, groups)
 	l.checkConsole(c, plugins)

@@ -90,7 +90,11 @@ func (l *loader) checkApps(c *Config, groups []string) {
 		if len(c.ConnectorGroups) > 0 && !groupsBad {
 			l.checkAppGroup(key+".group", a.Group, groups)
 		}
-		l.checkBackend(key+".backend", &a.Backend)
+		if a.TCP != nil { // tcp.go
+			l.checkTCP(key, a)
+		} else {
+			l.checkBackend(key+".backend", &a.Backend)
+		}
 		if l.checkAppCert(key, a) && hostOK {
 			if j, ok := certs[a.Host]; ok && (c.Apps[j].CertFile != a.CertFile || c.Apps[j].KeyFile != a.KeyFile) {
 				l.errorf(key+".cert_file", "host %q already has a certificate from app %q (apps[%d], line %d); apps that share a host must name the same cert_file and key_file",
@@ -100,6 +104,7 @@ func (l *loader) checkApps(c *Config, groups []string) {
 			}
 		}
 	}
+	l.checkTCPHosts(c)
 }
 
 // checkAppCert validates an app's own certificate files, and reports

@@ -51,8 +51,9 @@ func LoadOrCreateCA(ctx context.Context, st store.Store, now time.Time) (*pki.CA
 }
 
 // CreateToken stores a new one-time token for group, valid for ttl, and
-// returns it encoded for the operator.
-func CreateToken(ctx context.Context, st store.Store, ca *pki.CA, group string, ttl time.Duration, addrs []string, now time.Time) (string, error) {
+// returns it encoded for the operator. releaseKey (config release.public_key,
+// "" for none) goes into the token: the key the connector trusts for updates.
+func CreateToken(ctx context.Context, st store.Store, ca *pki.CA, group string, ttl time.Duration, addrs []string, releaseKey string, now time.Time) (string, error) {
 	if ttl <= 0 {
 		return "", fmt.Errorf("token lifetime must be positive, got %s", ttl)
 	}
@@ -65,7 +66,7 @@ func CreateToken(ctx context.Context, st store.Store, ca *pki.CA, group string, 
 	if err != nil {
 		return "", fmt.Errorf("creating token: %w", err)
 	}
-	return tunnel.Token{ID: id, Secret: secret, CAPin: tunnel.Fingerprint(ca.Cert), Addrs: addrs}.Encode(), nil
+	return tunnel.Token{ID: id, Secret: secret, CAPin: tunnel.Fingerprint(ca.Cert), Addrs: addrs, ReleaseKey: releaseKey}.Encode(), nil
 }
 
 // Authority redeems enrollment requests on the tunnel port.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/pki"
 	"github.com/gatehouse/gatehouse/core/store/sqlite"
+	"github.com/gatehouse/gatehouse/release"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -50,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) token(t *testing.T, group string, ttl time.Duration) tunnel.Token {
 	t.Helper()
-	s, err := CreateToken(t.Context(), f.st, f.ca, group, ttl, []string{"gw.example.com:8444"}, f.now)
+	s, err := CreateToken(t.Context(), f.st, f.ca, group, ttl, []string{"gw.example.com:8444"}, "", f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,10 +269,10 @@ func TestEnrollConcurrentSameToken(t *testing.T) {
 
 func TestCreateToken(t *testing.T) {
 	f := newFixture(t)
-	if _, err := CreateToken(t.Context(), f.st, f.ca, "paris", 0, nil, t0); err == nil {
+	if _, err := CreateToken(t.Context(), f.st, f.ca, "paris", 0, nil, "", t0); err == nil {
 		t.Fatal("CreateToken with a zero lifetime succeeded")
 	}
-	if _, err := CreateToken(t.Context(), f.st, f.ca, "paris", -time.Hour, nil, t0); err == nil {
+	if _, err := CreateToken(t.Context(), f.st, f.ca, "paris", -time.Hour, nil, "", t0); err == nil {
 		t.Fatal("CreateToken with a negative lifetime succeeded")
 	}
 	a, b := f.token(t, "paris", time.Hour), f.token(t, "paris", time.Hour)
@@ -286,6 +288,19 @@ func TestCreateToken(t *testing.T) {
 	}
 	if !st.ExpiresAt.Equal(t0.Add(time.Hour)) || st.Group != "paris" {
 		t.Fatalf("stored token %+v", st)
+	}
+	if a.ReleaseKey != "" {
+		t.Fatalf("token without a configured release key carries %q", a.ReleaseKey)
+	}
+	// The release key the connector will trust for updates rides in the token.
+	rk := release.FormatPublicKey(ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey))
+	s, err := CreateToken(t.Context(), f.st, f.ca, "paris", time.Hour, nil, rk, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tunnel.ParseToken(s)
+	if err != nil || tok.ReleaseKey != rk {
+		t.Fatalf("token release key = %q, %v; want %q", tok.ReleaseKey, err, rk)
 	}
 }
 

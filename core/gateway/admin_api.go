@@ -53,6 +53,8 @@ type apiConnector struct {
 	// SignOn is its latest sign-on report (absent: not attached here, or
 	// a version that reports none).
 	SignOn *apiSignOn `json:"sign_on,omitempty"`
+	// Update is its latest update by a rollout (rollout.go; absent: none).
+	Update *apiUpdate `json:"update,omitempty"`
 }
 
 // apiSignOn is what a connector reported with its latest ready.
@@ -227,6 +229,7 @@ func (g *Gateway) apiConnectors(ctx context.Context) ([]apiConnector, error) {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
+	g.addUpdates(ctx, out) // rollout.go
 	return out, err
 }
 

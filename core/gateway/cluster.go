@@ -47,6 +47,7 @@ func (g *Gateway) newCluster(ctx context.Context, cfg *config.Config) error {
 	// A removal reaches every node's tunnels at once, not at the next
 	// poll of the connector list (tunnelserver.RemovalCheck).
 	c.follower.On(store.ChangeConnectorRemoved, func(ctx context.Context, _ store.Change) { g.hub.CheckRemovals(ctx) })
+	g.followRollouts(c.follower) // rollout.go
 	if c.shared {
 		c.members.Subscribe(func(nodes []store.Node) {
 			if err := g.hub.SetNodes(nodeInfos(nodes)); err != nil {
@@ -76,6 +77,7 @@ func (g *Gateway) runCluster(ctx context.Context) {
 	c.running.Go(func() { _ = c.follower.Run(ctx) })
 	c.running.Go(func() { _ = c.members.Run(ctx) })
 	c.running.Go(func() { _ = c.revocations.Run(ctx) })
+	c.running.Go(func() { g.rollout.Run(ctx) }) // rollout.go
 }
 
 // drain is the first step of a shutdown: the node is marked draining in

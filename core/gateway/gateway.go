@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/pki"
 	"github.com/gatehouse/gatehouse/core/registry"
+	"github.com/gatehouse/gatehouse/core/rollout"
 	"github.com/gatehouse/gatehouse/core/secrets"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/signin"
@@ -61,6 +62,7 @@ type Gateway struct {
 	versions atomic.Uint64
 	reg      *registry.Registry
 	hub      *tunnelserver.Hub
+	rollout  *rollout.Orchestrator // rollout.go
 	ca       *pki.CA
 	dev      *pki.DevIssuer
 	applyMu  sync.Mutex
@@ -167,6 +169,7 @@ func (g *Gateway) newHub() error {
 			EnvelopeKey: g.keys.EnvelopePublic(),
 		},
 	}
+	g.newRollout() // rollout.go
 	return nil
 }
 
@@ -211,8 +214,9 @@ func (g *Gateway) Advertise() []string {
 // CreateToken creates an enrollment token for group (the CLI does the same
 // against the store directly).
 func (g *Gateway) CreateToken(ctx context.Context, group string, ttl time.Duration) (string, error) {
-	if _, ok := g.snap.Load().connectors[group]; !ok {
+	s := g.snap.Load()
+	if _, ok := s.connectors[group]; !ok {
 		return "", fmt.Errorf("connector group %q is not in the config", group)
 	}
-	return enroll.CreateToken(ctx, g.opts.Store, g.ca, group, ttl, g.Advertise(), g.opts.Clock.Now())
+	return enroll.CreateToken(ctx, g.opts.Store, g.ca, group, ttl, g.Advertise(), s.cfg.Release.PublicKey, g.opts.Clock.Now())
 }

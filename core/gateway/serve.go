@@ -50,7 +50,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	hctx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	g.hub.PlainTLS = !fp.On(fastpath.HeldConn)
-	go func() { errc <- g.hub.Serve(hctx, g.tunnelListener(fp)) }()
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); errc <- g.hub.Serve(hctx, g.tunnelListener(fp)) }()
 	go func() {
 		if err := public.Serve(publicLn); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("public listener: %w", err)
@@ -78,6 +79,12 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 	_ = public.Shutdown(sctx)
 	stopHub()
+	select { // every connector session ends before the node leaves the list
+	case <-hubDone:
+		g.log.Info("gateway stopping: tunnels closed")
+	case <-sctx.Done():
+		g.log.Warn("gateway stopping: tunnels still closing at shutdown.timeout")
+	}
 	g.leave()
 	if cerr := g.Close(); cerr != nil { // plug-ins, filters, WASM runtime, ACME
 		g.log.Error("gateway stopping: releasing", "error", cerr)

@@ -90,6 +90,10 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 			Headers: proxy.HeaderPolicy{ForwardIdentity: a.ForwardIdentityHeaders, Trailers: a.AllowTrailers},
 			Paths:   target.Options{FoldCase: a.CaseInsensitivePaths, KeepEscapedSlashes: a.KeepEscapedSlashes},
 			HSTS:    a.HSTS.MaxAge(), Observer: g.appObserver(a.Name), AccessLog: g.accessLog(cfg, &cfg.Apps[i])}
+		var tcp string
+		if a.TCP != nil { // a TCP app: core/proxy/tcp.go
+			route.TCP, tcp = &proxy.TCPRoute{Recheck: a.TCP.Recheck.D()}, a.TCP.Backend
+		}
 		if auth := s.auths[a.Name]; auth != nil {
 			app, endpoints, err := g.signIn(cfg, i, auth)
 			if err != nil {
@@ -116,6 +120,7 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 			Identity:      !a.Auth.Passthrough,
 			SignOn:        g.signOn(a),
 			NoAccessLog:   !a.AccessLogOn(),
+			TCP:           tcp,
 		})
 	}
 	s.table = proxy.NewTable(version, routes)
@@ -153,7 +158,8 @@ func (g *Gateway) signIn(cfg *config.Config, i int, auth signin.Authenticator) (
 		Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate,
 		FoldPathCase: a.CaseInsensitivePaths}
 	endpoints := reserved.App{Host: a.Host, Start: http.HandlerFunc(app.Start),
-		Callback: http.HandlerFunc(app.Callback), SignOut: http.HandlerFunc(app.SignOut)}
+		Callback: http.HandlerFunc(app.Callback), SignOut: http.HandlerFunc(app.SignOut),
+		CLILogin: http.HandlerFunc(app.CLILogin), CLIToken: http.HandlerFunc(app.CLIToken)}
 	if a.Vault.PublicKey != "" {
 		v, err := vault.New(a.Name, a.Vault.PublicKey, g.opts.Store, g.log)
 		if err != nil {

@@ -71,6 +71,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route == nil {
 		return
 	}
+	if route.TCP != nil { // a TCP app's host: tcp.go
+		h.serveTCP(w, r, route, t.Version, rid)
+		return
+	}
 	w, obs := observe(w, r, route, rid) // metrics and access log: observe.go
 	defer obs.done()
 	stripSpoofable(r.Header)

@@ -53,6 +53,9 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid 
 	}
 	if p.Reserved {
 		r.URL.Path, r.URL.RawPath, r.Host = p.Decoded, "", host
+		if rt := t.tcpRoute(name); rt != nil && p.Decoded == reserved.TCP && !p.EscapedSlash {
+			return rt // a TCP app's connection (tcp.go)
+		}
 		if !p.EscapedSlash && t.Reserved != nil && reserved.Exact(p.Decoded) && len(t.hosts[name]) > 0 {
 			t.Reserved.ServeHTTP(w, r)
 			return nil

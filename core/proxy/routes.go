@@ -33,6 +33,8 @@ type Route struct {
 	Observer Observer
 	// AccessLog writes the app's access log (access.go); nil: none.
 	AccessLog *AccessLog
+	// TCP marks a TCP app (tcp.go); nil for a web app.
+	TCP *TCPRoute
 }
 
 // A Guard decides whether a request may reach an app's backend. It

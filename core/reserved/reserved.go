@@ -9,6 +9,9 @@
 //	/.gatehouse/auth/APP/callback       where an identity provider returns
 //	/.gatehouse/auth/APP/signout        ends the session with APP
 //	/.gatehouse/auth/APP/credentials    the password vault's page
+//	/.gatehouse/tcp                     a TCP app's connections (WebSocket)
+//	/.gatehouse/cli/login               gatehouse connect's browser sign-in
+//	/.gatehouse/cli/token               where gatehouse connect trades its code
 //
 // Which spellings of a path count as reserved (%2e, case, runs of "/") is
 // package target's decision; this package sees paths already normalised.
@@ -28,6 +31,21 @@ const Prefix = "/.gatehouse/"
 
 // JWKS is the path of the public keys of signed assertions.
 const JWKS = Prefix + "jwks.json"
+
+// The paths of gatehouse connect's sign-in, on the app's own host (the
+// one app there that has them: see Mux).
+const (
+	CLILogin = Prefix + "cli/login"
+	CLIToken = Prefix + "cli/token"
+)
+
+// TCP is the path on a TCP app's host where `gatehouse connect` opens a
+// connection: a WebSocket (subprotocol TCPProtocol) whose binary messages
+// carry the TCP stream's bytes. The proxy serves it (core/proxy/tcp.go).
+const TCP = Prefix + "tcp"
+
+// TCPProtocol is the WebSocket subprotocol of TCP.
+const TCPProtocol = "gatehouse-tcp"
 
 // The actions under /.gatehouse/auth/APP/.
 const (
@@ -74,6 +92,8 @@ type App struct {
 	Callback    http.Handler
 	SignOut     http.Handler
 	Credentials http.Handler // nil without the password vault
+	// CLILogin and CLIToken serve the paths of the same names; nil: 404.
+	CLILogin, CLIToken http.Handler
 }
 
 // Mux routes the reserved paths of one config snapshot. Handlers find
@@ -93,7 +113,11 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(m.JWKS)
 		return
 	}
-	if h := m.handler(r, rest); h != nil {
+	h := m.handler(r, rest)
+	if r.URL.Path == CLILogin || r.URL.Path == CLIToken {
+		h = m.cli(r)
+	}
+	if h != nil {
 		h.ServeHTTP(w, r)
 		return
 	}
@@ -119,6 +143,28 @@ func (m *Mux) handler(r *http.Request, rest string) http.Handler {
 		return a.Credentials
 	}
 	return nil
+}
+
+// cli finds the handler of a CLI path: the app on the request's host
+// that has one. Several such apps on one host would make the choice
+// arbitrary, so then there is none.
+func (m *Mux) cli(r *http.Request) http.Handler {
+	host := httphead.HostName(r.Host)
+	var found http.Handler
+	for _, a := range m.Apps {
+		h := a.CLILogin
+		if r.URL.Path == CLIToken {
+			h = a.CLIToken
+		}
+		if a.Host != host || h == nil {
+			continue
+		}
+		if found != nil {
+			return nil
+		}
+		found = h
+	}
+	return found
 }
 
 // NotFound answers a reserved path that does not exist.

@@ -35,6 +35,7 @@ type Vault interface {
 // user's sealed credentials.
 func (a *App) admitted(w http.ResponseWriter, r *http.Request, rid string, s session.Session, id sdk.Identity) (Admission, bool) {
 	StripCookies(r.Header)
+	a.stripOwnBearer(r, r.Header)
 	adm := Admission{Identity: id, Envelope: s.Envelope}
 	if a.Vault == nil {
 		return adm, true

@@ -158,16 +158,17 @@ func (a *App) direct(w http.ResponseWriter, r *http.Request, rid string, res sdk
 	return Admission{}, false
 }
 
-// session returns the request's valid session cookie for the app, if any.
+// session returns the request's valid session cookie for the app, if any,
+// else its valid CLI session token (cli.go).
 func (a *App) session(r *http.Request, rid string, now time.Time) (session.Session, bool) {
 	c, err := r.Cookie(sessionCookie(a.Name))
 	if err != nil {
-		return session.Session{}, false
+		return a.bearerSession(r, rid, now)
 	}
 	s, err := a.Gate.Sealer.OpenSession(a.Name, httphead.HostName(r.Host), c.Value, now)
 	if err != nil {
 		a.Gate.Logger.Debug("session cookie refused", "app", a.Name, "request_id", rid, "error", err)
-		return session.Session{}, false
+		return a.bearerSession(r, rid, now)
 	}
 	return s, true
 }
@@ -177,6 +178,7 @@ func (a *App) session(r *http.Request, rid string, now time.Time) (session.Sessi
 func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
 	h := r.Header.Clone()
 	StripCookies(h)
+	a.stripOwnBearer(r, h)
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

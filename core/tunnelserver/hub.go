@@ -47,6 +47,9 @@ type Hub struct {
 	// Reports takes the connectors' own metrics from their heartbeats
 	// (reports.go); nil: dropped.
 	Reports func(connector, group string, m *tunnel.ConnectorMetrics)
+	// UpdateStatus takes the connectors' reports on their updates
+	// (updates.go), for the rollout; nil: logged only.
+	UpdateStatus func(connector, group string, st tunnel.UpdateStatus)
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/store"
@@ -26,6 +27,11 @@ type session struct {
 	touched time.Time // the last heartbeat written to the store; serveSession's only
 
 	retireOnce sync.Once // see Hub.retire
+
+	hello  *tunnel.Hello // set before the session is tracked
+	ready  atomic.Bool   // attached to the registry (never for a trial)
+	probed atomic.Bool   // a trial's probe started (updates.go)
+	store  store.Store   // for release downloads
 }
 
 func (s *session) send(m tunnel.Message) error {
@@ -54,23 +60,9 @@ func (s *session) refuse(msg string, fatal bool) {
 	s.mux.Close()
 }
 
-// refuseStreams closes the session if the connector opens a stream of
-// its own: only the control stream is the connector's to open, and a
-// stream nobody accepts would hold its receive window in the gateway's
-// memory. It returns when the session ends.
-func (s *session) refuseStreams(log *slog.Logger) {
-	st, err := s.mux.AcceptStream()
-	if err != nil {
-		return
-	}
-	st.Close()
-	log.Warn("tunnel refused: the connector opened a stream; only its control stream is its to open (closing the session)")
-	s.mux.Close()
-}
-
 // openControl accepts the control stream, which the connector opens
-// first, and reads its hello. From then on, any other stream the connector
-// opens ends the session (refuseStreams).
+// first, and reads its hello. From then on, the connector may open only
+// release downloads (acceptStreams, updates.go).
 func (s *session) openControl(ctx context.Context) (*tunnel.Hello, bool) {
 	actx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	control, err := s.mux.AcceptStreamWithContext(actx)
@@ -80,7 +72,7 @@ func (s *session) openControl(ctx context.Context) (*tunnel.Hello, bool) {
 		return nil, false
 	}
 	s.control = control
-	go s.refuseStreams(s.log)
+	go s.acceptStreams(ctx)
 	_ = control.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	var hello tunnel.Message
 	if err := tunnel.ReadFrame(control, &hello); err != nil || hello.Type != tunnel.MsgHello || hello.Hello == nil {
@@ -99,7 +91,7 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 		return
 	}
 	defer mux.Close()
-	s := &session{id: id, mux: mux, log: log}
+	s := &session{id: id, mux: mux, log: log, store: h.Store}
 	hello, ok := s.openControl(ctx)
 	if !ok {
 		return
@@ -117,8 +109,11 @@ func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string
 		s.refuse("this certificate was replaced by a newer enrollment: enroll again with a new token", true)
 		return
 	}
-	s.group = rec.Group
+	s.group, s.hello = rec.Group, hello
 	s.log = log.With("group", rec.Group, "session", hello.Session)
+	if hello.Trial {
+		s.log = s.log.With("trial", hello.Version)
+	}
 	remote := conn.RemoteAddr().String()
 	h.track(s, true)
 	defer h.track(s, false)
@@ -135,6 +130,7 @@ func (h *Hub) control(ctx context.Context, s *session, remote string, hello *tun
 	var detach func()
 	draining := false
 	defer func() {
+		s.ready.Store(false)
 		if detach != nil {
 			detach()
 			s.log.Info("connector session closed")
@@ -157,9 +153,14 @@ func (h *Hub) control(ctx context.Context, s *session, remote string, hello *tun
 			if m.Ready != nil {
 				ready = *m.Ready
 			}
+			if hello.Trial {
+				h.trialReady(s, ready.ConfigVersion) // updates.go: probe it; never attached
+				continue
+			}
 			rep := cleanReport(ready.SignOn)
 			if detach == nil && !draining {
 				detach = h.Registry.Attach(s.id, s.group, s.mux)
+				s.ready.Store(true)
 				s.log.Info("connector session ready", "version", hello.Version)
 				go h.measureRTT(s) // rtt.go; ends with the session
 			}
@@ -167,13 +168,19 @@ func (h *Hub) control(ctx context.Context, s *session, remote string, hello *tun
 			h.recordSignOn(ctx, s, hello.Version, rep)
 			h.touch(ctx, s, remote, hello.Version)
 		case tunnel.MsgHeartbeat:
+			if hello.Trial {
+				continue
+			}
 			if detach != nil {
 				h.Registry.Beat(s.id)
 			}
 			h.report(s, m.Heartbeat) // reports.go
 			h.touch(ctx, s, remote, hello.Version)
+		case tunnel.MsgUpdateStatus:
+			h.updateStatus(s, m.UpdateStatus) // updates.go
 		case tunnel.MsgDrain:
 			draining = true
+			s.ready.Store(false)
 			h.Registry.Drain(s.mux) // returns once no new stream will open
 			s.log.Info("connector session draining: no new requests sent to it")
 			if err := s.send(tunnel.Message{Type: tunnel.MsgDrained}); err != nil {

@@ -23,6 +23,8 @@ func (g *Gateway) newRollout() {
 		Owner:  g.snap.Load().cfg.Cluster.NodeID,
 		Config: func() *config.Config { return g.snap.Load().cfg },
 		Now:    g.opts.Clock.Now,
+
+		GatewayVersion: g.opts.Version,
 	}
 	g.hub.UpdateStatus = g.rollout.Status
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/mod/semver"
+
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/releases"
 	"github.com/gatehouse/gatehouse/release"
@@ -93,7 +95,7 @@ func (p *pass) pick(ctx context.Context, gs GroupState, tried map[string]bool) (
 		}
 		target := p.version
 		if target == "" {
-			target = newest(list, m.os, m.arch)
+			target = newest(list, m.os, m.arch, p.o.GatewayVersion)
 			if target == "" || !release.Newer(target, m.version) {
 				continue
 			}
@@ -108,11 +110,19 @@ func (p *pass) pick(ctx context.Context, gs GroupState, tried map[string]bool) (
 	return nil, "", 0, nil
 }
 
-func newest(list []releases.Entry, goos, arch string) string {
+// newest is the newest release for goos/arch that works with a gateway
+// of version gw (its min_gateway); a gateway whose version is not semver
+// (a development build) cannot tell, and takes the newest.
+func newest(list []releases.Entry, goos, arch, gw string) string {
 	for _, e := range list { // newest first
-		if e.Manifest.OS == goos && e.Manifest.Arch == arch {
-			return e.Manifest.Version
+		m := e.Manifest
+		if m.OS != goos || m.Arch != arch {
+			continue
 		}
+		if m.MinGateway != "" && semver.IsValid(gw) && semver.Compare(gw, m.MinGateway) < 0 {
+			continue // it needs a newer gateway than this one
+		}
+		return m.Version
 	}
 	return ""
 }

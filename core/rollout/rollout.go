@@ -38,6 +38,9 @@ type Orchestrator struct {
 	Config func() *config.Config
 	// Now tells the time (the window is checked in its location).
 	Now func() time.Time
+	// GatewayVersion is this gateway's version: a release whose
+	// min_gateway is newer is not rolled out by itself.
+	GatewayVersion string
 	// Interval between checks of auto groups; Deadline bounds one
 	// connector's update, from the update sent to its return on the new
 	// version; TrialTimeout is the connector's bound on its trial run.

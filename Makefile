@@ -54,7 +54,7 @@ test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real p
 test-e2e-plain: build tools ## the whole e2e suite, hostile suite included, again with every fast path off (GATEHOUSE_FAST_PATHS=off: plain net/http, http.Transport, ReverseProxy)
 	GATEHOUSE_FAST_PATHS=off GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 30m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), HAProxy (the load balancer of the cluster e2e test), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, OpenSSH (sshd + ssh, the TCP-app test), systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), HAProxy (the load balancer of the cluster e2e test), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, OpenSSH (sshd + ssh, the TCP-app test), xrdp + FreeRDP + Xvfb + xwd (the RDP test), systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
 	./scripts/basicauth-lab.sh install
@@ -62,6 +62,7 @@ tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the
 	./scripts/haproxylab.sh install
 	./scripts/install-wabt.sh
 	./scripts/install-ssh.sh
+	./scripts/install-rdp.sh
 	./scripts/install-oidc-provider.sh
 	./scripts/install-chromium.sh
 	./scripts/install-simplesamlphp.sh

@@ -11,8 +11,8 @@
 //
 // bench/run.sh (make bench) builds it, picks the load generator, and
 // cleans up. Scenarios: 100-byte and 1 MiB responses at 64 connections
-// (wrk -t2 -c64 -d10s --latency), and one 1 GiB download on a single
-// stream. It also reports the gateway's and connector's memory (VmRSS idle
+// (wrk -t2 -c64 -d10s --latency), one 1 GiB download on a single
+// stream, and one 512 MiB upload over a TCP app (tcp.go). It also reports the gateway's and connector's memory (VmRSS idle
 // and the largest under load, VmHWM) and CPU per 10k small requests.
 package main
 
@@ -37,7 +37,7 @@ type options struct {
 	bin, work, loadgen, out string
 	duration                time.Duration
 	conns, threads, rounds  int
-	bulkSize                string
+	bulkSize, tcpBulk       string
 	sso                     string // the custom-SSO plug-in binary, for the sign-on scenario
 	ab, abVariants          string // -ab fastpaths: the fast-path A/B mode (ab.go)
 	abPairs                 int
@@ -60,6 +60,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of direct then Gatehouse runs per scenario; the median round is reported")
 	flag.IntVar(&o.threads, "threads", 2, "load generator threads (wrk -t)")
 	flag.StringVar(&o.bulkSize, "bulk", "1g", "size of the single-stream download (demo app syntax: 100m, 1g)")
+	flag.StringVar(&o.tcpBulk, "tcp-bulk", "512m", "size of the TCP app's single-connection upload (with -sso)")
 	flag.StringVar(&o.sso, "sso", "", "custom-SSO example plug-in binary: adds the header sign-on scenario")
 	flag.StringVar(&o.ab, "ab", os.Getenv("BENCH_AB"), "fastpaths: instead of the usual run, each fast path off against all on, in interleaved pairs; observe: metrics and access logs on against off (or $BENCH_AB)")
 	flag.StringVar(&o.abVariants, "ab-variants", "", "with -ab: comma-separated GATEHOUSE_FAST_PATHS values to compare with on, e.g. -rawsock,off (default: each fast path off, then off)")
@@ -77,6 +78,10 @@ func main() {
 	}
 	if o.rounds < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
+	if _, err := sizeOf(o.tcpBulk); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: -tcp-bulk %q: want a size such as 512m\n", o.tcpBulk)
 		os.Exit(2)
 	}
 	if o.ab != "" && o.ab != "fastpaths" && o.ab != "observe" || o.abPairs < 1 {
@@ -120,6 +125,7 @@ type env struct {
 	signed                  *target // nil without -sso
 	kcd, kcdPass            *target // nil without the Kerberos lab
 	lab                     *kcdlab.Lab
+	tcp                     *tcpEnv // nil without -sso
 }
 
 func run(o options, ps *procs) error {
@@ -270,6 +276,11 @@ func run(o options, ps *procs) error {
 	}
 	mb := medianBy(bulks, bulkRound.ratio)
 	fig["direct_bulk_mbps"], fig["gh_bulk_mbps"], fig["gh_bulk_h2_mbps"] = mb.direct, mb.gh, mb.gh2
+	if e.tcp != nil {
+		if err := runTCP(o, e, fig, say); err != nil {
+			return fmt.Errorf("TCP scenario: %w", err)
+		}
+	}
 
 	endGW, _ := readProcStat(e.gateway.pid())
 	endCN, _ := readProcStat(e.connector.pid())
@@ -335,7 +346,10 @@ func setUp(o options, ps *procs) (*env, error) {
 		if e.lab = startKCDLab(func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...) }); e.lab != nil {
 			kcd = kcdApps(e.lab)
 		}
-		extra, err := signedConfig(o.sso, appPort, kcd)
+		if e.tcp, err = startTCPSink(); err != nil {
+			return nil, err
+		}
+		extra, err := signedConfig(o.sso, appPort, kcd+tcpAppConfig(e.tcp.sink.Addr().String()))
 		if err != nil {
 			return nil, err
 		}
@@ -406,6 +420,9 @@ func setUp(o options, ps *procs) (*env, error) {
 			if err := waitUntil("a KCD request", 30*time.Second, []*proc{e.gateway, e.connector}, func() error { return kcdSignIn(e.kcd) }); err != nil {
 				return nil, err
 			}
+		}
+		if err := e.tcp.startTCPClient(o, ps, caFile, publicAddr, []*proc{e.gateway, e.connector}); err != nil {
+			return nil, err
 		}
 	}
 	return e, nil
@@ -517,6 +534,7 @@ func report(o options, f figures) {
 			"  passthrough /index.html %.0f req/s; KCD app /index.html %.0f req/s (ratio_kcd_vs_passthrough=%.3f); KCD app /private/whoami.shtml (Apache checks the ticket) %.0f req/s\n",
 			f["kcd_pass_rps"], f["kcd_public_rps"], f["ratio_kcd_vs_passthrough"], f["kcd_private_rps"])
 	}
-	fmt.Printf("ratios: ratio_small_rps=%.3f ratio_large_rps=%.3f ratio_bulk=%.3f (ratio_bulk_h2=%.3f)\n\n",
-		f["ratio_small_rps"], f["ratio_large_rps"], f["ratio_bulk"], f["ratio_bulk_h2"])
+	reportTCP(o, f)
+	fmt.Printf("ratios: ratio_small_rps=%.3f ratio_large_rps=%.3f ratio_bulk=%.3f (ratio_bulk_h2=%.3f) ratio_tcp=%.3f\n\n",
+		f["ratio_small_rps"], f["ratio_large_rps"], f["ratio_bulk"], f["ratio_bulk_h2"], f["ratio_tcp"])
 }

@@ -38,7 +38,7 @@ func (a *app) roundTrip(out *http.Request) (*http.Response, error) {
 	if a.lean != nil && leanclient.Eligible(out) {
 		return a.lean.RoundTrip(out)
 	}
-	return a.rt.RoundTrip(out)
+	return a.rt.RoundTrip(guardReuse(out)) // reuse.go
 }
 
 // appTable is one session's view of the gateway's config, replaced whole.

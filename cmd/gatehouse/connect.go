@@ -21,6 +21,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gatehouse/gatehouse/core/reserved"
+	"github.com/gatehouse/gatehouse/internal/wsstream"
 )
 
 // gatehouse connect carries local TCP connections to a TCP app: each one
@@ -232,9 +233,14 @@ func (c *connectClient) carry(ctx context.Context, local io.ReadWriteCloser) err
 		}
 		close(done)
 	}()
-	// local → app. A WebSocket cannot half-close, so after the local end
-	// the app's answer is still read until the app closes.
-	go func() { _, _ = io.CopyBuffer(remote, local, make([]byte, 32<<10)) }()
+	// local → app. The local end is a half-close: the "eof" message
+	// (wsstream) reaches the backend as one, and its answer is still read
+	// until it closes.
+	go func() {
+		if _, err := io.CopyBuffer(remote, local, make([]byte, 32<<10)); err == nil {
+			_ = wsstream.SendEOF(ctx, remote.ws)
+		}
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -244,7 +250,7 @@ func (c *connectClient) carry(ctx context.Context, local io.ReadWriteCloser) err
 
 // open dials the app with the token, signing in (once, again) when the
 // gateway asks for it.
-func (c *connectClient) open(ctx context.Context) (net.Conn, error) {
+func (c *connectClient) open(ctx context.Context) (*wsConn, error) {
 	tok, err := c.currentToken(ctx, "")
 	if err != nil {
 		return nil, err
@@ -266,7 +272,7 @@ func (c *connectClient) open(ctx context.Context) (net.Conn, error) {
 var errSignIn = errors.New("sign-in required")
 
 // dial opens the WebSocket with tok ("" for none).
-func (c *connectClient) dial(ctx context.Context, tok string) (net.Conn, error) {
+func (c *connectClient) dial(ctx context.Context, tok string) (*wsConn, error) {
 	h := http.Header{}
 	if tok != "" {
 		h.Set("Authorization", "Bearer "+tok)
@@ -282,7 +288,14 @@ func (c *connectClient) dial(ctx context.Context, tok string) (net.Conn, error) 
 		return nil, errRefused{fmt.Sprintf("%s did not accept the %s protocol: is it a Gatehouse gateway?", c.base.Host, reserved.TCPProtocol)}
 	}
 	ws.SetReadLimit(1 << 20)
-	return websocket.NetConn(context.WithoutCancel(ctx), ws, websocket.MessageBinary), nil
+	return &wsConn{websocket.NetConn(context.WithoutCancel(ctx), ws, websocket.MessageBinary), ws}, nil
+}
+
+// wsConn is a connection to the app: its bytes, and the WebSocket for
+// the "eof" message.
+type wsConn struct {
+	net.Conn
+	ws *websocket.Conn
 }
 
 // dialError says why the gateway refused the connection.

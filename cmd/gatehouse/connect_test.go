@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/wsstream"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -82,7 +83,7 @@ func testGateway(t *testing.T, status *atomic.Int32) (*httptest.Server, *atomic.
 		opened.Add(1)
 		nc := websocket.NetConn(r.Context(), ws, websocket.MessageBinary)
 		defer nc.Close()
-		_, _ = io.Copy(nc, nc)
+		_, _ = io.Copy(nc, wsstream.NewReader(r.Context(), ws)) // an echo until the client's "eof"
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &opened
@@ -240,4 +241,32 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The end of standard input reaches the gateway as the "eof" message:
+// the echo then ends, and so does the --stdio connection, with every
+// byte echoed first.
+func TestConnectStdioHalfClose(t *testing.T) {
+	var status atomic.Int32
+	srv, _ := testGateway(t, &status)
+	c := testClient(t, srv, io.Discard)
+	c.http.Transport = addKey{srv.Client().Transport}
+	if err := c.fixToken("unused", ""); err != nil { // the key rides in addKey
+		t.Fatal(err)
+	}
+	msg := strings.Repeat("half-close ", 10000)
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- c.carry(t.Context(), stdioConn{strings.NewReader(msg), &out}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connection did not end after standard input did: no half-close")
+	}
+	if out.String() != msg {
+		t.Fatalf("echoed %d bytes, want %d", out.Len(), len(msg))
+	}
 }

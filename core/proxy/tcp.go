@@ -17,13 +17,17 @@ import (
 	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/internal/httphead"
+	"github.com/gatehouse/gatehouse/internal/wsstream"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
 // A TCP app's connections. The client (`gatehouse connect`) opens a
 // WebSocket at reserved.TCP on the app's host, subprotocol
 // reserved.TCPProtocol; its binary messages carry the TCP stream's
-// bytes. The upgrade request passes the app's Guard as any request does
+// bytes, and a text "eof" (internal/wsstream) half-closes the client's
+// direction: the stream gets a yamux FIN, the connector CloseWrites the
+// backend, and the backend's answer still flows back. A client close
+// without "eof" ends the connection. The upgrade request passes the app's Guard as any request does
 // (a session cookie or an Authorization: Bearer credential): without a
 // valid session the client gets the Guard's 401 (a sign-in redirect
 // becomes a 401 too) and no stream is opened. Then one tunnel stream to a
@@ -199,12 +203,17 @@ func (c *tcpConn) run(ws *websocket.Conn) {
 		return
 	}
 	up := make(chan struct{})
-	go func() { // client → backend; the client's end half-closes the stream
+	go func() { // client → backend
 		defer close(up)
-		n, _ := copyBuf(c.stream, nc)
+		cr := wsstream.NewReader(ctx, ws)
+		n, _ := copyBuf(c.stream, cr)
 		c.in = n
-		c.end(endClient)
-		_ = c.stream.Close() // yamux: a FIN, the backend may still answer
+		if cr.HalfClosed() { // the client's "eof": a FIN, the backend may still answer
+			_ = c.stream.Close()
+			return
+		}
+		c.end(endClient) // the client is gone: so is the connection
+		abort(c.stream)
 	}()
 	down := make(chan struct{})
 	go func() { // backend → client

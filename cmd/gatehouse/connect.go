@@ -37,6 +37,7 @@ type connectClient struct {
 	stderr    io.Writer
 	fixed     bool   // the token is --token / --token-file: never sign in
 	noBrowser bool   // print the sign-in address, do not open it
+	device    bool   // sign in with the device-code flow (connect_device.go)
 	cacheFile string // "" with a fixed token
 	// openBrowser opens a URL (xdg-open); tests replace it.
 	openBrowser func(string) error
@@ -58,6 +59,7 @@ func connectCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	token := fs.String("token", "", "send this token as Authorization: Bearer (scripts); no browser sign-in")
 	tokenFile := fs.String("token-file", "", "read the bearer token from this file")
 	noBrowser := fs.Bool("no-browser", false, "print the sign-in address instead of opening a browser")
+	device := fs.Bool("device", false, "sign in with a code approved in a browser on any device (no browser here)")
 	caFile := fs.String("ca-file", "", "trust this PEM CA for the gateway too (a private CA)")
 	connectTo := fs.String("connect-to", "", "dial this host:port instead of the app's host (one gateway node, a load balancer); TLS and Host stay the app's")
 	pos, err := parseArgs(fs, args)
@@ -72,6 +74,9 @@ func connectCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if *token != "" && *tokenFile != "" {
 		return usageError("connect: give --token or --token-file, not both")
+	}
+	if *device && (*token != "" || *tokenFile != "") {
+		return usageError("connect: --device signs in; with --token or --token-file there is no sign-in")
 	}
 	base, err := appBase(pos[0])
 	if err != nil {
@@ -91,7 +96,7 @@ func connectCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	c.noBrowser = *noBrowser
+	c.noBrowser, c.device = *noBrowser, *device
 	if err := c.fixToken(*token, *tokenFile); err != nil {
 		return err
 	}

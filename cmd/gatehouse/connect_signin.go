@@ -93,7 +93,11 @@ func (c *connectClient) currentToken(ctx context.Context, refused string) (strin
 		c.token = ""
 		_ = os.Remove(c.cacheFile)
 	}
-	t, err := c.browserSignIn(ctx)
+	signIn := c.browserSignIn
+	if c.device {
+		signIn = c.deviceSignIn
+	}
+	t, err := signIn(ctx)
 	if err != nil {
 		return "", err
 	}

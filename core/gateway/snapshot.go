@@ -159,7 +159,7 @@ func (g *Gateway) signIn(cfg *config.Config, i int, auth signin.Authenticator) (
 		FoldPathCase: a.CaseInsensitivePaths}
 	endpoints := reserved.App{Host: a.Host, Start: http.HandlerFunc(app.Start),
 		Callback: http.HandlerFunc(app.Callback), SignOut: http.HandlerFunc(app.SignOut),
-		CLILogin: http.HandlerFunc(app.CLILogin), CLIToken: http.HandlerFunc(app.CLIToken)}
+		CLILogin: http.HandlerFunc(app.CLILogin), CLIToken: http.HandlerFunc(app.Token), CLIDevice: http.HandlerFunc(app.CLIDevice)}
 	if a.Vault.PublicKey != "" {
 		v, err := vault.New(a.Name, a.Vault.PublicKey, g.opts.Store, g.log)
 		if err != nil {

@@ -12,6 +12,7 @@
 //	/.gatehouse/tcp                     a TCP app's connections (WebSocket)
 //	/.gatehouse/cli/login               gatehouse connect's browser sign-in
 //	/.gatehouse/cli/token               where gatehouse connect trades its code
+//	/.gatehouse/cli/device              gatehouse connect --device's sign-in
 //
 // Which spellings of a path count as reserved (%2e, case, runs of "/") is
 // package target's decision; this package sees paths already normalised.
@@ -37,6 +38,9 @@ const JWKS = Prefix + "jwks.json"
 const (
 	CLILogin = Prefix + "cli/login"
 	CLIToken = Prefix + "cli/token"
+	// CLIDevice starts a device-code sign-in (POST) and is the page
+	// where the user approves it (GET ?user_code=).
+	CLIDevice = Prefix + "cli/device"
 )
 
 // TCP is the path on a TCP app's host where `gatehouse connect` opens a
@@ -92,8 +96,9 @@ type App struct {
 	Callback    http.Handler
 	SignOut     http.Handler
 	Credentials http.Handler // nil without the password vault
-	// CLILogin and CLIToken serve the paths of the same names; nil: 404.
-	CLILogin, CLIToken http.Handler
+	// CLILogin, CLIToken and CLIDevice serve the paths of the same
+	// names; nil: 404.
+	CLILogin, CLIToken, CLIDevice http.Handler
 }
 
 // Mux routes the reserved paths of one config snapshot. Handlers find
@@ -114,7 +119,7 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := m.handler(r, rest)
-	if r.URL.Path == CLILogin || r.URL.Path == CLIToken {
+	if r.URL.Path == CLILogin || r.URL.Path == CLIToken || r.URL.Path == CLIDevice {
 		h = m.cli(r)
 	}
 	if h != nil {
@@ -153,8 +158,11 @@ func (m *Mux) cli(r *http.Request) http.Handler {
 	var found http.Handler
 	for _, a := range m.Apps {
 		h := a.CLILogin
-		if r.URL.Path == CLIToken {
+		switch r.URL.Path {
+		case CLIToken:
 			h = a.CLIToken
+		case CLIDevice:
+			h = a.CLIDevice
 		}
 		if a.Host != host || h == nil {
 			continue

@@ -63,8 +63,9 @@ type Gate struct {
 	Metrics     *metrics.Metrics // sign-in outcomes; nil: none
 
 	identities identities
-	tally      tally  // outcomes of unidentified requests, counted not stored
-	recent     recent // identical sign-in records, stored once a minute
+	tally      tally        // outcomes of unidentified requests, counted not stored
+	recent     recent       // identical sign-in records, stored once a minute
+	device     deviceLimits // gatehouse connect --device's limits (device.go)
 }
 
 // App is one app's sign-in; it implements proxy.Guard.

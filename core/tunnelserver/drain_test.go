@@ -1,17 +1,14 @@
 package tunnelserver
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/tunnel"
-	"github.com/hashicorp/yamux"
 )
 
 // A connector's drain takes its session out of the picks and is answered
@@ -23,21 +20,7 @@ func TestDrainAnswersAndStopsPicks(t *testing.T) {
 	reg := registry.New(clock, time.Minute)
 	h := &Hub{Logger: log, Store: &touchStore{}, Registry: reg, Clock: clock,
 		Config: func(string) *tunnel.Config { return &tunnel.Config{Version: 1} }}
-	server, client := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.serveSession(ctx, server, "c-1", "1", log) }()
-	defer func() { cancel(); client.Close(); <-done }()
-
-	mux, err := yamux.Client(client, tunnel.MuxConfig(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mux.Close()
-	control, err := mux.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux, control := pipeSession(t, h)
 	send := func(m tunnel.Message) {
 		t.Helper()
 		if err := tunnel.WriteFrame(control, m); err != nil {

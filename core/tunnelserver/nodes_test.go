@@ -1,7 +1,6 @@
 package tunnelserver
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"reflect"
@@ -11,28 +10,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/tunnel"
-	"github.com/hashicorp/yamux"
 )
 
 // nodeTestSession opens a connector session on h and returns its control
 // stream, after the hello.
 func nodeTestSession(t *testing.T, h *Hub) net.Conn {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	server, client := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.serveSession(ctx, server, "c-1", "1", log) }()
-	t.Cleanup(func() { cancel(); client.Close(); <-done })
-	mux, err := yamux.Client(client, tunnel.MuxConfig(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mux.Close() })
-	control, err := mux.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, control := pipeSession(t, h)
 	if err := tunnel.WriteFrame(control, tunnel.Message{Type: tunnel.MsgHello, Hello: &tunnel.Hello{Version: "test"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/tunnel"
-	"github.com/hashicorp/yamux"
 )
 
 // removableStore knows connector c-1 until removed is set; with broken
@@ -44,21 +42,7 @@ func TestCheckRemovalsRetiresARemovedConnector(t *testing.T) {
 	st := &removableStore{}
 	h := &Hub{Logger: log, Store: st, Registry: reg, Clock: clock,
 		Config: func(string) *tunnel.Config { return &tunnel.Config{Version: 1} }}
-	server, client := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.serveSession(ctx, server, "c-1", "1", log) }()
-	defer func() { cancel(); client.Close(); <-done }()
-
-	mux, err := yamux.Client(client, tunnel.MuxConfig(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mux.Close()
-	control, err := mux.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux, control := pipeSession(t, h)
 	if err := tunnel.WriteFrame(control, tunnel.Message{Type: tunnel.MsgHello, Hello: &tunnel.Hello{Version: "test"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,12 +56,12 @@ func TestCheckRemovalsRetiresARemovedConnector(t *testing.T) {
 	waitUntil(t, "the session to attach", func() bool { return len(reg.List()) == 1 })
 
 	st.broken.Store(true)
-	h.CheckRemovals(ctx)
+	h.CheckRemovals(t.Context())
 	if l := reg.List(); len(l) != 1 || l[0].Draining != 0 {
 		t.Fatalf("after a failed store read the registry has %+v; want the session untouched", l)
 	}
 	st.broken.Store(false)
-	h.CheckRemovals(ctx)
+	h.CheckRemovals(t.Context())
 	if l := reg.List(); len(l) != 1 || l[0].Draining != 0 {
 		t.Fatalf("with the connector still in the store the registry has %+v; want the session untouched", l)
 	}
@@ -92,7 +76,7 @@ func TestCheckRemovalsRetiresARemovedConnector(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.removed.Store(true)
-	h.CheckRemovals(ctx)
+	h.CheckRemovals(t.Context())
 	waitUntil(t, "the session to drain", func() bool { l := reg.List(); return len(l) == 1 && l[0].Draining == 1 })
 	if _, _, _, err := reg.DialGroup(t.Context(), "default", nil, false); !errors.Is(err, registry.ErrNoConnector) {
 		t.Fatalf("DialGroup after the removal = %v, want ErrNoConnector", err)

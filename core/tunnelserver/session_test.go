@@ -3,7 +3,6 @@ package tunnelserver
 import (
 	"context"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/tunnel"
-	"github.com/hashicorp/yamux"
 )
 
 type fakeClock struct {
@@ -79,21 +77,7 @@ func TestHeartbeatFloodWritesTheStoreOncePerInterval(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	h := &Hub{Logger: log, Store: st, Registry: registry.New(clock, time.Minute), Clock: clock,
 		Config: func(string) *tunnel.Config { return &tunnel.Config{Version: 1} }}
-	server, client := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.serveSession(ctx, server, "c-1", "1", log) }()
-	defer func() { cancel(); client.Close(); <-done }()
-
-	mux, err := yamux.Client(client, tunnel.MuxConfig(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mux.Close()
-	control, err := mux.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, control := pipeSession(t, h)
 	send := func(m tunnel.Message) {
 		t.Helper()
 		if err := tunnel.WriteFrame(control, m); err != nil {

@@ -1,17 +1,14 @@
 package tunnelserver
 
 import (
-	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/tunnel"
-	"github.com/hashicorp/yamux"
 )
 
 // A connector's ready carries its sign-on report: the registry then routes
@@ -26,20 +23,7 @@ func TestReadyReportRoutesAndIsStored(t *testing.T) {
 	st := &touchStore{}
 	h := &Hub{Logger: log, Store: st, Registry: reg, Clock: clock,
 		Config: func(string) *tunnel.Config { return &tunnel.Config{Version: 1} }}
-	server, client := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.serveSession(ctx, server, "c-1", "1", log) }()
-	defer func() { cancel(); client.Close(); <-done }()
-	mux, err := yamux.Client(client, tunnel.MuxConfig(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mux.Close()
-	control, err := mux.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, control := pipeSession(t, h)
 	send := func(m tunnel.Message) {
 		t.Helper()
 		if err := tunnel.WriteFrame(control, m); err != nil {
@@ -60,8 +44,9 @@ func TestReadyReportRoutesAndIsStored(t *testing.T) {
 	send(tunnel.Message{Type: tunnel.MsgReady, Ready: &tunnel.Ready{ConfigVersion: 1, SignOn: rep}})
 
 	var status *SignOnStatus
+	var err error
 	waitUntil(t, "the report in the store", func() bool {
-		status, err = LoadSignOnStatus(ctx, st, "c-1")
+		status, err = LoadSignOnStatus(t.Context(), st, "c-1")
 		return err == nil && status != nil
 	})
 	if !status.Reported || status.Version != "v2" || len(status.Plugins) != 2 || status.Accepted[0] != "hr" || len(status.Refused) != 1 {

@@ -20,9 +20,16 @@ import (
 //     their Connection tokens) and the request is served as plain
 //     HTTP/1.1: h2c never reaches a backend, where it would open an HTTP/2
 //     connection the gateway no longer sees (RATIONALE.md).
+//   - A request with Authorization or Proxy-Authorization more than once
+//     is refused with 400: the field holds one credential, and sign-in
+//     (which reads the first) and a backend or a proxy in front (which
+//     may read the last) must never disagree about who is calling.
 
 var pageEdgeConnect = errorpage.Page{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 	Text: "Gatehouse does not forward CONNECT requests: it is not a forward proxy."}
+
+var pageEdgeTwoCredentials = errorpage.Page{Status: http.StatusBadRequest, Title: "Bad request",
+	Text: "The request carries its credentials (Authorization) more than once. Send one."}
 
 // edgeAllow is the Allow header of the 405 answer.
 const edgeAllow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -48,6 +55,12 @@ func admit(w http.ResponseWriter, r *http.Request) bool {
 			// must not be read as the next request.
 			w.Header().Set("Connection", "close")
 		}
+		errorpage.Write(w, r, p)
+		return false
+	}
+	if len(r.Header["Authorization"]) > 1 || len(r.Header["Proxy-Authorization"]) > 1 {
+		p := pageEdgeTwoCredentials
+		p.RequestID = errorpage.NewRequestID()
 		errorpage.Write(w, r, p)
 		return false
 	}

@@ -45,3 +45,29 @@ func TestAdmitDropsH2C(t *testing.T) {
 		}
 	}
 }
+
+// A credential field sent twice is refused before anything reads it,
+// whichever value is the valid one; one of each is fine.
+func TestAdmitRefusesTwoCredentials(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		h     http.Header
+		admit bool
+	}{
+		{"one Authorization", http.Header{"Authorization": {"Bearer a"}}, true},
+		{"Authorization and Proxy-Authorization", http.Header{"Authorization": {"Bearer a"}, "Proxy-Authorization": {"Basic b"}}, true},
+		{"two Authorization", http.Header{"Authorization": {"Bearer good", "Bearer bad"}}, false},
+		{"two empty Authorization", http.Header{"Authorization": {"", ""}}, false},
+		{"two Proxy-Authorization", http.Header{"Proxy-Authorization": {"Basic a", "Basic b"}}, false},
+	} {
+		r := httptest.NewRequest("GET", "https://app.example.com/", nil)
+		r.Header = c.h
+		w := httptest.NewRecorder()
+		if got := admit(w, r); got != c.admit {
+			t.Errorf("%s: admit = %v, want %v", c.name, got, c.admit)
+		}
+		if !c.admit && (w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "more than once")) {
+			t.Errorf("%s: answered %d %q, want a 400 page", c.name, w.Code, w.Body.String())
+		}
+	}
+}

@@ -207,23 +207,8 @@ func run(o options, ps *procs) error {
 			fig["gh_small_tunnel_cpu_s_per_10k"] = med.gh.per10k(med.gh.cpu[1] + med.gh.cpu[2])
 		}
 	}
-	if e.signed != nil {
-		// Passthrough and signed-in runs back to back, twice, best of each:
-		// the ratio compares like with like on a noisy machine.
-		for range 2 {
-			for _, t := range []*target{e.gh, e.signed} {
-				say("%s: small, signed-in=%v", t.name, t == e.signed)
-				r, err := load(t, small)
-				if err != nil {
-					return fmt.Errorf("%s sign-on: %w", t.name, err)
-				}
-				k := map[*target]string{e.gh: "gh_pass_", e.signed: "gh_signon_"}[t] + "small_"
-				if r.rps > fig[k+"rps"] {
-					fig[k+"rps"], fig[k+"p50_ms"], fig[k+"p99_ms"] = r.rps, ms(r.p50), ms(r.p99)
-				}
-			}
-		}
-		fig["ratio_signon_vs_passthrough"] = fig["gh_signon_small_rps"] / fig["gh_pass_small_rps"]
+	if err := signOnRuns(e, small, fig, load, say); err != nil { // signon.go
+		return err
 	}
 	// A failed KCD run (its lab is a separate Apache and KDC) is reported
 	// after the main table rather than instead of it.
@@ -523,12 +508,7 @@ func report(o options, f figures) {
 	w.Flush()
 	fmt.Printf("\nCPU seconds per 10k small requests: direct (demo app) %.2f; through Gatehouse %.2f (gateway + connector %.2f, demo app the rest)\n",
 		f["direct_small_cpu_s_per_10k"], f["gh_small_cpu_s_per_10k"], f["gh_small_tunnel_cpu_s_per_10k"])
-	if f["gh_signon_small_rps"] > 0 {
-		fmt.Printf("Signed-in app with header sign-on (session cookie; identity headers + JWT injected at the connector), 100 B:\n"+
-			"  passthrough %.0f req/s (p50 %.2f ms, p99 %.2f ms); signed in %.0f req/s (p50 %.2f ms, p99 %.2f ms): ratio_signon_vs_passthrough=%.3f\n",
-			f["gh_pass_small_rps"], f["gh_pass_small_p50_ms"], f["gh_pass_small_p99_ms"],
-			f["gh_signon_small_rps"], f["gh_signon_small_p50_ms"], f["gh_signon_small_p99_ms"], f["ratio_signon_vs_passthrough"])
-	}
+	reportSignOn(f) // signon.go
 	if f["kcd_pass_rps"] > 0 {
 		fmt.Printf("Kerberos constrained delegation (lab Apache behind the connector; alice's session cookie):\n"+
 			"  passthrough /index.html %.0f req/s; KCD app /index.html %.0f req/s (ratio_kcd_vs_passthrough=%.3f); KCD app /private/whoami.shtml (Apache checks the ticket) %.0f req/s\n",

@@ -67,3 +67,41 @@ func signIn(t *target) error {
 	}
 	return fmt.Errorf("signing in to %s: %s and no session cookie", t.host, resp.Status)
 }
+
+// signOnRuns measures the sign-on scenario when there is one: passthrough
+// and signed-in runs back to back, in rounds, best of each, so the ratio
+// compares like with like on a noisy machine. ratio_signon_header is the
+// headline (header sign-on against passthrough, 100 B);
+// ratio_signon_vs_passthrough is the same figure under its older name.
+func signOnRuns(e *env, small loadSpec, fig figures, load func(*target, loadSpec) (loadResult, error), say func(string, ...any)) error {
+	if e.signed == nil {
+		return nil
+	}
+	for range 2 {
+		for _, t := range []*target{e.gh, e.signed} {
+			say("%s: small, signed-in=%v", t.name, t == e.signed)
+			r, err := load(t, small)
+			if err != nil {
+				return fmt.Errorf("%s sign-on: %w", t.name, err)
+			}
+			k := map[*target]string{e.gh: "gh_pass_", e.signed: "gh_signon_"}[t] + "small_"
+			if r.rps > fig[k+"rps"] {
+				fig[k+"rps"], fig[k+"p50_ms"], fig[k+"p99_ms"] = r.rps, ms(r.p50), ms(r.p99)
+			}
+		}
+	}
+	fig["ratio_signon_header"] = fig["gh_signon_small_rps"] / fig["gh_pass_small_rps"]
+	fig["ratio_signon_vs_passthrough"] = fig["ratio_signon_header"]
+	return nil
+}
+
+// reportSignOn prints the sign-on scenario's figures, if it ran.
+func reportSignOn(f figures) {
+	if f["gh_signon_small_rps"] == 0 {
+		return
+	}
+	fmt.Printf("Signed-in app with header sign-on (session cookie; identity headers + JWT injected at the connector, reused per session), 100 B:\n"+
+		"  passthrough %.0f req/s (p50 %.2f ms, p99 %.2f ms); signed in %.0f req/s (p50 %.2f ms, p99 %.2f ms): ratio_signon_header=%.3f\n",
+		f["gh_pass_small_rps"], f["gh_pass_small_p50_ms"], f["gh_pass_small_p99_ms"],
+		f["gh_signon_small_rps"], f["gh_signon_small_p50_ms"], f["gh_signon_small_p99_ms"], f["ratio_signon_header"])
+}

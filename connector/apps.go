@@ -57,6 +57,7 @@ type transports struct {
 	fast    fastpath.Set
 	mu      sync.Mutex
 	m       map[string]*app
+	reuse   *reuseCache // sign-on results the Injectors let us reuse (signoncache.go)
 }
 
 // signOnGrace is how long a replaced Injector keeps serving requests that
@@ -111,7 +112,11 @@ func newApp(c tunnel.AppConfig, fp fastpath.Set) (*app, error) {
 	if c.TCP != "" {
 		return &app{cfg: c}, nil // a TCP app dials c.TCP itself (tcp.go)
 	}
-	u, err := url.Parse(c.URL)
+	raw, err := sampleURL(c) // wildcard.go: a {label} template
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("app %q: backend URL %q is not an absolute http(s) URL", c.Name, c.URL)
 	}
@@ -138,7 +143,7 @@ func newApp(c tunnel.AppConfig, fp fastpath.Set) (*app, error) {
 	}
 	rt.MaxResponseHeaderBytes = maxRespHead // a header flood gets a 502, as on the lean path
 	a := &app{cfg: c, base: u, rt: rt}
-	if u.Scheme == "http" && fp.On(fastpath.LeanClient) {
+	if u.Scheme == "http" && fp.On(fastpath.LeanClient) && raw == c.URL { // not a template: one backend address
 		host := u.Host
 		if u.Port() == "" {
 			host = net.JoinHostPort(u.Hostname(), "80")

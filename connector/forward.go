@@ -111,7 +111,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 	defer s.finish(a, &hdr, req, &sv) // accesslog.go
 	out := outbound(ctx, req, a)
 	rejectStatus := 0
-	if err := s.admit(ctx, a, hdr, out, &rejectStatus); err != nil {
+	if err := s.admitHost(ctx, a, hdr, req.Host, out, &rejectStatus); err != nil { // wildcard.go
 		status, code := refusal(err)
 		s.c.metrics.refused(a, err)
 		log.Warn("request refused before the backend", "error", err)
@@ -134,6 +134,7 @@ func (s *session) serveOne(ctx context.Context, cancel func(), stream net.Conn, 
 	}
 	s.c.metrics.backend(hdr.App, time.Since(sv.start), resp.StatusCode, nil)
 	sv.status = resp.StatusCode
+	s.forgetSignOn(a, &hdr, out, resp.StatusCode) // signon.go: a reused result the backend refused
 	if rejectStatus != 0 && resp.StatusCode == rejectStatus {
 		// The backend refused the credentials the sign-on plug-in gave:
 		// the gateway asks the user for new ones instead.
@@ -204,14 +205,18 @@ func (r reqLog) with(args []any) []any {
 func outbound(ctx context.Context, req *http.Request, a *app) *http.Request {
 	out := req.WithContext(ctx)
 	out.RequestURI = ""
-	u := *a.base
+	base := a.base
+	if label, err := a.label(req.Host); err == nil && label != "" {
+		base = a.baseFor(label) // a wildcard app's {label} template (wildcard.go)
+	}
+	u := *base
 	prefix := a.cfg.PathPrefix
-	u.Path = joinPath(a.base.Path, trimPrefix(req.URL.Path, prefix))
-	u.RawPath = joinPath(a.base.EscapedPath(), trimEscapedPrefix(req.URL.EscapedPath(), prefix))
+	u.Path = joinPath(base.Path, trimPrefix(req.URL.Path, prefix))
+	u.RawPath = joinPath(base.EscapedPath(), trimEscapedPrefix(req.URL.EscapedPath(), prefix))
 	u.RawQuery = req.URL.RawQuery
 	out.URL = &u
 	if !a.cfg.PreserveHost {
-		out.Host = a.base.Host
+		out.Host = u.Host
 	}
 	if out.Header.Get("User-Agent") == "" {
 		out.Header["User-Agent"] = nil // do not add Go's default

@@ -39,7 +39,7 @@ type appCounters struct {
 	sumNanos atomic.Int64
 }
 
-type pluginCounters struct{ failures, restarts atomic.Uint64 }
+type pluginCounters struct{ failures, restarts, calls, reused atomic.Uint64 }
 
 func newMetrics() *metrics {
 	var b [8]byte
@@ -132,6 +132,21 @@ func (m *metrics) signOnFailed(plugin string) {
 	}
 }
 
+// signOnCall counts a request's sign-on: a call to the plug-in, or a
+// result it let the connector reuse (signoncache.go).
+func (m *metrics) signOnCall(plugin string, reused bool) {
+	if m == nil {
+		return
+	}
+	switch p := m.plugin(plugin); {
+	case p == nil:
+	case reused:
+		p.reused.Add(1)
+	default:
+		p.calls.Add(1)
+	}
+}
+
 // PluginCall implements pluginhost.Observer: failures are counted where
 // they refuse a request (signOnFailed).
 func (m *metrics) PluginCall(plugin, app, method string, d time.Duration, err error) {}
@@ -170,7 +185,8 @@ func (m *metrics) snapshot() *tunnel.ConnectorMetrics {
 	})
 	m.plugins.Range(func(k, v any) bool {
 		p := v.(*pluginCounters)
-		out.SignOn = append(out.SignOn, tunnel.PluginMetrics{Plugin: k.(string), Failures: p.failures.Load(), Restarts: p.restarts.Load()})
+		out.SignOn = append(out.SignOn, tunnel.PluginMetrics{Plugin: k.(string), Failures: p.failures.Load(), Restarts: p.restarts.Load(),
+			Calls: p.calls.Load(), Reused: p.reused.Load()})
 		return true
 	})
 	if len(out.Apps) == 0 && len(out.SignOn) == 0 {
@@ -188,7 +204,7 @@ func isPinError(err error) bool {
 // sign-on plug-in failed (not a missing or bad identity, and not a
 // plug-in asking the user for credentials).
 func (m *metrics) refused(a *app, err error) {
-	if a.cfg.SignOn == nil || errors.Is(err, errIdentity) || errors.Is(err, errAskCredentials) {
+	if a.cfg.SignOn == nil || errors.Is(err, errIdentity) || errors.Is(err, errAskCredentials) || errors.Is(err, errBadLabel) {
 		return
 	}
 	m.signOnFailed(a.cfg.SignOn.Plugin)

@@ -64,6 +64,8 @@ func refusal(err error) (status int, code string) {
 		return http.StatusForbidden, tunnel.ErrCodeIdentity
 	case errors.Is(err, errAskCredentials):
 		return http.StatusUnauthorized, tunnel.ErrCodeAskCreds
+	case errors.Is(err, errBadLabel):
+		return http.StatusBadRequest, tunnel.ErrCodeBadRequest
 	}
 	return http.StatusServiceUnavailable, tunnel.ErrCodeSignOn
 }

@@ -2,13 +2,12 @@ package connector
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pluginhost"
@@ -21,22 +20,22 @@ import (
 // plugin serve NAME") or an executable the connector's operator pinned.
 type signOn struct {
 	inj *pluginhost.Injector
-	err error // why the plug-in could not start: requests fail closed
+	// inject is inj.Inject (a test's fake Injector in unit tests).
+	inject func(context.Context, sdk.InjectRequest) (sdk.InjectResult, error)
+	err    error // why the plug-in could not start: requests fail closed
 	// refusal is err as the gateway gets it, which then sends the app's
 	// requests to other connectors.
 	refusal *tunnel.SignOnRefusal
 
-	mu    sync.Mutex
-	reuse map[[sha256.Size]byte]reusable // results the plug-in let us reuse, by envelope hash
+	// gen names this start of the plug-in in the reuse cache: a config
+	// change starts a new one, so results of the old config are never
+	// served again.
+	gen   uint64
+	cache *reuseCache // the connector's (signoncache.go); nil for a refused plug-in
 }
 
-type reusable struct {
-	res     sdk.InjectResult
-	expires time.Time
-}
-
-// maxReuse bounds the reusable results kept per app.
-const maxReuse = 10000
+// signOnGens numbers signOn starts across the process.
+var signOnGens atomic.Uint64
 
 // startSignOn starts the app's Injector, if it has one. A failure is kept
 // (and logged) rather than returned: it is reported to the gateway, the
@@ -62,7 +61,10 @@ func (t *transports) startSignOn(c tunnel.AppConfig) *signOn {
 		field, msg := refusalOf(err)
 		return t.refuse(c, field, msg)
 	}
-	return &signOn{inj: inj}
+	if t.reuse == nil {
+		t.reuse = newReuseCache(maxReuseEntries, maxReuseBytes)
+	}
+	return &signOn{inj: inj, inject: inj.Inject, gen: signOnGens.Add(1), cache: t.reuse}
 }
 
 // refuse records why app c's sign-on cannot run, with every value of its
@@ -82,6 +84,12 @@ func (t *transports) refuse(c tunnel.AppConfig, field, msg string) *signOn {
 // close stops the plug-in after grace, so requests in flight can finish;
 // at once (and before returning) when grace is 0.
 func (s *signOn) close(grace time.Duration) {
+	if s != nil && s.cache != nil {
+		// Its results belong to the old config. A request still admitted
+		// by it during grace may add one back; nothing looks it up again,
+		// and it leaves at its expiry or when the cache needs the room.
+		s.cache.dropGen(s.gen)
+	}
 	switch {
 	case s == nil || s.inj == nil:
 	case grace == 0:
@@ -119,12 +127,16 @@ func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, o
 	if a.signOn.err != nil {
 		return a.signOn.err
 	}
-	if res, ok := a.signOn.reused(sum, now); ok {
-		res.Apply(out.Header)
+	key := reuseKey{gen: a.signOn.gen, app: a.cfg.Name, backend: out.URL.Host, session: env.Session, sum: sum}
+	if res, ok := a.signOn.cache.get(key, now); ok {
+		s.c.metrics.signOnCall(a.cfg.SignOn.Plugin, true)
+		applyResult(res, out, rejectStatus)
 		return nil
 	}
-	res, err := a.signOn.inj.Inject(ctx, sdk.InjectRequest{
+	s.c.metrics.signOnCall(a.cfg.SignOn.Plugin, false)
+	res, err := a.signOn.inject(ctx, sdk.InjectRequest{
 		Identity: env.Identity, Method: out.Method, URL: out.URL.String(), Header: out.Header, Secret: hdr.Secret,
+		SessionExpires: env.Expires,
 	})
 	if err != nil {
 		return fmt.Errorf("sign-on plug-in %q: %w", a.cfg.SignOn.Plugin, err)
@@ -132,37 +144,40 @@ func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, o
 	if res.AskCredentials {
 		return errAskCredentials
 	}
-	res.Apply(out.Header)
-	if res.RejectStatus != 0 {
-		*rejectStatus = res.RejectStatus
-	}
+	applyResult(res, out, rejectStatus)
 	if res.ReuseFor > 0 {
 		exp := now.Add(res.ReuseFor)
 		if env.Expires.Before(exp) {
-			exp = env.Expires
+			exp = env.Expires // never past the session
 		}
-		a.signOn.keep(sum, res, exp)
+		a.signOn.cache.put(key, res, exp)
 	}
 	return nil
 }
 
-// reused returns a result the plug-in allowed to reuse for this session.
-func (s *signOn) reused(sum [sha256.Size]byte, now time.Time) (sdk.InjectResult, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.reuse[sum]
-	if ok && !now.Before(r.expires) {
-		delete(s.reuse, sum)
-		ok = false
+// applyResult changes out's header as res says and notes its RejectStatus.
+func applyResult(res sdk.InjectResult, out *http.Request, rejectStatus *int) {
+	res.Apply(out.Header)
+	if res.RejectStatus != 0 {
+		*rejectStatus = res.RejectStatus
 	}
-	return r.res, ok
 }
 
-func (s *signOn) keep(sum [sha256.Size]byte, res sdk.InjectResult, expires time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.reuse == nil || len(s.reuse) >= maxReuse {
-		s.reuse = map[[sha256.Size]byte]reusable{} // simple and bounded: a full cache starts over
+// forgetSignOn drops the reused sign-on result of the session behind hdr
+// when the backend answered status and the result's plug-in asked for that
+// (sdk.InjectResult.ForgetOn): the session's next request calls the
+// plug-in again. Most answers cost one bit test.
+func (s *session) forgetSignOn(a *app, hdr *tunnel.RequestHeader, out *http.Request, status int) {
+	so := a.signOn
+	if so == nil || so.cache == nil || !so.cache.forgetsStatus(status) || len(hdr.Envelope) == 0 {
+		return
 	}
-	s.reuse[sum] = reusable{res: res, expires: expires}
+	env, sum, err := s.c.envelopes.open(hdr.Envelope, a.cfg.Name, time.Now())
+	if err != nil {
+		return // an envelope that no longer checks out finds no result either
+	}
+	key := reuseKey{gen: so.gen, app: a.cfg.Name, backend: out.URL.Host, session: env.Session, sum: sum}
+	if so.cache.forget(key, status) {
+		s.log.Debug("sign-on result forgotten: the backend refused it", "app", a.cfg.Name, "status", status)
+	}
 }

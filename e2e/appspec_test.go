@@ -45,6 +45,9 @@ type appSpec struct {
 	Access                 string // YAML value of access: ("" = none)
 	KeepEscapedSlashes     bool   // keep_escaped_slashes: true
 	TCP                    string // YAML value of tcp: (a TCP app: no backend)
+	Portal                 string // YAML value of portal: ("" = none)
+	SAMLIdP                string // YAML value of saml_idp: ("" = none)
+	Cookie                 string // YAML value of cookie: ("" = none)
 }
 
 // specYAML renders a gateway config: the listeners, groups and log level
@@ -80,6 +83,15 @@ func specYAML(base gwConfig, apps []appSpec, public, tunnel, dataDir string) str
 		}
 		if a.Filters != "" {
 			fmt.Fprintf(&b, "    filters: %s\n", a.Filters)
+		}
+		if a.SAMLIdP != "" {
+			fmt.Fprintf(&b, "    saml_idp: %s\n", a.SAMLIdP)
+		}
+		if a.Cookie != "" {
+			fmt.Fprintf(&b, "    cookie: %s\n", a.Cookie)
+		}
+		if a.Portal != "" {
+			fmt.Fprintf(&b, "    portal: %s\n", a.Portal)
 		}
 		if a.TCP != "" {
 			fmt.Fprintf(&b, "    tcp: %s\n", a.TCP)

@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +20,7 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 	if why := browser.Available(); why != "" {
 		t.Skip("SKIPPING BROWSER TEST: " + why)
 	}
-	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{"https://app.localhost/.gatehouse/auth/app/callback"}})
-	if errors.Is(err, oplab.ErrSkip) {
-		t.Skipf("OpenID provider not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Stop() })
+	op := startOIDCProvider(t, oplab.Options{RedirectURIs: []string{"https://app.localhost/.gatehouse/auth/app/callback"}})
 	backend := newIdentityBackend(t, "app")
 	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: oidc, builtin: true}\n  - {name: header, builtin: true}\n"}
 	g := startGatewayWith(t, base, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: backend.URL,
@@ -39,17 +30,9 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 	enrollConnector(t, g, "connector", "default")
 	waitServingStatus(t, g.client(false), "https://app.localhost/", 401) // the API answer: sign-in is on
 
-	ca, err := os.ReadFile(g.devCAFile())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b, err := browser.Start(ctx, browser.Options{Hosts: map[string]string{"app.localhost": g.public}, ExtraCA: ca, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := gatewayBrowser(ctx, t, g, "app.localhost")
 	if _, err := b.Navigate(ctx, "https://app.localhost/reports?year=2026#section-2"); err != nil {
 		t.Fatal(err)
 	}

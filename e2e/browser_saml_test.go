@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -28,17 +27,9 @@ func TestBrowserSAMLSignIn(t *testing.T) {
 		t.Skip("SKIPPING BROWSER TEST: " + why)
 	}
 	g, idp, backend := samlGateway(t, "app")
-	ca, err := os.ReadFile(g.devCAFile())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b, err := browser.Start(ctx, browser.Options{Hosts: map[string]string{"app.localhost": g.public}, ExtraCA: ca, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := gatewayBrowser(ctx, t, g, "app.localhost")
 	if _, err := b.Navigate(ctx, "https://app.localhost/reports?year=2026#section-2"); err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +99,7 @@ func writeRSAPair(t *testing.T, keyFile, certFile string) {
 // with header sign-on, with a connector; the IdP trusts every app.
 func samlGateway(t *testing.T, apps ...string) (*gatewayProc, *idplab.IdP, *identityBackend) {
 	t.Helper()
-	idp, err := idplab.Start(context.Background(), idplab.Options{})
-	if errors.Is(err, idplab.ErrSkip) {
-		t.Skipf("SAML IdP not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Stop() })
+	idp := startSAMLIdP(context.Background(), t)
 	dir := t.TempDir()
 	keyFile, certFile := filepath.Join(dir, "sp.key"), filepath.Join(dir, "sp.crt")
 	writeRSAPair(t, keyFile, certFile) // RSA: SimpleSAMLphp 1.19 refuses ECDSA-signed requests

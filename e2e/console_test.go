@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -26,14 +25,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	admin := freeAddr(t)
 	callback := "http://" + admin + "/.gatehouse/auth/_console/callback"
-	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{callback}})
-	if errors.Is(err, oplab.ErrSkip) {
-		t.Skipf("OpenID provider not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Stop() })
+	op := startOIDCProvider(t, oplab.Options{RedirectURIs: []string{callback}})
 	backend := newIdentityBackend(t, "app")
 	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: oidc, builtin: true}\n"}
 	apps := []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: backend.URL, Auth: "passthrough"}}

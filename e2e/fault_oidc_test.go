@@ -96,15 +96,7 @@ func faultIdPStopped(t *testing.T) {
 	}
 	const callback = "https://app.localhost/.gatehouse/auth/app/callback"
 	startOP := func() *oplab.OP {
-		op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{callback}, Port: port})
-		if errors.Is(err, oplab.ErrSkip) {
-			t.Skipf("OpenID provider not available: %v", err)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = op.Stop() })
-		return op
+		return startOIDCProvider(t, oplab.Options{RedirectURIs: []string{callback}, Port: port})
 	}
 	op := startOP()
 	be := newFaultBackend(t, "app")

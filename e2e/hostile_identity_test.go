@@ -19,7 +19,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -91,14 +90,7 @@ func pageTitle(body string) string {
 func TestHostileOIDC(t *testing.T) {
 	key := rsaKey(t)
 	callback := func(app string) string { return "https://" + app + ".localhost/.gatehouse/auth/" + app + "/callback" }
-	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{callback("app"), callback("other")}, SigningKey: key})
-	if errors.Is(err, oplab.ErrSkip) {
-		t.Skipf("OpenID provider not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Stop() })
+	op := startOIDCProvider(t, oplab.Options{RedirectURIs: []string{callback("app"), callback("other")}, SigningKey: key})
 	rec := newRecorder(t)
 	base := gwConfig{Groups: []string{"default"}, LogLevel: "debug", // debug: the plug-ins' reasons for a refusal
 		Plugins: "  - {name: oidc, builtin: true}\n  - {name: header, builtin: true}\n"}
@@ -333,14 +325,7 @@ func hs256(t testing.TB, header, claims map[string]any, secret []byte) string {
 // replayed or rearranged; and answers the test signs with the IdP's own
 // key, to show that what is refused is refused for what the case changes.
 func TestHostileSAML(t *testing.T) {
-	idp, err := idplab.Start(context.Background(), idplab.Options{})
-	if errors.Is(err, idplab.ErrSkip) {
-		t.Skipf("SAML IdP not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Stop() })
+	idp := startSAMLIdP(context.Background(), t)
 	dir := t.TempDir()
 	keyFile, certFile := filepath.Join(dir, "sp.key"), filepath.Join(dir, "sp.crt")
 	writeRSAPair(t, keyFile, certFile)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,14 +21,7 @@ import (
 // survives the round trip; a replayed callback, an open redirect and a
 // user the policy refuses never reach the backend.
 func TestOIDCSignIn(t *testing.T) {
-	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{"https://app.localhost/.gatehouse/auth/app/callback"}})
-	if errors.Is(err, oplab.ErrSkip) {
-		t.Skipf("OpenID provider not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Stop() })
+	op := startOIDCProvider(t, oplab.Options{RedirectURIs: []string{"https://app.localhost/.gatehouse/auth/app/callback"}})
 	backend := newIdentityBackend(t, "app")
 	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: oidc, builtin: true}\n  - {name: header, builtin: true}\n"}
 	g := startGatewayWith(t, base, []appSpec{{Name: "app", Host: "app.localhost", Group: "default", URL: backend.URL,
@@ -136,14 +128,7 @@ func TestOIDCSignIn(t *testing.T) {
 // the backend as the robot client; one for another audience, an unsigned
 // one (alg none) or garbage never does.
 func TestOIDCBearerTokens(t *testing.T) {
-	op, err := oplab.Start(context.Background(), oplab.Options{RedirectURIs: []string{"https://api.localhost/.gatehouse/auth/api/callback"}})
-	if errors.Is(err, oplab.ErrSkip) {
-		t.Skipf("OpenID provider not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Stop() })
+	op := startOIDCProvider(t, oplab.Options{RedirectURIs: []string{"https://api.localhost/.gatehouse/auth/api/callback"}})
 	backend := newIdentityBackend(t, "api")
 	base := gwConfig{Groups: []string{"default"}, Plugins: "  - {name: oidc, builtin: true}\n  - {name: header, builtin: true}\n"}
 	auth := func(audience string) string {

@@ -38,3 +38,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, req sdk.AuthRequest) (
 	}
 	return res, nil
 }
+
+// SignOut asks the plug-in where to send a user who signed out, so that
+// the identity provider's session ends too. A plug-in that did not
+// declare sdk.CapabilitySignOut is not asked: the answer is empty (no
+// provider sign-out). The result has been validated.
+func (a *Authenticator) SignOut(ctx context.Context, req sdk.SignOutRequest) (sdk.SignOutResult, error) {
+	if !a.in.declared(sdk.CapabilitySignOut) {
+		return sdk.SignOutResult{}, nil
+	}
+	var res sdk.SignOutResult
+	if err := a.in.call(ctx, wire.MethodSignOut, req, &res); err != nil {
+		return sdk.SignOutResult{}, err
+	}
+	if err := res.Validate(); err != nil {
+		return sdk.SignOutResult{}, fmt.Errorf("%s: invalid SignOut result: %w", a.in, err)
+	}
+	return res, nil
+}

@@ -41,6 +41,8 @@ func serve(name string) int {
 	switch name {
 	case "echo":
 		p.Authenticator = newEcho
+	case "echo-signout": // signout_test.go: echo, declaring the signout capability
+		p.Authenticator, p.Capabilities = newEcho, []sdk.Capability{sdk.CapabilitySignOut}
 	case "inject":
 		p.Injector = newInject
 	case "raw", "raw-credentials": // capability_test.go

@@ -3,7 +3,8 @@
 # and the PHP command-line interpreter, for the tests that sign in at a real
 # SAML 2.0 identity provider (plugins/saml; its idplab package runs it with
 # `php -S` on a loopback port, with its own config: nothing under /etc is
-# changed or used). Idempotent: a no-op when everything is installed. Needs
+# changed or used), and that use it as a SAML service provider behind
+# Gatehouse's own IdP (core/samlidp/splab, the same way). Idempotent: a no-op when everything is installed. Needs
 # root (or sudo) for apt-get, and runs `apt-get update` before installing.
 set -eu
 PACKAGES="simplesamlphp php-cli php-xml php-mbstring php-curl openssl"

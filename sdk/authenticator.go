@@ -30,6 +30,11 @@ type AuthRequest struct {
 	// as the redirect URI. The gateway sends requests to it to the
 	// Authenticator too.
 	CallbackURL string `json:"callback_url,omitempty"`
+	// SignedOutURL is the absolute URL of this app's "Signed out" page
+	// (https://host/.gatehouse/auth/APP/signedout), where an identity
+	// provider sends the browser back after its own sign-out: a SAML
+	// plug-in publishes it as its SingleLogoutService (see [SignOuter]).
+	SignedOutURL string `json:"signed_out_url,omitempty"`
 	// State is what an earlier [Redirect] result asked the gateway to keep,
 	// given back on the request that returns to the callback URL; nil
 	// otherwise. The gateway keeps it sealed in a short-lived cookie, so the

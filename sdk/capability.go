@@ -26,7 +26,7 @@ type Capability string
 const CapabilityCredentials Capability = "credentials"
 
 // knownCapabilities are the capabilities of this protocol version.
-var knownCapabilities = []Capability{CapabilityCredentials}
+var knownCapabilities = []Capability{CapabilityCredentials, CapabilitySignOut}
 
 // checkCapabilities reports a capability p cannot declare.
 func (p Plugin) checkCapabilities() error {
@@ -36,9 +36,23 @@ func (p Plugin) checkCapabilities() error {
 			return fmt.Errorf("sdk.Serve: unknown capability %q in Plugin.Capabilities (known: %q)", c, knownCapabilities)
 		case c == CapabilityCredentials && p.Injector == nil:
 			return fmt.Errorf("sdk.Serve: capability %q is for Injectors, and the Plugin has no Injector constructor", c)
+		case c == CapabilitySignOut && p.Authenticator == nil:
+			return fmt.Errorf("sdk.Serve: capability %q is for Authenticators, and the Plugin has no Authenticator constructor", c)
 		}
 	}
 	return nil
+}
+
+// kindCapabilities are the capabilities in declared that apply to one
+// kind of plug-in (wire.Authenticator or wire.Injector).
+func kindCapabilities(declared []Capability, authenticator bool) []Capability {
+	var out []Capability
+	for _, c := range declared {
+		if (c == CapabilitySignOut) == authenticator {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // checkCapabilities reports a field of r that needs a capability that is

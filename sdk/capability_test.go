@@ -116,7 +116,7 @@ func TestPluginCapabilities(t *testing.T) {
 	}{
 		{Plugin{Injector: newInj}, ""},
 		{Plugin{Injector: newInj, Capabilities: []Capability{CapabilityCredentials}}, ""},
-		{Plugin{Injector: newInj, Capabilities: []Capability{"credential"}}, `unknown capability "credential" in Plugin.Capabilities (known: ["credentials"])`},
+		{Plugin{Injector: newInj, Capabilities: []Capability{"credential"}}, `unknown capability "credential" in Plugin.Capabilities (known: ["credentials" "signout"])`},
 		{Plugin{Authenticator: newAuth, Capabilities: []Capability{CapabilityCredentials}}, `capability "credentials" is for Injectors`},
 	} {
 		err := tc.p.checkCapabilities()

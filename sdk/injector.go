@@ -10,7 +10,8 @@ import (
 // An Injector turns an established identity into what an app's backend
 // accepts: identity headers, a signed assertion, a Kerberos ticket, stored
 // credentials. It runs at the connector, once per app that uses it, for
-// every request to that app.
+// every request to that app, unless its result says the connector may
+// reuse it for the session (InjectResult.ReuseFor).
 type Injector interface {
 	Inject(ctx context.Context, req InjectRequest) (InjectResult, error)
 }
@@ -31,6 +32,11 @@ type InjectRequest struct {
 	// unread, and only to a plug-in that declared [CapabilityCredentials];
 	// for any other it is always empty.
 	Secret []byte `json:"secret,omitempty"`
+	// SessionExpires is when the user's session ends (the identity
+	// envelope's expiry, never later than Identity.Expiry when that is
+	// set). Nothing derived from this request should outlive it. Zero from
+	// a host older than this field.
+	SessionExpires time.Time `json:"session_expires,omitzero"`
 }
 
 // InjectResult is how to change the request's header: every header named in
@@ -40,12 +46,22 @@ type InjectRequest struct {
 type InjectResult struct {
 	Remove []string    `json:"remove,omitempty"`
 	Set    http.Header `json:"set,omitempty"`
-	// ReuseFor lets the host apply this same result to the same user's
-	// later requests to the app for this long, without calling Inject
-	// (never past the user's session). Set it only when the result depends
-	// on nothing but the identity: not for one-time tokens such as a
-	// Kerberos authenticator, which a backend refuses to see twice.
+	// ReuseFor lets the host apply this same result to the same session's
+	// later requests to the same app for this long, without calling Inject
+	// (never past the session's expiry; a config change, a full cache or a
+	// status in ForgetOn end it sooner). Set it only when the result
+	// depends on nothing but the identity: not for one-time tokens such as
+	// a Kerberos authenticator, which a backend refuses to see twice. Zero
+	// (what a plug-in that never heard of it sends) means every request
+	// calls Inject.
 	ReuseFor time.Duration `json:"reuse_for,omitempty"`
+	// ForgetOn lists backend statuses (400 to 599) that end the reuse of
+	// this result: when the backend answers a request that carried it with
+	// one of them, the host forgets it, and the session's next request
+	// calls Inject again. The answer itself still goes to the client. For
+	// example []int{401} for an assertion the backend may stop accepting.
+	// Meaningful only with ReuseFor.
+	ForgetOn []int `json:"forget_on,omitempty"`
 	// AskCredentials says the user must enter (new) credentials for the
 	// app: there are none, or the backend refused them. The request does
 	// not go to the backend; the gateway shows its credentials page. Only
@@ -57,6 +73,9 @@ type InjectResult struct {
 	// a plug-in that declared [CapabilityCredentials] may set it.
 	RejectStatus int `json:"reject_status,omitempty"`
 }
+
+// MaxForgetOn bounds InjectResult.ForgetOn.
+const MaxForgetOn = 8
 
 // Apply changes h as r says.
 func (r InjectResult) Apply(h http.Header) {
@@ -76,6 +95,14 @@ func (r InjectResult) Apply(h http.Header) {
 func (r InjectResult) Validate() error {
 	if r.ReuseFor < 0 {
 		return fmt.Errorf("ReuseFor is negative (%v)", r.ReuseFor)
+	}
+	if len(r.ForgetOn) > MaxForgetOn {
+		return fmt.Errorf("ForgetOn lists %d statuses, more than %d", len(r.ForgetOn), MaxForgetOn)
+	}
+	for _, st := range r.ForgetOn {
+		if st < 400 || st > 599 {
+			return fmt.Errorf("ForgetOn: status %d is not between 400 and 599", st)
+		}
 	}
 	for _, name := range r.Remove {
 		if err := checkHeaderName(name); err != nil {

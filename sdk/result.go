@@ -38,6 +38,9 @@ type AuthResult struct {
 	Status int         `json:"status,omitempty"`
 	Header http.Header `json:"header,omitempty"`
 	Body   []byte      `json:"body,omitempty"`
+	// Page, when set on a challenge, is what a browser is shown instead of
+	// Body: the gateway draws it in its layout (see [Failure]).
+	Page *Page `json:"page,omitempty"`
 	// Reason is a short explanation for the logs, never shown to the client
 	// and never a secret.
 	Reason string `json:"reason,omitempty"`
@@ -91,6 +94,9 @@ func (r AuthResult) Validate() error {
 		}
 		if err := checkHeader(r.Header); err != nil {
 			return fmt.Errorf("challenge Header: %w", err)
+		}
+		if err := r.Page.validate(); err != nil {
+			return fmt.Errorf("challenge Page: %w", err)
 		}
 	case OutcomeNotMine:
 	case "":

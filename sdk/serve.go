@@ -51,10 +51,10 @@ func Serve(p Plugin) error {
 	log := newLogger(stderr)
 	set := goplugin.PluginSet{}
 	if p.Authenticator != nil {
-		set[wire.Authenticator] = &grpcPlugin{desc: authenticatorService(newInstance(p.Authenticator, log, nil), log)}
+		set[wire.Authenticator] = &grpcPlugin{desc: authenticatorService(newInstance(p.Authenticator, log, kindCapabilities(p.Capabilities, true)), log)}
 	}
 	if p.Injector != nil {
-		set[wire.Injector] = &grpcPlugin{desc: injectorService(newInstance(p.Injector, log, p.Capabilities), log)}
+		set[wire.Injector] = &grpcPlugin{desc: injectorService(newInstance(p.Injector, log, kindCapabilities(p.Capabilities, false)), log)}
 	}
 	exitWithHost(os.Getppid(), log)
 	goplugin.Serve(&goplugin.ServeConfig{

@@ -48,6 +48,9 @@ func (in *instance[T]) configure(ctx context.Context, req ConfigureRequest) (Con
 	if any(impl) == nil && !req.CheckOnly { // a check may build nothing: no call follows it
 		return ConfigureResponse{}, status.Error(codes.Internal, "the plug-in's constructor returned nil and no error")
 	}
+	if err := checkSignOuter(in.caps, any(impl)); err != nil {
+		return ConfigureResponse{}, status.Error(codes.Internal, err.Error())
+	}
 	in.impl.Store(&impl)
 	return ConfigureResponse{Capabilities: in.caps}, nil
 }
@@ -80,6 +83,7 @@ func authenticatorService(in *instance[Authenticator], log *slog.Logger) *grpc.S
 				}
 				return res, nil
 			}),
+			unary(wire.AuthenticatorService, wire.MethodSignOut, signOutMethod(in, log)),
 		},
 	}
 }

@@ -50,4 +50,9 @@ type PluginMetrics struct {
 	Failures uint64 `json:"failures"`
 	// Restarts counts plug-in processes replaced after a crash or hang.
 	Restarts uint64 `json:"restarts,omitempty"`
+	// Calls counts Inject calls made for requests; Reused counts requests
+	// that got a result the plug-in let the connector reuse instead
+	// (sdk.InjectResult.ReuseFor). Zero from an older connector.
+	Calls  uint64 `json:"calls,omitempty"`
+	Reused uint64 `json:"reused,omitempty"`
 }

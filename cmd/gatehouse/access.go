@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/device"
 	"github.com/gatehouse/gatehouse/core/policy"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -28,6 +32,7 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	method := fs.String("method", "GET", "the request method")
 	path := fs.String("path", "/", "the request path")
 	age := fs.Duration("signed-in-ago", 0, "how long ago the user signed in")
+	devFile := fs.String("device", "", "a device certificate (PEM), checked as the gateway would (access.require_device)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -60,9 +65,14 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	now := time.Now()
+	dev, err := testDevice(*devFile, a.Access.RequireDevice)
+	if err != nil {
+		fmt.Fprintf(stdout, "DENY (access.require_device): %v\n", err)
+		return errDenied
+	}
 	d := p.Decide(policy.Input{
 		Identity: sdk.Identity{Subject: *user, UPN: *upn, Email: *email, Groups: list(*groups), AMR: list(*amr)},
-		SignedIn: now.Add(-*age), ClientIP: addr, Method: *method, Host: a.Host, Path: *path, Now: now,
+		SignedIn: now.Add(-*age), ClientIP: addr, Method: *method, Host: a.Host, Path: *path, Now: now, Device: dev,
 	})
 	verdict := "ALLOW"
 	if !d.Allow {
@@ -83,4 +93,38 @@ func list(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// testDevice reads the device certificate of policy test --device (nil
+// without one) and, for an app with require_device, verifies it against
+// the app's CA and CRL as the gateway would.
+func testDevice(file string, rd *config.RequireDevice) (*device.Device, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--device: %w", err)
+	}
+	var chain []*x509.Certificate
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil && b.Type == "CERTIFICATE" {
+			chain = append(chain, c)
+		}
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("--device %s: no PEM certificate in the file", file)
+	}
+	if rd == nil {
+		return device.Describe(chain[0]), nil
+	}
+	v, err := device.New(device.Options{CAFile: rd.CAFile, CRLFile: rd.CRLFile})
+	if err != nil {
+		return nil, err
+	}
+	return v.Verify(chain)
 }

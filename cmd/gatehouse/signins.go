@@ -58,6 +58,7 @@ type jsonSignIn struct {
 	Result   string    `json:"result"`
 	Reason   string    `json:"reason"`
 	ClientIP string    `json:"client_ip"`
+	Device   string    `json:"device,omitempty"`
 }
 
 // signIns is "gatehouse signins": the latest records of the sign-in log,
@@ -99,14 +100,18 @@ func signIns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *asJSON {
 		out := make([]jsonSignIn, 0, len(list))
 		for _, s := range list {
-			out = append(out, jsonSignIn{At: s.At.UTC(), App: s.App, IdP: s.Plugin, User: s.Subject, Result: s.Result, Reason: s.Reason, ClientIP: s.ClientIP})
+			out = append(out, jsonSignIn{At: s.At.UTC(), App: s.App, IdP: s.Plugin, User: s.Subject, Result: s.Result, Reason: s.Reason, ClientIP: s.ClientIP, Device: s.Device})
 		}
 		return writeJSON(stdout, map[string]any{"signins": out})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tAPP\tIDP\tUSER\tRESULT\tCLIENT\tREASON")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.At.UTC().Format(time.RFC3339), s.App, s.Plugin, s.Subject, s.Result, s.ClientIP, s.Reason)
+		reason := s.Reason
+		if s.Device != "" {
+			reason += " [device " + s.Device + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.At.UTC().Format(time.RFC3339), s.App, s.Plugin, s.Subject, s.Result, s.ClientIP, reason)
 	}
 	return tw.Flush()
 }

@@ -8,7 +8,8 @@
 // (see Storage), so gateway nodes sharing a store share them, and certmagic
 // takes a store lock before obtaining one, so two nodes never obtain the
 // same certificate twice. certmagic's zap logs go to the gateway's slog
-// logger.
+// logger. The names of a wildcard app get certificates the same way, one
+// per name, with a limit on new ones per hour (wildcard.go).
 package acme
 
 import (
@@ -49,7 +50,11 @@ type Options struct {
 	Logger               *slog.Logger
 	// Published reports whether the live config publishes host.
 	Published func(host string) bool
-	Now       func() time.Time // nil: time.Now
+	// Wildcard returns, for a host a wildcard app serves, that app's
+	// host ("*.apps.example.com") and how many new certificates its names
+	// may get per hour on this node; "" for any other host. nil: none.
+	Wildcard func(host string) (pattern string, perHour int)
+	Now      func() time.Time // nil: time.Now
 }
 
 // Manager hands out certificates for published hosts.
@@ -63,6 +68,8 @@ type Manager struct {
 
 	mu        sync.Mutex
 	lastError map[string]time.Time // by host, for rate-limited logging
+
+	limits *issueLimits // new certificates per wildcard app (wildcard.go)
 }
 
 // New builds a Manager. Stop releases its background work.
@@ -70,7 +77,8 @@ func New(opts Options) (*Manager, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	m := &Manager{log: opts.Logger, now: opts.Now, published: opts.Published, lastError: map[string]time.Time{}}
+	m := &Manager{log: opts.Logger, now: opts.Now, published: opts.Published, lastError: map[string]time.Time{},
+		limits: newIssueLimits(opts.Wildcard, opts.Now, opts.Logger)}
 	storage, err := NewStorage(opts.Store, opts.Now, opts.Logger)
 	if err != nil {
 		return nil, err
@@ -106,6 +114,7 @@ func New(opts Options) (*Manager, error) {
 			}
 			return nil
 		}},
+		OnEvent: m.limits.onEvent,
 	})
 	m.issuer = certmagic.NewACMEIssuer(m.cfg, certmagic.ACMEIssuer{
 		CA:                      opts.ACME.Directory,
@@ -169,6 +178,9 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 }
 
 func (m *Manager) logFailure(host string, err error) {
+	if errors.Is(err, ErrWildcardLimit) {
+		return // logged when refused (wildcard.go)
+	}
 	if errors.Is(err, ErrNotPublished) {
 		m.log.Debug("tls: refused a handshake for an unpublished host", "host", host)
 		return

@@ -26,6 +26,8 @@ type Access struct {
 	// Rule is a CEL expression over user, request and client that must be
 	// true, for what the fields above cannot say.
 	Rule string `yaml:"rule"`
+	// RequireDevice admits only devices with a certificate from a device CA.
+	RequireDevice *RequireDevice `yaml:"require_device,omitempty"`
 
 	// Parsed ranges, set by the loader.
 	AllowPrefixes, BlockPrefixes []netip.Prefix `yaml:"-"`
@@ -60,4 +62,5 @@ func (l *loader) checkAccess(key string, a *App) {
 	}
 	a.Access.AllowPrefixes = parse("allow_ips", a.Access.AllowIPs)
 	a.Access.BlockPrefixes = parse("block_ips", a.Access.BlockIPs)
+	l.checkDevice(key, a)
 }

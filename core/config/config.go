@@ -55,6 +55,8 @@ type Config struct {
 
 	ConnectorGroups []ConnectorGroup `yaml:"connector_groups"`
 	Apps            []App            `yaml:"apps"`
+	// Portal is the My Apps portal (portal.go).
+	Portal Portal `yaml:"portal,omitempty"`
 
 	// FastPaths: false turns off every fast path (internal/fastpath), so
 	// that the gateway runs on plain net/http. Default true.
@@ -180,8 +182,9 @@ type App struct {
 	// Unique among apps, with the same syntax as ConnectorGroup.Name.
 	Name string `yaml:"name"`
 	// Host is the external host name users open, e.g. "hr.example.com":
-	// a DNS name without port, scheme or wildcard (not an IP address);
-	// the loader lower-cases it.
+	// a DNS name without port or scheme (not an IP address), or a
+	// wildcard "*.apps.example.com" matching one label (wildcard.go); the
+	// loader lower-cases it.
 	Host string `yaml:"host"`
 	// PathPrefix optionally narrows the app to a path below Host ("/" when
 	// empty). The loader drops a trailing slash ("/hr/" becomes "/hr").
@@ -211,6 +214,8 @@ type App struct {
 	SignOn SignOn `yaml:"sign_on"`
 	// Vault turns on the password vault (with sign_on plug-in vault).
 	Vault Vault `yaml:"vault"`
+	// SAMLIdP makes Gatehouse the SAML IdP of the app's backend (samlidp.go).
+	SAMLIdP *SAMLIdP `yaml:"saml_idp,omitempty"`
 	// Access is the app's conditional access policy (sign-in apps only).
 	Access Access `yaml:"access"`
 	// Filters is the app's WASM filter chain, run in order on requests
@@ -244,9 +249,15 @@ type App struct {
 	// AccessLog: false turns off this app's access-log lines at the
 	// gateway and the connector (AccessLogOn). Default true.
 	AccessLog OptBool `yaml:"access_log,omitempty"`
+	// Cookie is this app's own session-cookie settings (cookie.go).
+	Cookie AppCookie `yaml:"cookie,omitempty"`
 	// TCP makes this a TCP app (tcp.go): users reach tcp.backend through
 	// `gatehouse connect`, and the app has no backend URL. nil: a web app.
 	TCP *TCP `yaml:"tcp,omitempty"`
+	// Wildcard holds a wildcard app's settings (wildcard.go).
+	Wildcard Wildcard `yaml:"wildcard,omitempty"`
+	// Portal is how the app shows in the My Apps portal (portal.go).
+	Portal AppPortal `yaml:"portal,omitempty"`
 }
 
 // Backend says how a connector reaches the internal app.

@@ -213,6 +213,8 @@ func (l *loader) syntaxError(data []byte, err error) {
 		msg += " (in the mapping or list that starts on this line: check its indentation and brackets)"
 	case bytes.ContainsRune(data, '\t') && strings.Contains(msg, "cannot start any token"):
 		msg += " (indent with spaces: YAML does not allow tabs)"
+	case strings.Contains(msg, "expected alphabetic or numeric character") && bytes.Contains(data, []byte("*.")):
+		msg += ` (YAML reads a value starting with "*" as an alias: quote a wildcard host, host: "*.apps.example.com")`
 	}
 	if m := yamlAnchorRE.FindStringSubmatch(err.Error()); m != nil {
 		// yaml.v3 gives no line for this one: find the alias.

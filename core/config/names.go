@@ -29,8 +29,9 @@ func checkName(name, what string) string {
 // IP literals are rejected: apps are told apart by host name (the TLS SNI
 // and the Host header), SNI cannot carry an IP address (RFC 6066), and
 // self-signed mode issues one certificate per host name. Ports, schemes,
-// paths and wildcards are rejected because Host is only a name; the port
-// is the public listener's and the path belongs in path_prefix.
+// paths are rejected because Host is only a name; the port is the public
+// listener's and the path belongs in path_prefix. A wildcard host
+// ("*.apps.example.com") is checked by checkWildcardHost.
 func checkHost(s string) (string, string) {
 	h := strings.ToLower(s)
 	switch {
@@ -38,7 +39,7 @@ func checkHost(s string) (string, string) {
 		bare, _, _ := strings.Cut(h[strings.Index(h, "://")+3:], "/")
 		return "", fmt.Sprintf("%q has a scheme; write only the host name, e.g. %q", s, bare)
 	case strings.Contains(h, "*"):
-		return "", fmt.Sprintf("%q: wildcard hosts are not supported; publish each host name as its own app", s)
+		return checkWildcardHost(s, h) // wildcard.go
 	case isIPLiteral(h):
 		return "", fmt.Sprintf("%q is an IP address; apps are routed by host name (TLS SNI and the Host header), so use a DNS name", s)
 	case strings.Contains(h, "/"):

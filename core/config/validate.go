@@ -30,11 +30,14 @@ func (l *loader) validate(c *Config) {
 	plugins := l.checkPlugins(c)
 	l.checkApps(c, groups)
 	l.checkConsole(c, plugins)
+	l.checkPortal(c, plugins)
 	for i := range c.Apps {
 		l.checkAppPlugins(fmt.Sprintf("apps[%d]", i), &c.Apps[i], plugins)
 		l.checkAccess(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
 		l.checkVault(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
+		l.checkSAMLIdP(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
 		l.checkHeaders(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
+		l.checkCookie(fmt.Sprintf("apps[%d]", i), &c.Apps[i])
 	}
 	l.checkFilters(c)
 	if c.Sessions.Lifetime < Duration(time.Minute) && !l.bad["sessions.lifetime"] {

@@ -93,8 +93,9 @@ func (l *loader) checkApps(c *Config, groups []string) {
 		if a.TCP != nil { // tcp.go
 			l.checkTCP(key, a)
 		} else {
-			l.checkBackend(key+".backend", &a.Backend)
+			l.checkAppBackend(key, a) // wildcard.go: {label}
 		}
+		l.checkWildcardApp(key, a)
 		if l.checkAppCert(key, a) && hostOK {
 			if j, ok := certs[a.Host]; ok && (c.Apps[j].CertFile != a.CertFile || c.Apps[j].KeyFile != a.KeyFile) {
 				l.errorf(key+".cert_file", "host %q already has a certificate from app %q (apps[%d], line %d); apps that share a host must name the same cert_file and key_file",

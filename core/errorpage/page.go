@@ -1,6 +1,9 @@
 // Package errorpage writes the pages Gatehouse itself answers with (errors,
 // denials, sign-in problems): HTML for browsers, one text line for other
 // clients, always with the request id an operator can look up in the logs.
+// Its layout (Frame, Serve) is the one every page a person sees from the
+// gateway is drawn in: the start page, the portal, the device and vault
+// pages, "Signed out".
 package errorpage
 
 import (
@@ -21,35 +24,34 @@ func NewRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Status}} {{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;color:#222}code{background:#eee;padding:.1em .3em}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p>
-<p>Request ID: <code>{{.RequestID}}</code> — quote it to your IT team.</p>
-<hr><small>Gatehouse</small></body></html>
-`))
+// pageTmpl is an error page's own content; the layout adds the title,
+// the links and the request id.
+var pageTmpl = template.Must(template.New("page").Parse(`<p>{{.}}</p>`))
 
 // Page is one answer.
 type Page struct {
-	Status    int
+	Status int
+	// Title is words only ("Access denied"): the page never shows the
+	// status number.
 	Title     string
 	Text      string
 	RequestID string
+	// Links are actions the page offers (HTML only).
+	Links []Link
 }
 
 // Write answers with an error page: HTML for browsers, a text line for
 // everything else. The request id is in the body and in X-Request-Id.
 func Write(w http.ResponseWriter, r *http.Request, p Page) {
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		body, _ := Body(pageTmpl, p.Text) // a string into a fixed template: no error
+		Serve(w, Frame{Title: p.Title, Status: p.Status, RequestID: p.RequestID, Links: p.Links}, body)
+		return
+	}
 	h := w.Header()
 	h.Set("X-Request-Id", p.RequestID)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(p.Status)
-		_ = pageTmpl.Execute(w, p)
-		return
-	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write([]byte(p.Title + ": " + p.Text + " (request id " + p.RequestID + ")\n"))

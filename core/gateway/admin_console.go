@@ -123,6 +123,8 @@ func (a *Admin) consoleAuth(w http.ResponseWriter, r *http.Request) {
 		app.Callback(w, r)
 	case action == "signout" && r.Method == http.MethodGet:
 		app.SignOut(w, r)
+	case action == "signedout":
+		app.SignedOut(w, r)
 	default:
 		http.NotFound(w, r)
 	}

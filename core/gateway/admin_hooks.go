@@ -58,10 +58,12 @@ func (g *Gateway) watchCertificates(tc *tls.Config) {
 		c, err := get(hello)
 		s := g.snap.Load()
 		if version.Swap(s.version) != s.version {
-			certs.Forget(s.published)
+			certs.Forget(s.table.IsAppHost)
 		}
 		if err == nil && c != nil && c.Leaf != nil {
-			if host := strings.TrimSuffix(strings.ToLower(hello.ServerName), "."); s.published(host) {
+			// A wildcard app's names share one series, its host's: names made
+			// up under a wildcard must not each make one (wildcard.go).
+			if host := s.hostKey(strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")); host != "" {
 				certs.Served(host, c.Leaf, c.Leaf.NotAfter)
 			}
 		}

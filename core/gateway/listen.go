@@ -35,6 +35,7 @@ func (g *Gateway) Listen() error {
 			ACME: cfg.TLS.ACME, PublicAddr: g.PublicAddr(), HTTPAddr: g.HTTPAddr(),
 			Store: g.opts.Store, Logger: g.log,
 			Published: func(host string) bool { return g.snap.Load().published(host) },
+			Wildcard:  func(host string) (string, int) { return g.snap.Load().wildcardLimit(host) },
 		}); err != nil {
 			g.closeListeners()
 			return fmt.Errorf("tls.mode acme: %w", err)
@@ -56,7 +57,9 @@ func (g *Gateway) publicTLS() *tls.Config {
 	if g.acme != nil {
 		protos = append(protos, "acme-tls/1")
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: protos, GetCertificate: g.certificate}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: protos, GetCertificate: g.certificate}
+	c.GetConfigForClient = g.deviceTLS(c) // client certificates for device apps' hosts only: device.go
+	return c
 }
 
 // certificate picks the certificate for a handshake: an app's own
@@ -64,7 +67,7 @@ func (g *Gateway) publicTLS() *tls.Config {
 func (g *Gateway) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	s := g.snap.Load()
 	host := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
-	if c := s.appCerts[host]; c != nil && !slices.Contains(hello.SupportedProtos, "acme-tls/1") {
+	if c := s.appCert(host); c != nil && !slices.Contains(hello.SupportedProtos, "acme-tls/1") {
 		return c, nil
 	}
 	switch {

@@ -32,13 +32,16 @@ func openAuthenticators(ctx context.Context, host pluginhost.Host, cfg *config.C
 	}
 	out := authenticators{}
 	var errs []error
-	for i, a := range withConsole(cfg) {
+	for i, a := range withPortal(cfg) { // the console and the portal sign in like apps
 		if a.Auth.Passthrough {
 			continue
 		}
 		key := fmt.Sprintf("apps[%d]", i)
 		if a.Name == config.ConsoleApp {
 			key = "admin.console"
+		}
+		if a.Name == config.PortalApp {
+			key = "portal"
 		}
 		p := catalog[a.Auth.Plugin]
 		entry := pluginhost.Entry{Name: p.Name, Builtin: p.Builtin, Path: p.Path, SHA256: p.SHA256}

@@ -34,6 +34,7 @@ type snapshot struct {
 	needs      map[string]registry.SignOnNeed // what a connector must have accepted, by app with sign_on
 	appSums    map[string]fingerprint.Sum     // the connector config of each app with sign_on
 	chains     chains                         // loaded WASM filters, by app
+	devices    *devices                       // access.require_device, by app and host (device.go)
 	built      time.Time                      // when it was built, just before it was applied
 }
 
@@ -76,8 +77,11 @@ func (g *Gateway) buildSnapshot(ctx context.Context, cfg *config.Config, prev *s
 // fillSnapshot builds routes, connector configs and certificates.
 func (g *Gateway) fillSnapshot(s *snapshot) error {
 	cfg, version := s.cfg, s.version
+	if err := g.loadDevices(s); err != nil { // access.require_device: device.go
+		return err
+	}
 	routes := make([]proxy.Route, 0, len(cfg.Apps))
-	mux := &reserved.Mux{Apps: map[string]reserved.App{}, JWKS: g.jwks}
+	mux := &reserved.Mux{Apps: map[string]reserved.App{}, JWKS: g.jwks, HostKey: s.hostKey} // wildcard.go
 	for _, g := range cfg.ConnectorGroups {
 		s.connectors[g.Name] = &tunnel.Config{
 			Version:         version,
@@ -99,7 +103,7 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 			if err != nil {
 				return err
 			}
-			route.Guard = app
+			route.Guard = s.devices.wrap(a.Name, app) // access.require_device: device.go
 			mux.Apps[a.Name] = endpoints
 		}
 		routes = append(routes, route)
@@ -123,8 +127,14 @@ func (g *Gateway) fillSnapshot(s *snapshot) error {
 			TCP:           tcp,
 		})
 	}
+	routes, err := g.portal(s, routes, mux) // the My Apps portal: portal.go
+	if err != nil {
+		return err
+	}
 	s.table = proxy.NewTable(version, routes)
 	s.table.Reserved = mux
+	// access.require_device: reserved paths see the device (device.go)
+	s.table.Reserved = s.devices.reserved(mux, s.table.HostKey)
 	s.appCerts = map[string]*tls.Certificate{}
 	for _, a := range cfg.Apps {
 		if a.CertFile == "" || s.appCerts[a.Host] != nil {
@@ -154,12 +164,16 @@ func (g *Gateway) signIn(cfg *config.Config, i int, auth signin.Authenticator) (
 	if err != nil {
 		return nil, reserved.App{}, fmt.Errorf("%s: apps[%d].%w", cfg.Path, i, err)
 	}
+	persistent, lifetime, sameSite := a.SessionCookie(cfg.Sessions) // apps[].cookie (signin/appcookie.go)
 	app := &signin.App{Name: a.Name, Host: a.Host, Prefix: a.PathPrefix, Plugin: a.Auth.Plugin,
-		Auth: auth, Lifetime: cfg.Sessions.Lifetime.D(), Persistent: cfg.Sessions.Persistent, Policy: pol, Gate: g.gate,
+		Auth: auth, Lifetime: lifetime, Persistent: persistent, SameSite: signin.SameSiteMode(sameSite), Policy: pol, Gate: g.gate,
 		FoldPathCase: a.CaseInsensitivePaths}
 	endpoints := reserved.App{Host: a.Host, Start: http.HandlerFunc(app.Start),
-		Callback: http.HandlerFunc(app.Callback), SignOut: http.HandlerFunc(app.SignOut),
+		Callback: http.HandlerFunc(app.Callback), SignOut: http.HandlerFunc(app.SignOut), SignedOut: http.HandlerFunc(app.SignedOut),
 		CLILogin: http.HandlerFunc(app.CLILogin), CLIToken: http.HandlerFunc(app.Token), CLIDevice: http.HandlerFunc(app.CLIDevice)}
+	if endpoints.SAML, err = g.samlIdP(cfg, i, app); err != nil { // samlidp.go
+		return nil, reserved.App{}, err
+	}
 	if a.Vault.PublicKey != "" {
 		v, err := vault.New(a.Name, a.Vault.PublicKey, g.opts.Store, g.log)
 		if err != nil {

@@ -35,6 +35,8 @@
 //	gatehouse_connector_backend_duration_seconds{connector,group,app}  histogram; to the response head
 //	gatehouse_connector_signon_failures_total{connector,group,plugin}  counter
 //	gatehouse_connector_plugin_restarts_total{connector,group,plugin}  counter
+//	gatehouse_connector_signon_calls_total{connector,group,plugin}     counter
+//	gatehouse_connector_signon_reused_total{connector,group,plugin}    counter
 //
 // Sign-in:
 //

@@ -17,6 +17,8 @@ import (
 //	gatehouse_connector_backend_duration_seconds{connector,group,app}    histogram; to the response head
 //	gatehouse_connector_signon_failures_total{connector,group,plugin}    counter; requests refused because the plug-in failed
 //	gatehouse_connector_plugin_restarts_total{connector,group,plugin}    counter
+//	gatehouse_connector_signon_calls_total{connector,group,plugin}       counter; Inject calls for requests
+//	gatehouse_connector_signon_reused_total{connector,group,plugin}      counter; requests served a reused sign-on result
 //
 // A connector reports counts since its process started, with an id of
 // that run: the gateway adds the differences, so its counters never go
@@ -37,6 +39,8 @@ var (
 	descBackendDuration = prometheus.NewDesc(ns+"_connector_backend_duration_seconds", "Time from a connector's backend call to the response head.", []string{"connector", "group", "app"}, nil)
 	descSignOnFailures  = prometheus.NewDesc(ns+"_connector_signon_failures_total", "Requests a connector refused because their sign-on plug-in failed.", []string{"connector", "group", "plugin"}, nil)
 	descPluginRestarts  = prometheus.NewDesc(ns+"_connector_plugin_restarts_total", "Sign-on plug-in processes a connector restarted.", []string{"connector", "group", "plugin"}, nil)
+	descSignOnCalls     = prometheus.NewDesc(ns+"_connector_signon_calls_total", "Sign-on plug-in (Inject) calls a connector made for requests.", []string{"connector", "group", "plugin"}, nil)
+	descSignOnReused    = prometheus.NewDesc(ns+"_connector_signon_reused_total", "Requests a connector served with a sign-on result the plug-in let it reuse, without a call.", []string{"connector", "group", "plugin"}, nil)
 )
 
 // appVals are one app's counts; pluginVals one plug-in's.
@@ -47,7 +51,7 @@ type appVals struct {
 	sum      float64
 }
 
-type pluginVals struct{ failures, restarts uint64 }
+type pluginVals struct{ failures, restarts, calls, reused uint64 }
 
 // run is the last counts one connector process reported.
 type run struct {
@@ -186,10 +190,12 @@ func (r *reporter) addPlugin(ru *run, p tunnel.PluginMetrics) {
 	}
 	grow(&tot.failures, &last.failures, p.Failures)
 	grow(&tot.restarts, &last.restarts, p.Restarts)
+	grow(&tot.calls, &last.calls, p.Calls)
+	grow(&tot.reused, &last.reused, p.Reused)
 }
 
 func (c *reportCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBackendRequests, descBackendErrors, descBackendDuration, descSignOnFailures, descPluginRestarts} {
+	for _, d := range []*prometheus.Desc{descBackendRequests, descBackendErrors, descBackendDuration, descSignOnFailures, descPluginRestarts, descSignOnCalls, descSignOnReused} {
 		ch <- d
 	}
 }
@@ -208,6 +214,8 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 		for p, v := range r.plugins {
 			ch <- prometheus.MustNewConstMetric(descSignOnFailures, prometheus.CounterValue, float64(v.failures), id, r.group, p)
 			ch <- prometheus.MustNewConstMetric(descPluginRestarts, prometheus.CounterValue, float64(v.restarts), id, r.group, p)
+			ch <- prometheus.MustNewConstMetric(descSignOnCalls, prometheus.CounterValue, float64(v.calls), id, r.group, p)
+			ch <- prometheus.MustNewConstMetric(descSignOnReused, prometheus.CounterValue, float64(v.reused), id, r.group, p)
 		}
 	}
 }

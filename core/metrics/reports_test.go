@@ -51,7 +51,7 @@ func report(start string, requests, dial uint64, plugin uint64) *tunnel.Connecto
 			{App: "hr", Requests: requests, Errors: map[string]uint64{"dial": dial, "made-up": 99}, Buckets: b, Sum: float64(requests-dial) / 100},
 			{App: "not-configured", Requests: 5},
 		},
-		SignOn: []tunnel.PluginMetrics{{Plugin: "kcd", Failures: plugin}, {Plugin: "other", Failures: 1}},
+		SignOn: []tunnel.PluginMetrics{{Plugin: "kcd", Failures: plugin, Calls: 10 * plugin, Reused: 100 * plugin}, {Plugin: "other", Failures: 1}},
 	}
 }
 
@@ -89,6 +89,11 @@ func TestConnectorReports(t *testing.T) {
 		}
 		if got := scrape(t, m, "gatehouse_connector_signon_failures_total", "connector=c1", "plugin=kcd"); got != s.fail {
 			t.Errorf("step %d: kcd failures %v, want %v", i, got, s.fail)
+		}
+		calls := scrape(t, m, "gatehouse_connector_signon_calls_total", "connector=c1", "plugin=kcd")
+		reused := scrape(t, m, "gatehouse_connector_signon_reused_total", "connector=c1", "plugin=kcd")
+		if calls != 10*s.fail || reused != 100*s.fail {
+			t.Errorf("step %d: kcd calls %v reused %v, want %v and %v", i, calls, reused, 10*s.fail, 100*s.fail)
 		}
 	}
 	for _, bad := range [][]string{{"app=not-configured"}, {"kind=made-up"}} {

@@ -13,6 +13,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"github.com/gatehouse/gatehouse/core/config"
+	"github.com/gatehouse/gatehouse/core/device"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -25,6 +26,9 @@ type Input struct {
 	Host     string
 	Path     string
 	Now      time.Time
+	// Device is the client's verified device certificate (core/device);
+	// nil without one.
+	Device *device.Device
 }
 
 // Decision is the answer: allowed or not, and which rule decided.
@@ -63,11 +67,13 @@ func Compile(a config.Access) (*Policy, error) {
 func (p *Policy) Empty() bool {
 	a := p.a
 	return len(a.Users) == 0 && len(a.Groups) == 0 && !a.RequireMFA && len(a.RequireAMR) == 0 &&
-		len(a.AllowPrefixes) == 0 && len(a.BlockPrefixes) == 0 && a.MaxSessionAge == 0 && p.prog == nil
+		len(a.AllowPrefixes) == 0 && len(a.BlockPrefixes) == 0 && a.MaxSessionAge == 0 && p.prog == nil &&
+		a.RequireDevice == nil
 }
 
 // Decide applies the rules in a fixed order: blocked ranges, allowed
-// ranges, assignment (users, groups), MFA and methods, sign-in age, rule.
+// ranges, device, assignment (users, groups), MFA and methods, sign-in
+// age, rule.
 func (p *Policy) Decide(in Input) Decision {
 	a := p.a
 	if pr, ok := contains(a.BlockPrefixes, in.ClientIP); ok {
@@ -77,6 +83,9 @@ func (p *Policy) Decide(in Input) Decision {
 		if _, ok := contains(a.AllowPrefixes, in.ClientIP); !ok {
 			return deny("access.allow_ips", fmt.Sprintf("client %s is in none of the allowed ranges", in.ClientIP))
 		}
+	}
+	if a.RequireDevice != nil && in.Device == nil { // verified by the gateway before sign-in
+		return deny("access.require_device", "no valid device certificate")
 	}
 	if len(a.Users) > 0 || len(a.Groups) > 0 {
 		id := in.Identity

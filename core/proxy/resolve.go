@@ -56,7 +56,7 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, t *Table, rid 
 		if rt := t.tcpRoute(name); rt != nil && p.Decoded == reserved.TCP && !p.EscapedSlash {
 			return rt // a TCP app's connection (tcp.go)
 		}
-		if !p.EscapedSlash && t.Reserved != nil && reserved.Exact(p.Decoded) && len(t.hosts[name]) > 0 {
+		if !p.EscapedSlash && t.Reserved != nil && reserved.Exact(p.Decoded) && t.HostKey(name) != "" {
 			t.Reserved.ServeHTTP(w, r)
 			return nil
 		}

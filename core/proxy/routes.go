@@ -3,17 +3,19 @@ package proxy
 import (
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/core/signin"
 	"github.com/gatehouse/gatehouse/core/target"
 	"github.com/gatehouse/gatehouse/internal/httphead"
+	"github.com/gatehouse/gatehouse/internal/wildcard"
 )
 
 // Route is one published app as the public side routes it.
 type Route struct {
 	App    string
 	Group  string
-	Host   string // lower-case, no port
+	Host   string // lower-case, no port; or a wildcard "*.example.com"
 	Prefix string // "/" or "/path" without a trailing slash
 	// Paths are the app's choices about paths (case, escaped slashes).
 	Paths target.Options
@@ -73,15 +75,37 @@ func NewTable(v uint64, routes []Route) *Table {
 	return t
 }
 
-// Published reports whether any app is published on the request's host.
+// Published reports whether any app is published on the request's host,
+// by its exact name or by a wildcard app.
 func (t *Table) Published(hostHeader string) bool {
-	return len(t.hosts[httphead.HostName(hostHeader)]) > 0
+	return t.HostKey(httphead.HostName(hostHeader)) != ""
 }
+
+// HostKey returns the app host that serves host name: host itself when
+// an app publishes it exactly (the most specific app wins), else the
+// wildcard ("*.apps.example.com") whose one label it fills with a valid
+// label, else "".
+func (t *Table) HostKey(host string) string {
+	if strings.HasPrefix(host, "*") { // a pattern is not a name (an SNI may say anything)
+		return ""
+	}
+	if len(t.hosts[host]) > 0 {
+		return host
+	}
+	if p, ok := wildcard.Pattern(host); ok && len(t.hosts[p]) > 0 {
+		return p
+	}
+	return ""
+}
+
+// IsAppHost reports whether an app is published on host as written in
+// the config: an exact name or a wildcard ("*.apps.example.com").
+func (t *Table) IsAppHost(host string) bool { return len(t.hosts[host]) > 0 }
 
 // HSTS returns the Strict-Transport-Security max-age in seconds for the
 // request's host (0: no header).
 func (t *Table) HSTS(hostHeader string) int64 {
-	return t.hsts[httphead.HostName(hostHeader)]
+	return t.hsts[t.HostKey(httphead.HostName(hostHeader))]
 }
 
 // Match returns the route for a request's Host header and decoded path,
@@ -97,9 +121,12 @@ func (t *Table) Match(hostHeader, path string) *Route {
 // folds case, every prefix of the host matches without regard to case:
 // the choice between two apps of one host must not depend on a spelling
 // that one of their backends would not tell apart (/HR reaching the "/"
-// app of an IIS backend that serves /hr).
+// app of an IIS backend that serves /hr). A host published exactly is
+// routed among its own apps only; any other host with a valid first label
+// among the apps of the wildcard above it.
 func (t *Table) match(host, path string) (*Route, int) {
-	rs, fold := t.hosts[host], t.fold[host]
+	key := t.HostKey(host)
+	rs, fold := t.hosts[key], t.fold[key]
 	for i := range rs {
 		if n, ok := target.MatchPrefix(path, rs[i].Prefix, fold); ok {
 			return &rs[i], n

@@ -127,7 +127,7 @@ func TestWritePage(t *testing.T) {
 		wantBody []string
 	}{
 		{"browser gets HTML", "text/html,application/xhtml+xml,*/*;q=0.8", pageNoConnector, "text/html; charset=utf-8",
-			[]string{"<!doctype html>", "<title>503 App unavailable</title>", "<h1>App unavailable</h1>", "<code>REQID</code>"}},
+			[]string{"<!doctype html>", "<title>App unavailable</title>", "<h1>App unavailable</h1>", "<code>REQID</code>"}},
 		{"curl gets text", "*/*", pageBackend, "text/plain; charset=utf-8",
 			[]string{"App not answering: The app did not answer.", "(request id REQID)\n"}},
 		{"no Accept gets text", "", pageUnknownHost, "text/plain; charset=utf-8", []string{"No such app: ", "REQID"}},

@@ -12,7 +12,7 @@ func TestBuiltURLsRoute(t *testing.T) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Hit", name) })
 	}
 	m := &Mux{JWKS: []byte(`{"keys":[]}`), Apps: map[string]App{
-		"hr":   {Host: "hr.example.com", Start: hit("start"), Callback: hit("callback"), SignOut: hit("signout"), Credentials: hit("credentials")},
+		"hr":   {Host: "hr.example.com", Start: hit("start"), Callback: hit("callback"), SignOut: hit("signout"), SignedOut: hit("signedout"), Credentials: hit("credentials")},
 		"wiki": {Host: "wiki.example.com", Start: hit("wiki-start")}, // no vault: no credentials page
 	}}
 	for _, c := range []struct {
@@ -23,6 +23,8 @@ func TestBuiltURLsRoute(t *testing.T) {
 		{"hr.example.com", StartReturn("hr", "/a?b#c"), "start", 200},
 		{"hr.example.com", Callback("hr.example.com:8443", "hr")[len("https://hr.example.com:8443"):], "callback", 200},
 		{"hr.example.com", SignOut("hr"), "signout", 200},
+		{"hr.example.com", SignedOut("hr") + "?state=x", "signedout", 200},
+		{"wiki.example.com", SignedOut("wiki"), "", 404}, // nil handler
 		{"hr.example.com", Credentials("hr", "/x", true), "credentials", 200},
 		{"hr.example.com:8443", Credentials("hr", "/x", false), "credentials", 200},
 		{"wiki.example.com", Start("hr"), "", 404},                     // another app's host
@@ -44,6 +46,9 @@ func TestBuiltURLsRoute(t *testing.T) {
 	}
 	if got := Callback("hr.example.com", "hr"); got != "https://hr.example.com/.gatehouse/auth/hr/callback" {
 		t.Errorf("Callback = %q", got)
+	}
+	if got := SignedOutURL("hr.example.com:8443", "hr"); got != "https://hr.example.com:8443/.gatehouse/auth/hr/signedout" {
+		t.Errorf("SignedOutURL = %q", got)
 	}
 	if !Exact("/.gatehouse/x") || Exact("/.Gatehouse/x") || Exact("/app/.gatehouse/") {
 		t.Error("Exact")

@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/core/device"
 	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/policy"
+	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/session"
 	"github.com/gatehouse/gatehouse/core/store"
 	"github.com/gatehouse/gatehouse/core/target"
@@ -117,9 +119,10 @@ func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk
 	if a.Policy == nil || a.Policy.Empty() {
 		return pass
 	}
-	ip := clientIP(r)
+	ip := ClientIP(r)
 	d := a.Policy.Decide(policy.Input{Identity: id, SignedIn: s.IssuedAt, ClientIP: ip,
-		Method: r.Method, Host: httphead.HostName(r.Host), Path: target.Policy(r.URL.Path, a.FoldPathCase), Now: now})
+		Method: r.Method, Host: httphead.HostName(r.Host), Path: target.Policy(r.URL.Path, a.FoldPathCase), Now: now,
+		Device: device.FromContext(r.Context())}) // verified by the gateway (core/gateway/device.go)
 	if d.Allow {
 		a.Gate.Logger.Debug("access allowed", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule)
 		return pass
@@ -131,7 +134,8 @@ func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk
 	a.Gate.Logger.Info("access denied", "app", a.Name, "request_id", rid, "subject", id.Subject, "rule", d.Rule, "reason", d.Reason, "client_ip", ip.String())
 	a.record(r, store.SignIn{Subject: id.Subject, Result: "denied", Reason: d.Rule + ": " + d.Reason}, d.Rule)
 	errorpage.Write(w, r, errorpage.Page{Status: http.StatusForbidden, Title: "Access denied",
-		Text: "You are signed in, but this app's access policy does not let you in (" + d.Rule + "). Ask your IT team if you need access.", RequestID: rid})
+		Text: "You are signed in, but this app's access policy does not let you in. Ask your IT team if you need access.", RequestID: rid,
+		Links: []errorpage.Link{{Text: "Sign in as someone else", Href: reserved.SignOut(a.Name)}}})
 	return done
 }
 
@@ -142,7 +146,8 @@ func (a *App) allowed(w http.ResponseWriter, r *http.Request, rid string, id sdk
 // cannot grow the store by sending requests. reason is the metrics'
 // name for a refusal ("" for none; see metrics.go).
 func (a *App) record(r *http.Request, s store.SignIn, reason string) {
-	s.At, s.App, s.Plugin, s.ClientIP = a.Gate.Now(), a.Name, a.Plugin, clientIP(r).String()
+	s.At, s.App, s.Plugin, s.ClientIP = a.Gate.Now(), a.Name, a.Plugin, ClientIP(r).String()
+	s.Device = device.FromContext(r.Context()).Label()
 	if s.Subject == "" {
 		a.unidentified(s.Result, reason)
 		return
@@ -157,7 +162,9 @@ func (a *App) record(r *http.Request, s store.SignIn, reason string) {
 	}
 }
 
-func clientIP(r *http.Request) netip.Addr {
+// ClientIP is the address r came from (IPv4 unmapped), or the zero Addr
+// when its RemoteAddr is not an address.
+func ClientIP(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

@@ -12,30 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
-// SignOut serves reserved.SignOut: it ends the session with the app: the
-// browser forgets the cookie, and the store records the session as revoked
-// until it would have expired, so a copy of the cookie is refused on every
-// gateway node.
-func (a *App) SignOut(w http.ResponseWriter, r *http.Request) {
-	rid := w.Header().Get("X-Request-Id")
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie(a.Name), Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	if s, found := a.session(r, rid, a.Gate.Now()); found {
-		revoke := a.Gate.Store.RevokeSession
-		if a.Gate.Revocations != nil {
-			revoke = a.Gate.Revocations.RevokeSession // this node refuses the cookie at once
-		}
-		if err := revoke(r.Context(), s.ID, s.Expires); err != nil {
-			a.Gate.Logger.Error("sign-out: cannot revoke the session", "app", a.Name, "request_id", rid, "session", s.ID, "error", err)
-			errorpage.Write(w, r, errorpage.Page{Status: http.StatusServiceUnavailable, Title: "Sign-out incomplete",
-				Text: "Your browser has forgotten the session, but Gatehouse could not record the sign-out. Try again in a minute.", RequestID: rid})
-			return
-		}
-		a.Gate.Logger.Info("signed out", "app", a.Name, "request_id", rid, "session", s.ID)
-	}
-	errorpage.Write(w, r, errorpage.Page{Status: http.StatusOK, Title: "Signed out",
-		Text: "You are signed out of this app.", RequestID: rid})
-}
-
 // Callback serves reserved.Callback: it hands the identity provider's
 // answer to the plug-in, with the state it kept; a sign-in ends with a
 // redirect to where the user was going. The state cookie is cleared
@@ -51,7 +27,8 @@ func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
 			a.Gate.Logger.Info("sign-in refused: state cookie invalid or expired", "app", a.Name, "request_id", rid, "error", err)
 			a.count("failed", reasonExpiredState)
 			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Sign-in expired",
-				Text: "This sign-in took too long or was started elsewhere. Open the app again to start over.", RequestID: rid})
+				Text: "This sign-in took too long or was started elsewhere. Open the app again to start over.", RequestID: rid,
+				Links: openAgain(a.Prefix, "Open the app again")})
 			return
 		}
 		now := a.Gate.Now()
@@ -64,7 +41,8 @@ func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
 			a.Gate.Logger.Warn("sign-in refused: the state was already used (a replayed callback)", "app", a.Name, "request_id", rid)
 			a.record(r, store.SignIn{Result: "failed", Reason: "replayed sign-in state"}, reasonReplayed)
 			errorpage.Write(w, r, errorpage.Page{Status: http.StatusBadRequest, Title: "Sign-in already used",
-				Text: "This sign-in answer was used before. Open the app again to sign in.", RequestID: rid})
+				Text: "This sign-in answer was used before. Open the app again to sign in.", RequestID: rid,
+				Links: openAgain(a.Prefix, "Open the app again")})
 			return
 		}
 		state, ret = st.Plugin, safeReturn(st.Return, a.Prefix)
@@ -102,5 +80,5 @@ func (a *App) authenticate(w http.ResponseWriter, r *http.Request, req sdk.AuthR
 	if _, err := a.signIn(w, r, res, rid); err != nil {
 		return
 	}
-	SeeOther(w, ret)
+	a.land(w, ret, rid)
 }

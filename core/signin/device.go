@@ -215,7 +215,7 @@ func (a *App) deviceStart(w http.ResponseWriter, r *http.Request, rid string) {
 		cliError(w, rid, http.StatusServiceUnavailable, "temporarily_unavailable", "this gateway's store cannot hold device sign-ins")
 		return
 	}
-	now, host, ip := a.Gate.Now(), httphead.HostName(r.Host), clientIP(r).String()
+	now, host, ip := a.Gate.Now(), httphead.HostName(r.Host), ClientIP(r).String()
 	if !a.Gate.device.allow("start\x00"+ip, deviceStartsPerMinute, now, true) {
 		a.Gate.Logger.Warn("cli device sign-in refused: too many started from this address", "app", a.Name, "request_id", rid, "remote", ip)
 		cliError(w, rid, http.StatusTooManyRequests, "slow_down", "too many device sign-ins from this address; wait a minute")
@@ -320,7 +320,7 @@ func (a *App) deviceToken(w http.ResponseWriter, r *http.Request, rid string) {
 
 // deviceRefused logs and answers a refused poll.
 func (a *App) deviceRefused(w http.ResponseWriter, r *http.Request, rid, code, desc string) {
-	a.Gate.Logger.Warn("cli device sign-in refused: "+desc, "app", a.Name, "request_id", rid, "remote", clientIP(r))
+	a.Gate.Logger.Warn("cli device sign-in refused: "+desc, "app", a.Name, "request_id", rid, "remote", ClientIP(r))
 	a.unidentified("failed", reasonExpiredState)
 	cliError(w, rid, http.StatusBadRequest, code, desc+"; run gatehouse connect --device again")
 }

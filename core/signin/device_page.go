@@ -15,21 +15,16 @@ import (
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
-// devicePageTmpl is the approval page, in the design of errorpage's pages.
-var devicePageTmpl = template.Must(template.New("device").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
-<meta name="referrer" content="no-referrer">
-<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;color:#222}code{background:#eee;padding:.1em .3em}</style>
-</head><body><h1>{{.Title}}</h1>
-{{if .Code}}<p>A <code>gatehouse connect</code> command asks to sign in to <b>{{.App}}</b> ({{.Host}}) as <b>{{.Subject}}</b>.</p>
-<p>Approve only if the terminal you are using shows this code: <code>{{.Code}}</code></p>
-<form method="post"><input type="hidden" name="user_code" value="{{.Code}}"><input type="hidden" name="csrf" value="{{.CSRF}}">
-<button name="action" value="approve">Approve</button> <button name="action" value="deny">Deny</button></form>
-{{else}}<p>Enter the code <code>gatehouse connect --device</code> shows in your terminal.</p>
-<form method="get"><input name="user_code" autocomplete="off" placeholder="XXXX-XXXX"> <button>Continue</button></form>{{end}}
-<p>Request ID: <code>{{.RequestID}}</code></p>
-<hr><small>Gatehouse</small></body></html>
-`))
+// devicePageTmpl is the approval page's content, drawn in errorpage's
+// layout.
+var devicePageTmpl = template.Must(template.New("device").Parse(`
+{{- if .Code}}<p>A <code>gatehouse connect</code> command asks to sign in to <b>{{.App}}</b> ({{.Host}}) as <b>{{.Subject}}</b>.</p>
+<div class="notice"><p>Approve only if the terminal you are using shows this code:</p><p><code class="big">{{.Code}}</code></p></div>
+<form method="post" class="inline"><input type="hidden" name="user_code" value="{{.Code}}"><input type="hidden" name="csrf" value="{{.CSRF}}">
+<button name="action" value="approve">Approve</button> <button class="secondary" name="action" value="deny">Deny</button></form>
+{{- else}}<p>Enter the code <code>gatehouse connect --device</code> shows in your terminal.</p>
+<form method="get" class="inline"><label>Code <input name="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="XXXX-XXXX" required></label>
+<button>Continue</button></form>{{end}}`))
 
 type devicePageData struct {
 	Title, App, Host, Subject, Code, CSRF, RequestID string
@@ -56,7 +51,7 @@ func (a *App) deviceUser(w http.ResponseWriter, r *http.Request, rid string) (se
 	case r.Method == http.MethodGet:
 		SeeOther(w, reserved.StartReturn(a.Name, r.URL.RequestURI()))
 	default:
-		a.Gate.Logger.Warn("cli device sign-in refused: approval without a session", "app", a.Name, "request_id", rid, "remote", clientIP(r))
+		a.Gate.Logger.Warn("cli device sign-in refused: approval without a session", "app", a.Name, "request_id", rid, "remote", ClientIP(r))
 		a.devicePageError(w, r, rid, http.StatusUnauthorized, "Sign-in required", "Approving a device sign-in needs you to be signed in: open the address gatehouse connect shows again.")
 	}
 	return s, id, false
@@ -70,7 +65,7 @@ func (a *App) devicePageError(w http.ResponseWriter, r *http.Request, rid string
 // counting failures against the client's IP and the user. It answers
 // the browser itself when ok is false.
 func (a *App) deviceLookup(w http.ResponseWriter, r *http.Request, rid, typed, subject string) (deviceState, bool) {
-	now, host, ip := a.Gate.Now(), httphead.HostName(r.Host), clientIP(r).String()
+	now, host, ip := a.Gate.Now(), httphead.HostName(r.Host), ClientIP(r).String()
 	keys := []string{"fail-ip\x00" + ip, "fail-user\x00" + subject}
 	for _, k := range keys {
 		if !a.Gate.device.allow(k, deviceFailuresPerMinute, now, false) {
@@ -114,7 +109,7 @@ func (a *App) devicePage(w http.ResponseWriter, r *http.Request, rid string) {
 	if !ok {
 		return
 	}
-	data := devicePageData{Title: "Sign in gatehouse connect", App: a.Name, Host: httphead.HostName(r.Host), Subject: id.Subject, RequestID: rid}
+	data := devicePageData{Title: "Approve gatehouse connect", App: a.Name, Host: httphead.HostName(r.Host), Subject: id.Subject, RequestID: rid}
 	if typed := r.URL.Query().Get("user_code"); typed != "" {
 		d, ok := a.deviceLookup(w, r, rid, typed, id.Subject)
 		if !ok {
@@ -127,13 +122,13 @@ func (a *App) devicePage(w http.ResponseWriter, r *http.Request, rid string) {
 		data.Code = showUserCode(d.UserCode)
 		data.CSRF = a.Gate.Sealer.Seal(deviceCSRFPurpose(a.Name, data.Host, s.ID), []byte(d.UserCode))
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
-	w.WriteHeader(http.StatusOK)
-	_ = devicePageTmpl.Execute(w, data)
+	body, err := errorpage.Body(devicePageTmpl, data)
+	if err != nil {
+		a.Gate.Logger.Error("cli device page failed", "app", a.Name, "request_id", rid, "error", err)
+		a.devicePageError(w, r, rid, http.StatusInternalServerError, "Device sign-in unavailable", "This page could not be drawn; try again.")
+		return
+	}
+	errorpage.Serve(w, errorpage.Frame{Title: data.Title, RequestID: rid, User: id.Subject}, body)
 }
 
 // deviceUsed refuses a second answer to a flow.

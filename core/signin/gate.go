@@ -78,12 +78,17 @@ type App struct {
 	Lifetime time.Duration
 	// Persistent sessions survive a browser restart (cookie Expires set).
 	Persistent bool
-	Policy     *policy.Policy // conditional access; nil admits every signed-in user
-	Vault      Vault          // the password vault; nil without it
-	Gate       *Gate
+	// SameSite is the session cookie's SameSite (SameSiteMode); zero: Lax.
+	SameSite http.SameSite
+	Policy   *policy.Policy // conditional access; nil admits every signed-in user
+	Vault    Vault          // the password vault; nil without it
+	Gate     *Gate
 	// FoldPathCase: the backend reads paths without regard to case, so
 	// the access rule sees the path in lower case (target.Policy).
 	FoldPathCase bool
+	// Portal is the portal's host when users sign in to this app through
+	// the portal's session (handoff.go); "" otherwise.
+	Portal string
 	// PlainHTTP: served over plain HTTP on loopback (the admin console),
 	// so the request and callback URLs the plug-in sees are http://.
 	PlainHTTP bool
@@ -186,11 +191,13 @@ func (a *App) authRequest(r *http.Request, state, body []byte) sdk.AuthRequest {
 	}
 	req := sdk.AuthRequest{
 		Method: r.Method, URL: "https://" + r.Host + r.URL.RequestURI(), Header: h, RemoteAddr: host,
-		CallbackURL: reserved.Callback(r.Host, a.Name),
-		State:       state, Body: body,
+		CallbackURL:  reserved.Callback(r.Host, a.Name),
+		SignedOutURL: reserved.SignedOutURL(r.Host, a.Name),
+		State:        state, Body: body,
 	}
 	if a.PlainHTTP {
 		req.URL, req.CallbackURL = "http"+strings.TrimPrefix(req.URL, "https"), "http"+strings.TrimPrefix(req.CallbackURL, "https")
+		req.SignedOutURL = "http" + strings.TrimPrefix(req.SignedOutURL, "https")
 	}
 	return req
 }
@@ -223,8 +230,10 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 		}
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Request-Id", rid)
-		w.WriteHeader(res.Status)
-		_, _ = w.Write(res.Body)
+		if !a.pluginPage(w, r, res, ret, rid) {
+			w.WriteHeader(res.Status)
+			_, _ = w.Write(res.Body)
+		}
 		a.Gate.Logger.Debug("sign-in challenged", "app", a.Name, "plugin", a.Plugin, "request_id", rid, "status", res.Status, "reason", res.Reason)
 		if res.Reason != "" && res.Identity.Subject != "" { // a refusal of someone the plug-in named
 			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "challenged", Reason: res.Reason}, reasonChallenged)
@@ -246,12 +255,7 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, res sdk.AuthResult,
 	if err == nil {
 		var v string
 		if v, err = a.Gate.Sealer.SealSession(a.Name, httphead.HostName(r.Host), s); err == nil {
-			c := &http.Cookie{Name: sessionCookie(a.Name), Value: v, Path: "/",
-				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-			if a.Persistent {
-				c.Expires = s.Expires
-			}
-			http.SetCookie(w, c)
+			http.SetCookie(w, a.NewSessionCookie(v, s.Expires))
 			a.Gate.Logger.Info("signed in", "app", a.Name, "plugin", a.Plugin, "request_id", rid,
 				"subject", res.Identity.Subject, "session", s.ID, "expires", s.Expires.UTC().Format(time.RFC3339))
 			a.record(r, store.SignIn{Subject: res.Identity.Subject, Result: "signed_in", Reason: res.Reason}, "")

@@ -119,5 +119,5 @@ func (c *recent) forget(s store.SignIn) {
 }
 
 func recentKey(s store.SignIn) string {
-	return strings.Join([]string{s.App, s.Subject, s.Result, s.Reason, s.ClientIP}, "\x00")
+	return strings.Join([]string{s.App, s.Subject, s.Result, s.Reason, s.ClientIP, s.Device}, "\x00")
 }

@@ -3,9 +3,9 @@ package signin
 import (
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/core/errorpage"
 	"github.com/gatehouse/gatehouse/core/reserved"
 )
 
@@ -14,13 +14,11 @@ import (
 // opened, #fragment included (a fragment never reaches a server, so only
 // the browser can hand it over). The sign-in then ends at exactly that
 // address. Without JavaScript the page still works, minus the fragment.
-var startPage = template.Must(template.New("start").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Signing in…</title>
-<meta name="referrer" content="no-referrer">
-<noscript><meta http-equiv="refresh" content="0;url={{.Link}}"></noscript>
-<script>location.replace({{.Start}} + "?return=" + encodeURIComponent(location.pathname + location.search + location.hash));</script>
-</head><body><p>Signing in… <a href="{{.Link}}">continue</a></p></body></html>
-`))
+var (
+	startHead = template.Must(template.New("start-head").Parse(`<noscript><meta http-equiv="refresh" content="0;url={{.Link}}"></noscript>
+<script>location.replace({{.Start}} + "?return=" + encodeURIComponent(location.pathname + location.search + location.hash));</script>`))
+	startBody = template.Must(template.New("start").Parse(`<p>Taking you to sign in. If nothing happens, <a href="{{.Link}}">continue to sign in</a>.</p>`))
+)
 
 // browserNavigation reports whether r is a browser opening a page: the
 // only kind of request that gets the start page rather than the
@@ -32,15 +30,22 @@ func browserNavigation(r *http.Request) bool {
 
 // writeStart answers a browser navigation without a session.
 func (a *App) writeStart(w http.ResponseWriter, r *http.Request, rid string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Request-Id", rid)
-	w.WriteHeader(http.StatusOK)
-	_ = startPage.Execute(w, struct {
+	w.Header().Set("X-Request-Id", rid)
+	data := struct {
 		Start string
 		Link  template.URL // escaped here, once: the template must not escape it again
-	}{reserved.Start(a.Name), template.URL(reserved.StartReturn(a.Name, r.URL.RequestURI()))})
+	}{reserved.Start(a.Name), template.URL(reserved.StartReturn(a.Name, r.URL.RequestURI()))}
+	head, err := errorpage.Body(startHead, data)
+	var body template.HTML
+	if err == nil {
+		body, err = errorpage.Body(startBody, data)
+	}
+	if err != nil {
+		a.Gate.Logger.Error("sign-in start page failed", "app", a.Name, "request_id", rid, "error", err)
+		SeeOther(w, string(data.Link))
+		return
+	}
+	errorpage.Serve(w, errorpage.Frame{Title: "Signing in", Head: head}, body)
 }
 
 // Start serves reserved.Start: it begins a sign-in for a browser; the
@@ -49,10 +54,9 @@ func (a *App) writeStart(w http.ResponseWriter, r *http.Request, rid string) {
 func (a *App) Start(w http.ResponseWriter, r *http.Request) {
 	rid := w.Header().Get("X-Request-Id")
 	ret := safeReturn(r.URL.Query().Get("return"), a.Prefix)
-	orig, _, _ := strings.Cut(ret, "#")
-	r2 := r.Clone(r.Context())
-	if u, err := url.ParseRequestURI(orig); err == nil {
-		r2.URL = u
+	if a.Portal != "" { // signed in through the portal's session (handoff.go)
+		a.toPortal(w, r, ret)
+		return
 	}
-	a.authenticate(w, r, a.authRequest(r2, nil, nil), ret, rid)
+	a.startHere(w, r, ret, rid)
 }

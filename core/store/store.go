@@ -233,6 +233,7 @@ type SignIn struct {
 	Result   string // "signed_in", "denied", "challenged", "failed"
 	Reason   string
 	ClientIP string
+	Device   string // the device certificate, "SUBJECT (serial HEX)"; "" without one
 }
 
 // Connector is one enrolled connector.

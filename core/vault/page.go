@@ -16,23 +16,17 @@ import (
 // password the app's backend wants, once; the gateway seals them to the
 // connector group's key at once, so it stores (and could leak) only what
 // it cannot open. The same page replaces or deletes them.
-var credentialsPage = template.Must(template.New("credentials").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in to {{.App}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:30em;margin:4em auto;color:#222}label{display:block;margin:.8em 0}input{width:100%;padding:.3em}</style>
-</head><body><h1>Sign in to {{.App}}</h1>
-<p>{{if .Again}}The app did not accept the credentials Gatehouse has for you, or there are none yet.{{else}}Gatehouse signs you in to this app with its own username and password.{{end}}
+var credentialsPage = template.Must(template.New("credentials").Parse(`<p>{{if .Again}}The app did not accept the credentials Gatehouse has for you, or there are none yet.{{else}}Gatehouse signs you in to this app with its own username and password.{{end}}
 Enter them once; they are stored encrypted so that only the app's connectors can read them.</p>
 <form method="post">
 <input type="hidden" name="return" value="{{.Return}}">
-<label>Username <input name="username" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button name="action" value="save">Save and continue</button>
+<label>Username for {{.App}} <input name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required></label>
+<label>Password for {{.App}} <input name="password" type="password" autocomplete="current-password" required></label>
+<p><button name="action" value="save">Save and continue</button></p>
 </form>
 <form method="post"><input type="hidden" name="return" value="{{.Return}}">
-<button name="action" value="delete" formnovalidate>Delete my stored credentials</button></form>
-<p><small>Request ID: <code>{{.RequestID}}</code></small></p>
-</body></html>
-`))
+<p class="muted">Changed your password in the app, or no longer use it?</p>
+<button class="secondary" name="action" value="delete" formnovalidate>Delete my stored credentials</button></form>`))
 
 // A Users tells who the signed-in user of a request is (core/signin.App).
 type Users interface {
@@ -65,11 +59,17 @@ func (v *App) page(w http.ResponseWriter, r *http.Request, users Users) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
 	if r.Method != http.MethodPost {
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		_ = credentialsPage.Execute(w, struct {
-			App, Return, RequestID string
-			Again                  bool
-		}{v.Name, ret, rid, r.URL.Query().Has("again")})
+		body, err := errorpage.Body(credentialsPage, struct {
+			App, Return string
+			Again       bool
+		}{v.Name, ret, r.URL.Query().Has("again")})
+		if err != nil {
+			v.Logger.Error("vault: the credentials page failed", "app", v.Name, "request_id", rid, "error", err)
+			errorpage.Write(w, r, errorpage.Page{Status: http.StatusInternalServerError, Title: "Page unavailable",
+				Text: "The credentials page could not be drawn; try again.", RequestID: rid})
+			return
+		}
+		errorpage.Serve(w, errorpage.Frame{Title: "Sign in to " + v.Name, RequestID: rid, User: id.Subject}, body)
 		return
 	}
 	// A cross-site POST carries no session cookie (SameSite=Lax); an

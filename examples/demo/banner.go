@@ -36,6 +36,12 @@ the demo's development CA: accept the warning, or trust
 The page lists the headers the app received: X-Remote-User, X-Remote-Groups,
 X-Remote-Email and X-Remote-Name are the signed-in user, added by the connector.
 To sign out, open %s
+(it ends the provider's session too: confirm there, and "Sign in again" asks
+for a password, so you can sign in as the other user)
+
+Your apps, with one sign-in for all of them, are listed at the My Apps portal
+
+    %s
 
 The admin console (apps, connectors, recent sign-ins, charts) is at
 
@@ -61,7 +67,7 @@ Logs: demoapp.log, gateway.log, connector.log and setup.log in %s
 (oidc-provider.log is written when the demo stops)
 Press Ctrl-C to stop.
 `, s.ports.app, s.url(), s.prov.op.Issuer,
-		s.url(), oplab.Alice, oplab.Password, oplab.Bob, shellQuote(s.caFile), s.signOutURL(),
+		s.url(), oplab.Alice, oplab.Password, oplab.Bob, shellQuote(s.caFile), s.signOutURL(), s.portalURL(),
 		s.consoleURL(), oplab.Alice, oplab.Bob,
 		oplab.RobotID, curlLine(s),
 		shellQuote(d.bin("gatehouse")), shellQuote(s.config),

@@ -18,10 +18,12 @@ import (
 )
 
 const (
-	appName  = "demo"
-	appHost  = "demo.localhost"
-	group    = "default"
-	tailSize = 20 // log lines shown when a component fails
+	appName = "demo"
+	appHost = "demo.localhost"
+	// portalHost is the My Apps portal: one sign-in for every app.
+	portalHost = "apps.localhost"
+	group      = "default"
+	tailSize   = 20 // log lines shown when a component fails
 )
 
 // demo is one run: what it started and where it reports.
@@ -113,7 +115,7 @@ func (d *demo) start(ctx context.Context) (*setup, error) {
 	}
 	s := &setup{ports: p, caFile: filepath.Join(d.opts.dir, dataDir, devTLSDir, "dev-ca.pem")}
 
-	if s.prov, err = d.startProvider(ctx, p.oidc, s.callbackURL(), s.consoleCallbackURL()); err != nil {
+	if s.prov, err = d.startProvider(ctx, p.oidc, s.callbackURL(), s.consoleCallbackURL(), s.portalCallbackURL()); err != nil {
 		return nil, err
 	}
 	if op := s.prov.op; op != nil {
@@ -297,6 +299,15 @@ func (s *setup) url() string { return fmt.Sprintf("https://%s:%d/", appHost, s.p
 // callbackURL is where the provider sends a browser back after sign-in.
 func (s *setup) callbackURL() string {
 	return reserved.Callback(fmt.Sprintf("%s:%d", appHost, s.ports.public), appName)
+}
+
+// portalURL is the My Apps portal.
+func (s *setup) portalURL() string { return fmt.Sprintf("https://%s:%d/", portalHost, s.ports.public) }
+
+// portalCallbackURL is where the provider sends a browser back after
+// signing in at the portal.
+func (s *setup) portalCallbackURL() string {
+	return reserved.Callback(fmt.Sprintf("%s:%d", portalHost, s.ports.public), config.PortalApp)
 }
 
 // consoleURL is the admin console, on the gateway's admin listener.

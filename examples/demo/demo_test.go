@@ -92,7 +92,7 @@ func TestDemo(t *testing.T) {
 			if !strings.Contains(string(page), "Hello from the internal demo app") {
 				t.Fatalf("the printed curl line did not fetch the demo app's page:\n%s", page)
 			}
-			if signIn && !strings.Contains(string(page), "<td>X-Remote-User</td><td>robot</td>") {
+			if signIn && !strings.Contains(string(page), "<dt>X-Remote-User</dt><dd>robot</dd>") {
 				t.Errorf("the demo app did not see the robot as X-Remote-User:\n%s", page)
 			}
 

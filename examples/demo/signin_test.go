@@ -151,22 +151,53 @@ func TestDemoSignIn(t *testing.T) {
 		t.Fatalf("a request without credentials reached the app:\n%s", l)
 	}
 
-	// Sign in as alice, as the start page's script and the user would.
-	resp, body = get(base+".gatehouse/auth/demo/start?return="+url.QueryEscape("/headers"), browser)
-	auth := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(auth, issuer+"/") {
-		t.Fatalf("sign-in start: %s, Location %q, want a redirect to the provider %s\n%s", resp.Status, auth, issuer, body)
+	// follow goes through the gateway's redirects (the app, the My Apps
+	// portal, the handoff back to the app) and returns the first address
+	// off the gateway (the provider's), or the page it ends on.
+	follow := func(u string) (string, *http.Response, string) {
+		t.Helper()
+		for range 10 {
+			resp, body := get(u, browser)
+			if resp.StatusCode < 300 || resp.StatusCode > 399 {
+				return u, resp, body
+			}
+			next, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+			if err != nil {
+				t.Fatalf("%s: Location %q: %v", u, resp.Header.Get("Location"), err)
+			}
+			if !strings.HasSuffix(next.Hostname(), ".localhost") {
+				return next.String(), resp, body
+			}
+			u = next.String()
+		}
+		t.Fatalf("more than 10 redirects from %s", u)
+		return "", nil, ""
+	}
+
+	// Sign in as alice, as the start page's script and the user would: the
+	// app sends the browser through the My Apps portal, which signs her in
+	// at the provider once and hands her back to the app.
+	auth, resp, body := follow(base + ".gatehouse/auth/demo/start?return=" + url.QueryEscape("/headers"))
+	if !strings.HasPrefix(auth, issuer+"/") || !strings.Contains(resp.Request.URL.String(), "apps.localhost") {
+		t.Fatalf("sign-in start: %s at %s, Location %q, want a redirect from the portal to the provider %s\n%s",
+			resp.Status, resp.Request.URL, auth, issuer, body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Browser needs only the issuer of the running provider (the demo's).
-	callback, err := (&oplab.OP{Issuer: issuer}).Browser(nil).SignIn(ctx, auth, oplab.Alice, oplab.Password)
+	at := (&oplab.OP{Issuer: issuer}).Browser(nil)
+	callback, err := at.SignIn(ctx, auth, oplab.Alice, oplab.Password)
 	if err != nil {
 		t.Fatalf("signing in at the provider: %v", err)
 	}
-	resp, body = get(callback.String(), browser)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/headers" {
-		t.Fatalf("callback: %s, Location %q, want 303 to /headers\n%s", resp.Status, resp.Header.Get("Location"), body)
+	if end, resp, body := follow(callback.String()); end != base+"headers" {
+		t.Fatalf("callback: ended at %s (%s), want %sheaders\n%s", end, resp.Status, base, body)
+	}
+	// The portal the banner names lists the demo app for her.
+	portal := out.match(t, `^    (https://apps\.localhost:\d+/)$`)
+	if resp, body := get(portal, browser); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Demo app") ||
+		!strings.Contains(body, "Signed in as") {
+		t.Errorf("the portal %s after sign-in: %s, want alice's list with the demo app\n%s", portal, resp.Status, body)
 	}
 	resp, body = get(base+"headers", browser)
 	var seen struct{ Headers http.Header }
@@ -177,9 +208,24 @@ func TestDemoSignIn(t *testing.T) {
 		t.Errorf("the app saw X-Remote-User %q, X-Remote-Groups %q; want alice and her groups", u, g)
 	}
 
-	// The printed sign-out address ends the session.
-	if resp, body = get(signOut, browser); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed out") {
-		t.Errorf("sign-out: %s\n%s", resp.Status, body)
+	// The printed sign-out address ends the session, and the provider's:
+	// it goes on to the provider's sign-out, which comes back to the
+	// Signed out page; a new sign-in then asks for the password.
+	resp, body = get(signOut, browser)
+	endSession := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(endSession, issuer+"/session/end?") {
+		t.Fatalf("sign-out: %s, Location %q, want 303 to the provider's end_session_endpoint\n%s", resp.Status, endSession, body)
+	}
+	back, err := at.SignOut(ctx, endSession)
+	if err != nil || !strings.HasPrefix(back.String(), base+".gatehouse/auth/demo/signedout?") {
+		t.Fatalf("signing out at the provider: %v, sent to %v, want the Signed out page", err, back)
+	}
+	if resp, body = get(back.String(), browser); resp.StatusCode != http.StatusOK || !strings.Contains(body, "and of your sign-in at your organisation") {
+		t.Errorf("Signed out page: %s\n%s", resp.Status, body)
+	}
+	again, _, _ := follow(base + ".gatehouse/auth/demo/start?return=%2F")
+	if in, err := at.SignedIn(ctx, again); err != nil || in {
+		t.Errorf("after sign-out the provider signs alice in without a password (signed in %v, %v)", in, err)
 	}
 	if resp, body = get(base+"never-after-signout", browser); !strings.Contains(body, "/.gatehouse/auth/demo/start?return=") {
 		t.Errorf("after sign-out: %s, want the sign-in start page again\n%s", resp.Status, body)

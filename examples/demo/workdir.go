@@ -121,6 +121,18 @@ const signInConfig = `plugins:
   - {name: header, builtin: true}
 `
 
+// portalConfig is the My Apps portal when the OpenID provider runs: a
+// user signs in there once and opens every app that uses the same
+// plug-in without another trip to the provider (docs/PORTAL.md).
+const portalConfig = `# The My Apps portal: sign in once, open every app listed (docs/PORTAL.md).
+portal:
+  host: apps.localhost
+  title: Example Corp apps
+  auth:
+    plugin: oidc
+    config: {issuer: %[1]s, client_id: %[2]s, client_secret: %[3]s, scopes: [openid, profile, email, groups]}
+`
+
 const signInApp = `    # Sign in at the demo's OpenID provider (oidc-provider on loopback) as
     # alice or bob, password "password". Scripts send the provider's access
     # tokens instead: Authorization: Bearer (see the curl line the demo prints).
@@ -144,6 +156,7 @@ const signInApp = `    # Sign in at the demo's OpenID provider (oidc-provider on
           X-Remote-Email: "{{.Email}}"
           X-Remote-Name: "{{.Name}}"
           X-Remote-Groups: "{{join .Groups}}"
+    portal: {name: Demo app, description: "Shows who you are and the headers the app received"}
 `
 
 // consoleConfig is the admin console's part of the config: sign-in at
@@ -175,7 +188,7 @@ const passthroughApp = `    # No sign-in: %[1]s
 func writeConfig(dir string, p ports, prov *provider) (string, error) {
 	var plugins, auth string
 	if prov.op != nil {
-		plugins = signInConfig
+		plugins = signInConfig + fmt.Sprintf(portalConfig, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret)
 		auth = fmt.Sprintf(signInApp, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret, prov.op.APIAudience)
 	} else {
 		auth = fmt.Sprintf(passthroughApp, strings.ReplaceAll(prov.off, "\n", " "))

@@ -10,13 +10,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"html/template"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9080", "listen address")
+	flag.StringVar(&appName, "app", "demo", "the app's name in the Gatehouse config: the page's Sign out link is /.gatehouse/auth/APP/signout")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -44,27 +43,6 @@ func handler() http.Handler {
 	mux.HandleFunc("GET /sse", sse)
 	mux.HandleFunc("GET /ws", echo)
 	return mux
-}
-
-var page = template.Must(template.New("i").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Demo intranet app</title>
-<style>body{font-family:system-ui,sans-serif;max-width:50em;margin:3em auto}td{padding:.2em .6em;border-bottom:1px solid #ddd;font-family:monospace}</style></head>
-<body><h1>Hello from the internal demo app</h1>
-<p>This page is served on a private address and reached you through a Gatehouse connector that only dials out.</p>
-<p>The request came from <code>{{.Remote}}</code> (the connector) for <code>{{.Host}}{{.Path}}</code>.</p>
-<table>{{range .Headers}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</table></body></html>
-`))
-
-func index(w http.ResponseWriter, r *http.Request) {
-	type kv struct{ K, V string }
-	var hs []kv
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			hs = append(hs, kv{k, v})
-		}
-	}
-	sort.Slice(hs, func(i, j int) bool { return hs[i].K < hs[j].K })
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = page.Execute(w, map[string]any{"Remote": r.RemoteAddr, "Host": r.Host, "Path": r.URL.Path, "Headers": hs})
 }
 
 func headers(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,8 @@
 // script above the working directory, starts a private lab in a fresh
 // directory under /tmp that records its owner's pid, reads the facts the
 // script writes to lab.env, stops labs, and sweeps up labs whose owner
-// died without stopping them.
+// died without stopping them. Output keeps what a lab's process writes,
+// for the labs that run their own server (oplab, simplesamllab) too.
 package labscript
 
 import (

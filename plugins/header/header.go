@@ -92,21 +92,36 @@ func (in *injector) Inject(_ context.Context, req sdk.InjectRequest) (sdk.Inject
 		}
 	}
 	// The headers depend on the identity alone: the connector may reuse
-	// them, for half the assertion's lifetime when there is one.
+	// them for the session.
 	res.ReuseFor = reuseFor
 	if in.jwt != nil {
-		tok, err := in.jwt.sign(req.Identity)
+		now := in.jwt.now()
+		tok, exp, err := in.jwt.sign(req.Identity, req.SessionExpires, now)
 		if err != nil {
 			return sdk.InjectResult{}, err
 		}
 		res.Set[in.jwt.header] = []string{tok}
-		res.ReuseFor = min(reuseFor, in.jwt.ttl/2)
+		// Reused until a quarter of the assertion's lifetime is left, so
+		// it is signed again only then; a backend that refuses it (401)
+		// gets a fresh one on the session's next request.
+		res.ReuseFor = reuseOf(now, exp)
+		res.ForgetOn = []int{http.StatusUnauthorized}
 	}
 	return res, nil
 }
 
-// reuseFor is how long the connector may reuse a result without a JWT.
+// reuseFor is how long the connector may reuse a result without a JWT
+// (never past the session: the connector sees to that).
 const reuseFor = 5 * time.Minute
+
+// reuseOf is how long a result whose assertion was signed at now and
+// expires at exp may be reused: until a quarter of its lifetime is left.
+func reuseOf(now, exp time.Time) time.Duration {
+	if d := exp.Sub(now) * 3 / 4; d > 0 {
+		return d
+	}
+	return 0
+}
 
 // templateData is what a header template sees: the identity's fields
 // (.Subject, .UPN, .Email, .Name, .Groups, .AMR, .Claims) and .Claim.

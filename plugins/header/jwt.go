@@ -54,31 +54,36 @@ type claims struct {
 	Exp    int64    `json:"exp"`
 }
 
-// sign returns the compact JWS of id's assertion. It expires after the
-// configured TTL, or when the identity does if that is sooner.
-func (s *signer) sign(id sdk.Identity) (string, error) {
-	now := s.now()
+// sign returns the compact JWS of id's assertion, signed at now, and when
+// it expires: after the configured TTL, or when the identity or the
+// session (sessionEnd, zero if the host did not say) ends if that is
+// sooner. The "exp" claim is in whole seconds, rounded down, so it is
+// never past either.
+func (s *signer) sign(id sdk.Identity, sessionEnd, now time.Time) (string, time.Time, error) {
 	exp := now.Add(s.ttl)
-	if !id.Expiry.IsZero() && id.Expiry.Before(exp) {
-		exp = id.Expiry
+	for _, end := range []time.Time{id.Expiry, sessionEnd} {
+		if !end.IsZero() && end.Before(exp) {
+			exp = end
+		}
 	}
+	exp = time.Unix(exp.Unix(), 0)
 	payload, err := json.Marshal(claims{
 		Iss: s.iss, Aud: s.aud, Sub: id.Subject, Email: id.Email, Groups: id.Groups,
 		Iat: now.Unix(), Exp: exp.Unix(),
 	})
 	if err != nil {
-		return "", fmt.Errorf("encoding the assertion: %w", err)
+		return "", exp, fmt.Errorf("encoding the assertion: %w", err)
 	}
 	signing := s.jose + "." + b64(payload)
 	digest := sha256.Sum256([]byte(signing))
 	r, sv, err := ecdsa.Sign(rand.Reader, s.key, digest[:])
 	if err != nil {
-		return "", fmt.Errorf("signing the assertion: %w", err)
+		return "", exp, fmt.Errorf("signing the assertion: %w", err)
 	}
 	sig := make([]byte, 64) // JWS ES256: R and S, 32 bytes each, big-endian
 	r.FillBytes(sig[:32])
 	sv.FillBytes(sig[32:])
-	return signing + "." + b64(sig), nil
+	return signing + "." + b64(sig), exp, nil
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -36,6 +36,11 @@ type config struct {
 	ExtraClaims []string `json:"extra_claims"`
 
 	Bearer *bearerConfig `json:"bearer"`
+
+	// EndSession: a user who signs out of the app is sent on to the
+	// provider's end_session_endpoint (RP-initiated logout) when it has
+	// one. Default true.
+	EndSession *bool `json:"end_session"`
 }
 
 // bearerConfig turns on Authorization: Bearer JWTs for API clients.

@@ -29,6 +29,9 @@ type provider struct {
 	endpoint oauth2.Endpoint
 	idTokens *oidc.IDTokenVerifier // audience: the client id
 	bearer   *oidc.IDTokenVerifier // audience: bearer.audience; nil if bearer tokens are off
+	// endSession is the end_session_endpoint (RP-initiated logout); ""
+	// if the provider has none, or one that is not an https URL.
+	endSession string
 }
 
 // discovery fetches the provider's metadata on first use and keeps it. A
@@ -101,6 +104,7 @@ func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 		JWKSURI     string   `json:"jwks_uri"`
 		Algs        []string `json:"id_token_signing_alg_values_supported"`
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		EndSession  string   `json:"end_session_endpoint"`
 	}
 	if err := op.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("reading the OpenID provider %s's metadata: %w", d.cfg.Issuer, err)
@@ -123,7 +127,7 @@ func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 	verifier := func(audience string) *oidc.IDTokenVerifier {
 		return oidc.NewVerifier(d.cfg.Issuer, keys, &oidc.Config{ClientID: audience, SupportedSigningAlgs: algs, Now: d.now})
 	}
-	p := &provider{endpoint: op.Endpoint(), idTokens: verifier(d.cfg.ClientID)}
+	p := &provider{endpoint: op.Endpoint(), idTokens: verifier(d.cfg.ClientID), endSession: endSessionURL(d.cfg.Issuer, meta.EndSession)}
 	p.endpoint.AuthStyle = authStyle(d.cfg.ClientSecret != "", meta.AuthMethods)
 	if d.cfg.Bearer != nil {
 		p.bearer = verifier(d.cfg.Bearer.Audience)

@@ -163,7 +163,7 @@ func providerError(code, desc string) sdk.AuthResult {
 	case "access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required",
 		"unmet_authentication_requirements":
 		return failed(http.StatusForbidden, reason, "Sign-in refused",
-			"The identity provider did not sign you in to this app: the sign-in was cancelled or refused. Open the app again to try once more.", code)
+			"Open the app again to try once more.", code)
 	}
 	return failed(http.StatusBadGateway, reason, "Sign-in failed",
 		"The identity provider could not sign you in. Try again in a minute; tell your IT team if it keeps happening.", code)

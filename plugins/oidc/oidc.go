@@ -33,7 +33,7 @@ import (
 func Plugin() sdk.Plugin {
 	return sdk.Plugin{Authenticator: func(ctx context.Context, req sdk.ConfigureRequest) (sdk.Authenticator, error) {
 		return New(ctx, req, time.Now)
-	}}
+	}, Capabilities: []sdk.Capability{sdk.CapabilitySignOut}}
 }
 
 // authenticator is one app's configured OpenID Connect sign-in.
@@ -45,7 +45,10 @@ type authenticator struct {
 	now    func() time.Time
 }
 
-var _ sdk.Authenticator = (*authenticator)(nil)
+var (
+	_ sdk.Authenticator = (*authenticator)(nil)
+	_ sdk.SignOuter     = (*authenticator)(nil)
+)
 
 // loadWait bounds how long New waits for the first discovery: a provider
 // that is slow or down delays nothing but its own sign-ins.

@@ -47,6 +47,11 @@ type config struct {
 	GroupsAttribute  string   `json:"groups_attribute"`
 	AMRAttribute     string   `json:"amr_attribute"`
 	ExtraAttributes  []string `json:"extra_attributes"`
+
+	// SingleLogout: a user who signs out of the app is sent on to the
+	// IdP's SingleLogoutService (HTTP-Redirect) with a signed
+	// LogoutRequest, when its metadata has one. Default true.
+	SingleLogout *bool `json:"single_logout"`
 }
 
 // Bounds of the durations in the config.

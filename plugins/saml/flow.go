@@ -206,7 +206,7 @@ func refused(err error) sdk.AuthResult {
 	if bad, ok := errors.AsType[crewjam.ErrBadStatus](detail); ok {
 		code := bad.Status[strings.LastIndexByte(bad.Status, ':')+1:]
 		return failed(http.StatusForbidden, "the SAML IdP answered with status "+clip(bad.Status), "Sign-in refused",
-			"The identity provider did not sign you in to this app: the sign-in was cancelled or refused. Open the app again to try once more.", code)
+			"Open the app again to try once more.", code)
 	}
 	kind := "invalid"
 	if strings.Contains(detail.Error(), "signature element not present") { // crewjam/saml does not export this one

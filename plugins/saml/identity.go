@@ -39,6 +39,11 @@ func (a *authenticator) identity(as *crewjam.Assertion, now time.Time) (sdk.Iden
 			return sdk.Identity{}, errors.New("the assertion's Subject has no NameID (set subject_attribute to take the subject from an attribute)")
 		}
 		id.Subject = strings.TrimSpace(as.Subject.NameID.Value)
+	}
+	if as.Subject != nil && as.Subject.NameID != nil { // single logout names the user by it
+		if a.cfg.SubjectAttribute != "" {
+			id.Claims["name_id"] = strings.TrimSpace(as.Subject.NameID.Value)
+		}
 		if f := as.Subject.NameID.Format; f != "" {
 			id.Claims["name_id_format"] = f
 		}

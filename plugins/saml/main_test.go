@@ -52,7 +52,10 @@ const (
 	app      = "hr"
 	appURL   = "https://hr.example.test"
 	callback = appURL + "/.gatehouse/auth/hr/callback"
-	otherSP  = "https://other.example.test"
+	// signedOut is the gateway's "Signed out" page, the SP's
+	// SingleLogoutService.
+	signedOut = appURL + "/.gatehouse/auth/hr/signedout"
+	otherSP   = "https://other.example.test"
 )
 
 func TestMain(m *testing.M) {
@@ -215,7 +218,7 @@ func inProcess(t testing.TB, cfg map[string]any, now func() time.Time) sdk.Authe
 func browserRequest(path string) sdk.AuthRequest {
 	return sdk.AuthRequest{Method: "GET", URL: appURL + path, RemoteAddr: "192.0.2.7",
 		Header:      http.Header{"Accept": {"text/html,application/xhtml+xml,*/*;q=0.8"}, "User-Agent": {"Mozilla/5.0 (test)"}},
-		CallbackURL: callback}
+		CallbackURL: callback, SignedOutURL: signedOut}
 }
 
 // metadataRequest asks for the SP metadata.

@@ -205,9 +205,12 @@ func parseIdPMetadata(b []byte, entityID string) (*crewjam.EntityDescriptor, err
 
 // metadata answers GET CALLBACK?metadata with the SP metadata to give the
 // IdP: entity id, the callback URL as the HTTP-POST assertion consumer
-// service, and the certificate that signs the AuthnRequests.
-func (a *authenticator) metadata(callback *url.URL) (sdk.AuthResult, error) {
+// service, the gateway's "Signed out" page as the HTTP-Redirect
+// SingleLogoutService (unless single_logout is false), and the certificate
+// that signs the AuthnRequests.
+func (a *authenticator) metadata(callback *url.URL, signedOut string) (sdk.AuthResult, error) {
 	sp := a.serviceProvider(callback, nil, a.now())
+	a.singleLogout(sp, signedOut)
 	b, err := xml.MarshalIndent(sp.Metadata(), "", "  ")
 	if err != nil {
 		return sdk.AuthResult{}, fmt.Errorf("writing the SP metadata: %w", err)

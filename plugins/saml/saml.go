@@ -35,7 +35,7 @@ import (
 func Plugin() sdk.Plugin {
 	return sdk.Plugin{Authenticator: func(ctx context.Context, req sdk.ConfigureRequest) (sdk.Authenticator, error) {
 		return New(ctx, req, time.Now)
-	}}
+	}, Capabilities: []sdk.Capability{sdk.CapabilitySignOut}}
 }
 
 // authenticator is one app's configured SAML sign-in. It does not change
@@ -53,7 +53,10 @@ type authenticator struct {
 	now    func() time.Time
 }
 
-var _ sdk.Authenticator = (*authenticator)(nil)
+var (
+	_ sdk.Authenticator = (*authenticator)(nil)
+	_ sdk.SignOuter     = (*authenticator)(nil)
+)
 
 // New builds the Authenticator for one app from its config; now is its
 // clock. It reads the SP's key and certificate and loads the IdP's
@@ -104,7 +107,7 @@ func (a *authenticator) Authenticate(ctx context.Context, req sdk.AuthRequest) (
 	}
 	if u.Path == callback.Path && strings.EqualFold(u.Host, callback.Host) {
 		if _, ok := u.Query()["metadata"]; ok && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
-			return a.metadata(callback)
+			return a.metadata(callback, req.SignedOutURL)
 		}
 		return a.callback(ctx, req, callback)
 	}

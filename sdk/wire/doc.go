@@ -21,8 +21,10 @@
 // one that lists none, as every plug-in built before capabilities existed,
 // speaks the plain protocol. The host sends what a capability carries only
 // to a plug-in that listed it, and refuses a result that uses a capability
-// the plug-in did not list. There is one, "credentials", for Injectors: the
+// the plug-in did not list. There are two: "credentials", for Injectors: the
 // request's "secret" (the user's sealed credentials) and the result's
-// "ask_credentials" and "reject_status". The fields kept their names and
+// "ask_credentials" and "reject_status"; and "signout", for Authenticators:
+// the method [MethodSignOut], which the host calls only on a plug-in that
+// listed it (others answer Unimplemented). The fields kept their names and
 // places, so a new capability does not change [ProtocolVersion].
 package wire

@@ -9,6 +9,9 @@ const (
 	MethodConfigure    = "Configure"
 	MethodAuthenticate = "Authenticate"
 	MethodInject       = "Inject"
+	// MethodSignOut is the Authenticator's optional sign-out at the
+	// identity provider (capability "signout").
+	MethodSignOut = "SignOut"
 )
 
 // MaxMessageSize caps one request or response on the wire. Requests carry

@@ -139,8 +139,8 @@ func copyAll(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 		{"credentials", []string{"app", "subject", "sealed"}, rowsOf(snap.Credentials, func(c store.Credential) []any {
 			return []any{c.App, c.Subject, c.Sealed}
 		})},
-		{"signins", []string{"at", "app", "plugin", "subject", "result", "reason", "client_ip"}, rowsOf(snap.SignIns, func(s store.SignIn) []any {
-			return []any{s.At.UnixNano(), s.App, s.Plugin, s.Subject, s.Result, s.Reason, s.ClientIP}
+		{"signins", []string{"at", "app", "plugin", "subject", "result", "reason", "client_ip", "device"}, rowsOf(snap.SignIns, func(s store.SignIn) []any {
+			return []any{s.At.UnixNano(), s.App, s.Plugin, s.Subject, s.Result, s.Reason, s.ClientIP, s.Device}
 		})},
 	}
 	for _, t := range tables {

@@ -99,6 +99,8 @@ var migrations = []string{
 		at   BIGINT NOT NULL
 	);
 	CREATE INDEX changes_at ON changes (at);`,
+	// 3: the device certificate of a sign-in (access.require_device).
+	`ALTER TABLE signins ADD COLUMN device TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the migrations the database has not yet recorded in

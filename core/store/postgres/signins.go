@@ -94,8 +94,8 @@ func (d *DB) DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (
 // user name it typed): those are replaced, so the record is kept.
 func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
 	if _, err := d.exec(ctx,
-		`INSERT INTO signins (at, app, plugin, subject, result, reason, client_ip) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		s.At.UnixNano(), text(s.App), text(s.Plugin), text(s.Subject), text(s.Result), text(s.Reason), text(s.ClientIP)); err != nil {
+		`INSERT INTO signins (at, app, plugin, subject, result, reason, client_ip, device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.At.UnixNano(), text(s.App), text(s.Plugin), text(s.Subject), text(s.Result), text(s.Reason), text(s.ClientIP), text(s.Device)); err != nil {
 		return fmt.Errorf("postgres store: recording a sign-in: %w", err)
 	}
 	return nil
@@ -124,14 +124,14 @@ func (d *DB) ListSignIns(ctx context.Context, limit int) ([]store.SignIn, error)
 		lim = &n
 	}
 	rows, err := d.pool.Query(ctx,
-		`SELECT at, app, plugin, subject, result, reason, client_ip FROM signins ORDER BY id DESC LIMIT $1`, lim)
+		`SELECT at, app, plugin, subject, result, reason, client_ip, device FROM signins ORDER BY id DESC LIMIT $1`, lim)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: listing sign-ins: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SignIn, error) {
 		var s store.SignIn
 		var at int64
-		err := r.Scan(&at, &s.App, &s.Plugin, &s.Subject, &s.Result, &s.Reason, &s.ClientIP)
+		err := r.Scan(&at, &s.App, &s.Plugin, &s.Subject, &s.Result, &s.Reason, &s.ClientIP, &s.Device)
 		s.At = time.Unix(0, at)
 		return s, err
 	})

@@ -95,6 +95,8 @@ var migrations = []string{
 		at   INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX changes_at ON changes (at);`,
+	// 8: the device certificate of a sign-in (access.require_device).
+	`ALTER TABLE signins ADD COLUMN device TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the migrations db has not yet recorded in schema_version,

@@ -102,8 +102,8 @@ func (d *DB) DeleteExpiredSessionRevocations(ctx context.Context, t time.Time) (
 // AddSignIn appends to the sign-in log.
 func (d *DB) AddSignIn(ctx context.Context, s store.SignIn) error {
 	if _, err := d.exec(ctx,
-		`INSERT INTO signins (at, app, plugin, subject, result, reason, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.At.UnixNano(), s.App, s.Plugin, s.Subject, s.Result, s.Reason, s.ClientIP); err != nil {
+		`INSERT INTO signins (at, app, plugin, subject, result, reason, client_ip, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.At.UnixNano(), s.App, s.Plugin, s.Subject, s.Result, s.Reason, s.ClientIP, s.Device); err != nil {
 		return fmt.Errorf("sqlite store: recording a sign-in: %w", err)
 	}
 	return nil
@@ -121,7 +121,7 @@ func (d *DB) DeleteSignInsBefore(ctx context.Context, t time.Time) (int, error) 
 // ListSignIns returns the latest limit records, newest first.
 func (d *DB) ListSignIns(ctx context.Context, limit int) ([]store.SignIn, error) {
 	rows, err := d.db.QueryContext(ctx,
-		`SELECT at, app, plugin, subject, result, reason, client_ip FROM signins ORDER BY id DESC LIMIT ?`, limit)
+		`SELECT at, app, plugin, subject, result, reason, client_ip, device FROM signins ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: listing sign-ins: %w", err)
 	}
@@ -130,7 +130,7 @@ func (d *DB) ListSignIns(ctx context.Context, limit int) ([]store.SignIn, error)
 	for rows.Next() {
 		var s store.SignIn
 		var at int64
-		if err := rows.Scan(&at, &s.App, &s.Plugin, &s.Subject, &s.Result, &s.Reason, &s.ClientIP); err != nil {
+		if err := rows.Scan(&at, &s.App, &s.Plugin, &s.Subject, &s.Result, &s.Reason, &s.ClientIP, &s.Device); err != nil {
 			return nil, fmt.Errorf("sqlite store: listing sign-ins: %w", err)
 		}
 		s.At = time.Unix(0, at)

@@ -81,7 +81,7 @@ func testSignIns(t *testing.T, s store.Store) {
 	base := time.Unix(1_800_000_000, 0)
 	for i, r := range []string{"signed_in", "denied", "challenged"} {
 		if err := s.AddSignIn(ctx, store.SignIn{At: base.Add(time.Duration(i) * time.Second), App: "hr", Plugin: "oidc",
-			Subject: "alice", Result: r, Reason: "because", ClientIP: "192.0.2.1"}); err != nil {
+			Subject: "alice", Result: r, Reason: "because", ClientIP: "192.0.2.1", Device: "CN=laptop-7 (serial 1a2b)"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +90,8 @@ func testSignIns(t *testing.T, s store.Store) {
 		t.Fatalf("ListSignIns(2) = %v, %v", got, err)
 	}
 	if got[0].Result != "challenged" || got[1].Result != "denied" || !got[0].At.Equal(base.Add(2*time.Second)) ||
-		got[0].App != "hr" || got[0].Plugin != "oidc" || got[0].ClientIP != "192.0.2.1" || got[0].Reason != "because" {
+		got[0].App != "hr" || got[0].Plugin != "oidc" || got[0].ClientIP != "192.0.2.1" || got[0].Reason != "because" ||
+		got[0].Device != "CN=laptop-7 (serial 1a2b)" {
 		t.Fatalf("ListSignIns = %+v, want the newest first with every field", got)
 	}
 	if n, err := s.DeleteSignInsBefore(ctx, base.Add(2*time.Second)); n != 2 || err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -218,18 +217,5 @@ func (op *OP) RobotToken(ctx context.Context, transport http.RoundTripper) (stri
 // JWKSFetches is how many times the provider's key set (its jwks_uri) has
 // been fetched since it started; transport is as for RobotToken.
 func (op *OP) JWKSFetches(ctx context.Context, transport http.RoundTripper) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, op.Issuer+"/test/jwks-fetches", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := (&http.Client{Transport: transport, Timeout: 15 * time.Second}).Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
+	return op.count(ctx, transport, "/test/jwks-fetches")
 }

@@ -32,8 +32,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/labscript"
 )
 
 // ErrSkip wraps the reason no provider can run here; a test should skip.
@@ -101,9 +102,8 @@ type OP struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	dir   string
-	done  chan struct{} // closed when the process has exited
-	mu    sync.Mutex
-	out   bytes.Buffer // its stdout and stderr
+	done  chan struct{}    // closed when the process has exited
+	out   labscript.Output // its stdout and stderr
 }
 
 // Start installs the provider if needed and starts one. The error wraps
@@ -209,7 +209,7 @@ func start(ctx context.Context, root, modules, dir string, opts Options) (*OP, e
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = op.logWriter()
+	cmd.Stderr = &op.out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the OpenID provider (node op.mjs): %w", err)
 	}
@@ -224,9 +224,7 @@ func start(ctx context.Context, root, modules, dir string, opts Options) (*OP, e
 				default:
 				}
 			}
-			op.mu.Lock()
-			op.out.WriteString(line + "\n")
-			op.mu.Unlock()
+			_, _ = op.out.Write([]byte(line + "\n"))
 		}
 		_ = cmd.Wait()
 		close(op.done)
@@ -247,24 +245,8 @@ func start(ctx context.Context, root, modules, dir string, opts Options) (*OP, e
 	return nil, fmt.Errorf("starting the OpenID provider: %w\n%s", err, op.Log())
 }
 
-func (op *OP) logWriter() io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		op.mu.Lock()
-		defer op.mu.Unlock()
-		return op.out.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 // Log is what the provider has written so far.
-func (op *OP) Log() string {
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	return op.out.String()
-}
+func (op *OP) Log() string { return op.out.String() }
 
 // Stop stops the provider (its process only) and removes its directory.
 // Stop on nil does nothing.

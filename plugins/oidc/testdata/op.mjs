@@ -26,7 +26,10 @@
 //   gateway-public  public (no secret), code + PKCE
 //   robot           client_credentials ("robot-secret"): a JWT access token for API_AUDIENCE
 // The login page has a Cancel button: it ends the sign-in with error=access_denied.
+// Sign-out: /session/end (end_session_endpoint) with client_id, post_logout_redirect_uri (each
+// redirect URI's .../signedout, or POST_LOGOUT_REDIRECT_URIS) and state asks "Sign out?" first.
 // GET /test/jwks-fetches answers how many times the key set (/jwks) was fetched.
+// GET /test/auth-requests answers how many authorization requests (/auth?...) it received.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -48,23 +51,69 @@ const USERS = {
 };
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const page = (uid, msg = '') => `<!doctype html><html><head><title>Sign in</title></head><body>
-<h1>Sign in</h1><p>${esc(msg)}</p>
+// shell is the provider's page frame: a made-up company's sign-in look
+// (viewport meta, labelled inputs, visible focus, contrast >= 4.5:1), so a
+// newcomer trying the demo sees what staff would. inner is trusted markup.
+const shell = (title, inner) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)} · Example Corp</title>
+<style>
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#eef2f6}
+header{background:#3b2f80;color:#fff;padding:.8rem 1rem;font-weight:700;font-size:1.1rem}
+header span{display:inline-block;width:1.4rem;height:1.4rem;border-radius:50%;background:#f2c94c;vertical-align:-.3rem;margin-right:.5rem}
+main{max-width:26rem;margin:2.5rem auto;background:#fff;padding:1.75rem 1.5rem;border-radius:12px;border:1px solid #d5dbe3}
+@media (max-width:30rem){main{margin:0;border-radius:0;border-width:0 0 1px}}
+h1{font-size:1.5rem;margin:0 0 .25rem}p{margin:.25rem 0 1rem;color:#4a5360}
+label{display:block;font-weight:600;margin:1rem 0 .3rem}
+input{display:block;width:100%;font:inherit;padding:.6rem .7rem;border:1px solid #7d8794;border-radius:8px}
+button{font:inherit;font-weight:600;padding:.65rem 1rem;border-radius:8px;border:1px solid #3b2f80;cursor:pointer}
+.primary{width:100%;margin-top:1.25rem;background:#3b2f80;color:#fff}.primary:hover{background:#2a2160}
+.secondary{width:100%;margin-top:.6rem;background:#fff;color:#3b2f80}.secondary:hover{background:#f1effa}
+:focus-visible{outline:3px solid #f2a900;outline-offset:2px}
+.alert{border:1px solid #c0392b;border-left-width:5px;background:#fdf1ef;color:#7a1d12;padding:.6rem .8rem;border-radius:6px}
+footer{text-align:center;color:#4a5360;font-size:.85rem;padding:0 1rem 2rem}
+</style></head><body><header><span aria-hidden="true"></span>Example Corp</header>
+<main>${inner}</main><footer>Example Corp staff sign-in (a test identity provider)</footer></body></html>`;
+
+const page = (uid, msg = '') => shell('Sign in', `<h1>Sign in</h1><p>Use your Example Corp account.</p>
+${msg ? `<p class="alert" role="alert">${esc(msg)}</p>` : ''}
 <form method="post" action="/interaction/${esc(uid)}/login">
-<input name="username" autocomplete="username"> <input name="password" type="password">
-<button type="submit">Sign in</button></form>
-<form method="post" action="/interaction/${esc(uid)}/abort"><button type="submit">Cancel</button></form>
-</body></html>`;
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button class="primary" type="submit">Sign in</button></form>
+<form method="post" action="/interaction/${esc(uid)}/abort"><button class="secondary" type="submit">Cancel</button></form>`);
+
+// RP-initiated logout (the end_session_endpoint, /session/end; H2's part of this file): the
+// gateway's "Signed out" page of each redirect URI (.../callback -> .../signedout) is a
+// registered post_logout_redirect_uri, or POST_LOGOUT_REDIRECT_URIS lists them. The pages use
+// the login page's shell.
+const POST_LOGOUT_REDIRECT_URIS = (process.env.POST_LOGOUT_REDIRECT_URIS ||
+  REDIRECT_URIS.map((u) => u.replace(/\/callback$/, '/signedout')).join(' ')).split(/[\s,]+/).filter(Boolean);
+const logoutSource = async (ctx, form) => {
+  ctx.type = 'html';
+  ctx.body = shell('Sign out', `<h1>Sign out</h1><p>Do you want to sign out of your Example Corp account on this browser?</p>
+${form}<button class="primary" autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button class="secondary" type="submit" form="op.logoutForm">No, stay signed in</button>`);
+};
+const postLogoutSuccessSource = async (ctx) => {
+  ctx.type = 'html';
+  ctx.body = shell('Signed out', '<h1>Signed out</h1><p>You are signed out of your Example Corp account.</p>');
+};
 
 let provider; // set once the port is known: the issuer URL contains it
 let jwksFetches = 0; // GET /test/jwks-fetches: how often the key set was fetched
+let authRequests = 0; // GET /test/auth-requests: how many authorization requests (sign-ins) began
 
 const handler = async (req, res) => {
   if (req.url === '/test/jwks-fetches') {
     res.setHeader('content-type', 'text/plain');
     return res.end(String(jwksFetches));
   }
+  if (req.url === '/test/auth-requests') {
+    res.setHeader('content-type', 'text/plain');
+    return res.end(String(authRequests));
+  }
   if (req.url.startsWith('/jwks')) jwksFetches++;
+  if (req.url.startsWith('/auth?')) authRequests++;
   const m = req.url.match(/^\/interaction\/([^/?]+)(\/login|\/abort)?/);
   if (!m) return provider.callback()(req, res);
   try {
@@ -103,8 +152,10 @@ server.listen(PORT, '127.0.0.1', () => {
   provider = new Provider(issuer, {
     clients: [
       { client_id: 'gateway', client_secret: 'gateway-secret', redirect_uris: REDIRECT_URIS,
+        post_logout_redirect_uris: POST_LOGOUT_REDIRECT_URIS,
         grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
       { client_id: 'gateway-public', token_endpoint_auth_method: 'none', redirect_uris: REDIRECT_URIS,
+        post_logout_redirect_uris: POST_LOGOUT_REDIRECT_URIS,
         grant_types: ['authorization_code'], response_types: ['code'] },
       { client_id: 'robot', client_secret: 'robot-secret', grant_types: ['client_credentials'],
         response_types: [], redirect_uris: [], scope: 'api' },
@@ -122,6 +173,7 @@ server.listen(PORT, '127.0.0.1', () => {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, client, oneOf) => oneOf ?? (client.clientId === 'robot' ? API_AUDIENCE : undefined),

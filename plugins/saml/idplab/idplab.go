@@ -32,18 +32,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/freeport"
+	"github.com/gatehouse/gatehouse/internal/simplesamllab"
 )
 
 // ErrSkip wraps the reason no IdP can run here; a test should skip.
@@ -62,7 +55,7 @@ const (
 )
 
 // DocumentRoot is where Debian's simplesamlphp package puts the web pages.
-const DocumentRoot = "/usr/share/simplesamlphp/www"
+const DocumentRoot = simplesamllab.DocumentRoot
 
 // Options say how to start an IdP.
 type Options struct {
@@ -83,10 +76,7 @@ type IdP struct {
 	// Dir holds its config, keys, sessions, log and pid file.
 	Dir string
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	mu   sync.Mutex
-	log  bytes.Buffer // PHP's stdout and stderr
+	php *simplesamllab.Server
 }
 
 // Start installs SimpleSAMLphp if needed and starts an IdP. The error
@@ -96,10 +86,10 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 	if os.Getenv("GATEHOUSE_SAML_IDP") == "0" {
 		return nil, fmt.Errorf("%w: GATEHOUSE_SAML_IDP=0", ErrSkip)
 	}
-	if err := install(ctx); err != nil {
+	if err := simplesamllab.Install(ctx, "saml2/idp/SSOService.php", ErrSkip); err != nil {
 		return nil, err
 	}
-	sweep()
+	simplesamllab.Sweep(dirPrefix)
 	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, err
@@ -116,196 +106,50 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 // those a killed test binary left behind.
 const dirPrefix = "gatehouse-saml-idp-"
 
-// install runs scripts/install-simplesamlphp.sh when PHP or SimpleSAMLphp
-// is missing.
-func install(ctx context.Context) error {
-	if _, err := exec.LookPath("php"); err == nil {
-		if _, err := os.Stat(filepath.Join(DocumentRoot, "saml2", "idp", "SSOService.php")); err == nil {
-			return nil
-		}
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	script := filepath.Join(root, "scripts", "install-simplesamlphp.sh")
-	if out, err := exec.CommandContext(ctx, script).CombinedOutput(); err != nil {
-		return fmt.Errorf("%w: %s failed (run it as root, or `make tools`): %v\n%s", ErrSkip, script, err, out)
-	}
-	return nil
-}
-
-// moduleRoot is the directory of the gatehouse module's go.mod, above the
-// working directory (a test's package directory).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(b, []byte("module github.com/gatehouse/gatehouse\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%w: the gatehouse module's go.mod is not above %s", ErrSkip, dir)
-		}
-		dir = parent
-	}
-}
-
 func start(ctx context.Context, dir string, opts Options) (*IdP, error) {
 	if err := writeKeyPair(dir); err != nil {
 		return nil, err
 	}
-	// A port picked here may be taken before PHP binds it: try a few.
-	var lastErr error
-	for range 3 {
-		port := opts.Port
-		if port == 0 {
-			var err error
-			if port, err = freePort(); err != nil {
-				return nil, err
+	idp := &IdP{Dir: dir}
+	php, err := simplesamllab.Serve(ctx, simplesamllab.Options{Dir: dir, Port: opts.Port, Skip: ErrSkip,
+		Prepare: func(base string) error {
+			idp.URL, idp.EntityID, idp.MetadataURL = base, base+"saml2/idp/metadata.php", base+"saml2/idp/metadata.php"
+			if err := writeConfig(dir, base); err != nil {
+				return err
 			}
-		}
-		idp, err := run(ctx, dir, port, opts)
-		if err == nil {
-			return idp, nil
-		}
-		lastErr = err
-		if opts.Port != 0 || ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, lastErr
-}
-
-func run(ctx context.Context, dir string, port int, opts Options) (*IdP, error) {
-	base := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	idp := &IdP{URL: base, EntityID: base + "saml2/idp/metadata.php", MetadataURL: base + "saml2/idp/metadata.php",
-		Dir: dir, done: make(chan struct{})}
-	if err := writeConfig(dir, base); err != nil {
+			return idp.Trust(opts.SPMetadata...)
+		},
+		Ready: idp.ready})
+	if err != nil {
 		return nil, err
 	}
-	if err := idp.Trust(opts.SPMetadata...); err != nil {
-		return nil, err
-	}
-	// -d session.save_path puts the directory on the command line, so a
-	// leftover process can be told apart (see sweep). OPcache is on for
-	// the cli-server SAPI (opcache.enable_cli is for "cli" only) and would
-	// serve a config file changed by Trust or EncryptAssertions for up to
-	// two more seconds: revalidate on every request.
-	cmd := exec.Command("php", "-d", "session.save_path="+filepath.Join(dir, "sessions"),
-		"-d", "opcache.revalidate_freq=0",
-		"-S", "127.0.0.1:"+strconv.Itoa(port), "-t", DocumentRoot)
-	cmd.Dir = dir
-	cmd.Env = append(environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"))
-	cmd.Stdout, cmd.Stderr = idp.logWriter(), idp.logWriter()
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%w: starting php -S: %v", ErrSkip, err)
-	}
-	idp.cmd = cmd
-	if err := os.WriteFile(filepath.Join(dir, "php.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
-		_ = idp.Stop()
-		return nil, err
-	}
-	go func() { // owned by idp: ends when the process exits
-		_ = cmd.Wait()
-		close(idp.done)
-	}()
-	if err := idp.wait(ctx, 15*time.Second); err != nil {
-		log := idp.Log()
-		_ = idp.kill()
-		return nil, fmt.Errorf("starting SimpleSAMLphp on %s: %w\n%s", base, err, log)
-	}
+	idp.php = php
 	return idp, nil
 }
 
-// environ is the test's environment without what would change how PHP
-// serves: no workers (PHP_CLI_SERVER_WORKERS), no other config.
-func environ() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if k == "PHP_CLI_SERVER_WORKERS" || k == "SIMPLESAMLPHP_CONFIG_DIR" || strings.HasPrefix(k, "PHP_INI") {
-			continue
-		}
-		env = append(env, kv)
+// ready is whether the IdP serves its metadata.
+func (idp *IdP) ready(ctx context.Context, _ string) error {
+	resp, body, err := simplesamllab.Get(ctx, idp.MetadataURL, 2*time.Second)
+	if resp == nil {
+		return err // no answer (yet)
 	}
-	return env
-}
-
-// wait polls the IdP's metadata until it answers.
-func (idp *IdP) wait(ctx context.Context, limit time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(limit)
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, idp.MetadataURL, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte("IDPSSODescriptor")) {
-				return nil
-			}
-			return fmt.Errorf("its metadata URL answered %s:\n%s", resp.Status, body)
-		}
-		select {
-		case <-idp.done:
-			return errors.New("php exited")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer within %v: %w", limit, err)
-		}
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("IDPSSODescriptor")) {
+		return simplesamllab.Final(fmt.Errorf("its metadata URL answered %s:\n%s", resp.Status, body))
 	}
+	return nil
 }
 
 // Metadata is the IdP's metadata document.
 func (idp *IdP) Metadata(ctx context.Context) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, idp.MetadataURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp, b, err := simplesamllab.Get(ctx, idp.MetadataURL, 10*time.Second)
 	if err == nil && resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("GET %s: %s", idp.MetadataURL, resp.Status)
 	}
 	return b, err
 }
 
-func (idp *IdP) logWriter() io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		idp.mu.Lock()
-		defer idp.mu.Unlock()
-		return idp.log.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 // Log is what PHP and SimpleSAMLphp have logged so far.
-func (idp *IdP) Log() string {
-	idp.mu.Lock()
-	defer idp.mu.Unlock()
-	return idp.log.String()
-}
+func (idp *IdP) Log() string { return idp.php.Log() }
 
 // Stop stops the IdP (its process group only) and removes its directory.
 // Stop on nil does nothing.
@@ -313,28 +157,5 @@ func (idp *IdP) Stop() error {
 	if idp == nil {
 		return nil
 	}
-	if err := idp.kill(); err != nil {
-		return err
-	}
-	return os.RemoveAll(idp.Dir)
+	return idp.php.Stop()
 }
-
-// kill ends the PHP process and anything it started (its process group),
-// and waits for it.
-func (idp *IdP) kill() error {
-	if idp.cmd == nil || idp.cmd.Process == nil {
-		return nil
-	}
-	pid := idp.cmd.Process.Pid
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-idp.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-idp.done
-	}
-	return nil
-}
-
-// freePort is a loopback port nothing listens on, for now.
-func freePort() (int, error) { return freeport.TCP() }

@@ -1,6 +1,6 @@
-package idplab
+package simplesamllab
 
-// Clean-up after test binaries that died without Stop: their IdPs' directories and PHP processes.
+// Clean-up after test binaries that died without Stop: their labs' directories and PHP processes.
 
 import (
 	"bytes"
@@ -12,14 +12,18 @@ import (
 	"time"
 )
 
-// sweep removes the directories of IdPs whose test binary died without
-// Stop, and stops their PHP process if the kernel has not: the pid in the
+// pidFile, in a lab's directory, holds the pid of its PHP process.
+const pidFile = "php.pid"
+
+// Sweep removes the directories (in the temporary directory, named
+// prefix*) of labs whose test binary died without stopping them, and
+// stops their PHP process if the kernel has not: the pid in the
 // directory's pid file, only if that process still has the directory on
 // its command line and its parent is gone.
-func sweep() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+func Sweep(prefix string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
 	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "php.pid"))
+		b, err := os.ReadFile(filepath.Join(dir, pidFile))
 		if err != nil {
 			if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > time.Hour {
 				os.RemoveAll(dir) // never started
@@ -32,7 +36,7 @@ func sweep() {
 		}
 		if running, orphan := processOf(pid, dir); running {
 			if !orphan {
-				continue // another test binary's IdP
+				continue // another test binary's lab
 			}
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 		}

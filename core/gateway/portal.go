@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/reserved"
 	"github.com/gatehouse/gatehouse/core/samlidp"
 	"github.com/gatehouse/gatehouse/core/signin"
+	"github.com/gatehouse/gatehouse/internal/fingerprint"
 )
 
 // The My Apps portal (portal:) is served by the gateway itself: a route
@@ -63,7 +64,7 @@ func (g *Gateway) portal(s *snapshot, routes []proxy.Route, mux *reserved.Mux) (
 			continue // a wildcard app has no one host to hand off to or link (docs/WILDCARD.md)
 		}
 		app := guards[a.Name]
-		handoff := app != nil && a.Auth.Plugin == pc.Auth.Plugin
+		handoff := app != nil && sameAuth(a.Auth, pc.Auth)
 		if handoff {
 			app.Portal = pc.Host
 			sso.Targets[a.Name] = signin.PortalTarget{Host: a.Host, Prefix: a.PathPrefix}
@@ -97,4 +98,15 @@ func portalEntry(a config.App, app *signin.App, handoff bool) portal.App {
 		e.Launch = samlidp.LaunchPath(a.Name)
 	}
 	return e
+}
+
+// sameAuth reports whether an app signs users in exactly as the portal
+// does: the same plug-in with the same config, so the same identity
+// provider and client. Only then may the portal vouch for its users: a
+// user of another provider with the same subject is another person.
+// (Where each block was written in the file does not count.)
+func sameAuth(app, portal config.Auth) bool {
+	a, errA := fingerprint.Of(app.Plugin, app.Passthrough, app.Config.Value)
+	p, errP := fingerprint.Of(portal.Plugin, portal.Passthrough, portal.Config.Value)
+	return errA == nil && errP == nil && a == p
 }

@@ -130,7 +130,9 @@ portal:
   title: Example Corp apps
   auth:
     plugin: oidc
-    config: {issuer: %[1]s, client_id: %[2]s, client_secret: %[3]s, scopes: [openid, profile, email, groups]}
+    # The same auth block as the demo app's, word for word: only an app that
+    # signs in exactly as the portal does takes the portal's session.
+    config: {issuer: %[1]s, client_id: %[2]s, client_secret: %[3]s, scopes: [openid, profile, email, groups], bearer: {audience: %[4]s}}
 `
 
 const signInApp = `    # Sign in at the demo's OpenID provider (oidc-provider on loopback) as
@@ -188,7 +190,7 @@ const passthroughApp = `    # No sign-in: %[1]s
 func writeConfig(dir string, p ports, prov *provider) (string, error) {
 	var plugins, auth string
 	if prov.op != nil {
-		plugins = signInConfig + fmt.Sprintf(portalConfig, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret)
+		plugins = signInConfig + fmt.Sprintf(portalConfig, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret, prov.op.APIAudience)
 		auth = fmt.Sprintf(signInApp, prov.op.Issuer, oplab.ClientID, oplab.ClientSecret, prov.op.APIAudience)
 	} else {
 		auth = fmt.Sprintf(passthroughApp, strings.ReplaceAll(prov.off, "\n", " "))

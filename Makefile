@@ -54,7 +54,7 @@ test-e2e: build tools ## end-to-end tests over real TLS on loopback, with real p
 test-e2e-plain: build tools ## the whole e2e suite, hostile suite included, again with every fast path off (GATEHOUSE_FAST_PATHS=off: plain net/http, http.Transport, ReverseProxy)
 	GATEHOUSE_FAST_PATHS=off GO=$(GO) ./scripts/gotest.sh -count=1 -timeout 30m ./e2e/...
 
-tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), HAProxy (the load balancer of the cluster e2e test), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, OpenSSH (sshd + ssh, the TCP-app test), xrdp + FreeRDP + Xvfb + xwd (the RDP test), systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
+tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the Kerberos lab (MIT KDC + LDAP, Apache + mod_auth_gssapi), Apache auth_basic/mod_auth_form, PostgreSQL (the postgres store's lab), HAProxy (the load balancer of the cluster e2e test), wabt (wat2wasm), Chromium + certutil, SimpleSAMLphp, Prometheus + promtool, nginx (make bench's reference path), OpenSSH (sshd + ssh, the TCP-app test), xrdp + FreeRDP + Xvfb + xwd (the RDP test), systemd-analyze (checks deploy/systemd offline); oidc-provider (npm) into .tools/
 	GO=$(GO) ./scripts/install-pebble.sh
 	./scripts/kcdlab.sh install
 	./scripts/basicauth-lab.sh install
@@ -67,9 +67,10 @@ tools: ## test tools: Pebble (ACME server) into .tools/bin; Debian packages: the
 	./scripts/install-chromium.sh
 	./scripts/install-simplesamlphp.sh
 	./scripts/install-prometheus.sh
+	./scripts/install-nginx.sh
 	./scripts/install-systemd-tools.sh
 
-bench: build ## direct vs through-Gatehouse load test, then metrics+access logs on vs off (set BENCH_OUT=file.json for JSON)
+bench: build ## a minimal backend direct vs through nginx-TLS vs through Gatehouse (nginx installed if missing), an RSS scenario, then metrics+access logs on vs off (set BENCH_OUT=file.json for JSON)
 	./bench/run.sh
 
 bench-scale: build ## scale: 1,000 simulated connectors x 2 sessions on one gateway (RSS, CPU, config push), 10k-app reload (~1.5 min)

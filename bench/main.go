@@ -1,19 +1,26 @@
-// Command bench measures Gatehouse against the limit: the same load
-// generator hits the demo app directly (plain HTTP, as an internal client
-// would) and through a gateway and a connector on loopback (HTTPS on the
-// public side, as users see it), in one run, interleaved, and reports each
-// through-Gatehouse figure as a ratio to direct. Absolute numbers move
+// Command bench measures Gatehouse against the limit and against a
+// reference: the same load generator hits a minimal backend
+// (bench/backend) directly (plain HTTP, as an internal client would),
+// through nginx terminating TLS in front of it (nginx.go; the reference
+// path a user would assemble without Gatehouse) and through a gateway
+// and a connector on loopback (HTTPS on the public side, as users see
+// it), in one run, interleaved, and reports each through-Gatehouse
+// figure as a ratio to direct and to nginx-TLS. Absolute numbers move
 // with the machine's load; compare ratios from one run. Each scenario
-// runs in rounds (direct, then Gatehouse) and reports the round with the
-// median ratio, with every round's ratio beside it.
+// runs in rounds (direct, nginx-TLS, then Gatehouse) and reports the
+// median of the rounds' ratios, with every round's ratio beside it.
 //
-//	go build -o /tmp/bench ./bench && /tmp/bench -bin bin -work DIR [-out FILE]
+//	go build -o /tmp/bench ./bench && go build -o /tmp/backend ./bench/backend &&
+//	/tmp/bench -bin bin -backend /tmp/backend [-nginx /usr/sbin/nginx] -work DIR [-out FILE]
 //
-// bench/run.sh (make bench) builds it, picks the load generator, and
-// cleans up. Scenarios: 100-byte and 1 MiB responses at 64 connections
-// (wrk -t2 -c64 -d10s --latency), one 1 GiB download on a single
-// stream, and one 512 MiB upload over a TCP app (tcp.go). It also reports the gateway's and connector's memory (VmRSS idle
-// and the largest under load, VmHWM) and CPU per 10k small requests.
+// bench/run.sh (make bench) builds it, picks the load generator, installs
+// nginx when missing, and cleans up. Scenarios: 100-byte and 1 MiB
+// responses at 64 connections (wrk -t2 -c64 -d10s --latency), one 1 GiB
+// download on a single stream, 64 x 1 MiB responses in flight at once
+// (the gateway's and connector's peak RSS; reference.go, rss.go), and one
+// 512 MiB upload over a TCP app (tcp.go). It also reports the gateway's
+// and connector's memory (VmRSS idle and the largest under load, VmHWM)
+// and CPU per 10k small requests.
 package main
 
 import (
@@ -35,6 +42,10 @@ import (
 
 type options struct {
 	bin, work, loadgen, out string
+	backend                 string // the minimal backend (bench/backend)
+	nginx                   string // nginx binary for the reference path ("" = off)
+	rssConns                int
+	rssSize                 string
 	duration                time.Duration
 	conns, threads, rounds  int
 	bulkSize, tcpBulk       string
@@ -53,6 +64,10 @@ func main() {
 	var o options
 	flag.StringVar(&o.bin, "bin", "bin", "directory holding gatehouse, gatehouse-connector and demoapp (make build)")
 	flag.StringVar(&o.work, "work", "", "empty working directory for configs, state and logs (required)")
+	flag.StringVar(&o.backend, "backend", "", "the minimal backend binary (go build ./bench/backend; run.sh does): the ratio scenarios' backend (required)")
+	flag.StringVar(&o.nginx, "nginx", "", "nginx binary: adds the reference path, nginx terminating TLS in front of the same backend (run.sh passes it)")
+	flag.IntVar(&o.rssConns, "rss-conns", 64, "RSS scenario: responses in flight at once, one connection each")
+	flag.StringVar(&o.rssSize, "rss-size", "1m", "RSS scenario: the size of each response")
 	flag.StringVar(&o.loadgen, "loadgen", "wrk", "load generator: wrk, or go (the built-in fallback)")
 	flag.StringVar(&o.out, "out", os.Getenv("BENCH_OUT"), "also write the figures to this file as one flat JSON object")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load run")
@@ -78,6 +93,10 @@ func main() {
 	}
 	if o.rounds < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
+	if _, err := sizeOf(o.rssSize); err != nil || o.rssConns < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -rss-size %q: want a size such as 1m, and -rss-conns at least 1\n", o.rssSize)
 		os.Exit(2)
 	}
 	if _, err := sizeOf(o.tcpBulk); err != nil {
@@ -122,6 +141,9 @@ func main() {
 type env struct {
 	app, gateway, connector *proc
 	direct, gh, gh2         *target
+	nginx                   *proc   // nil without -nginx
+	ng                      *target // nginx TLS in front of the backend; nil without -nginx
+	nginxWorkers            []int
 	signed                  *target // nil without -sso
 	kcd, kcdPass            *target // nil without the Kerberos lab
 	lab                     *kcdlab.Lab
@@ -154,14 +176,17 @@ func run(o options, ps *procs) error {
 	large := loadSpec{path: "/bytes/1m", body: 1 << 20, conns: o.conns, threads: o.threads, duration: o.duration}
 	warm := small
 	warm.duration = 2 * time.Second
-	for _, t := range []*target{e.direct, e.gh} {
+	for _, t := range e.loadTargets() {
 		say("warming up %s", t.name)
 		if _, err := load(t, warm); err != nil {
 			return fmt.Errorf("warm-up %s: %w", t.name, err)
 		}
 	}
 
-	pids := []int{e.app.pid(), e.gateway.pid(), e.connector.pid()}
+	if err := rssScenario(o, e, fig, say); err != nil { // reference.go
+		return fmt.Errorf("RSS scenario: %w", err)
+	}
+	pids := e.pids()
 	loadRSS := map[int]int64{}
 	for _, sc := range []struct {
 		key  string
@@ -173,26 +198,39 @@ func run(o options, ps *procs) error {
 		var rounds []round
 		for i := range o.rounds {
 			var rd round
-			for _, t := range []*target{e.direct, e.gh} {
+			for _, t := range e.loadTargets() {
 				say("%s: %s %s, %d connections, %s (round %d of %d)", t.name, sc.key, sc.spec.path, sc.spec.conns, sc.spec.duration, i+1, o.rounds)
 				m, err := measure(e, t, sc.spec, pids, t == e.gh && sc.key == "large", loadRSS, load)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", t.name, sc.key, err)
 				}
-				if t == e.direct {
+				switch t {
+				case e.direct:
 					rd.direct = m
-				} else {
+				case e.ng:
+					rd.nginx = m
+				default:
 					rd.gh = m
 				}
 			}
 			fig[fmt.Sprintf("ratio_%s_rps_round%d", sc.key, i+1)] = rd.ratio()
+			if e.ng != nil {
+				fig[fmt.Sprintf("ratio_%s_vs_nginx_tls_round%d", sc.key, i+1)] = rd.vsNginx()
+			}
 			rounds = append(rounds, rd)
 		}
 		med := medianRound(rounds)
+		if e.ng != nil {
+			fig["ratio_"+sc.key+"_vs_nginx_tls"] = medianRatio(rounds, round.vsNginx)
+			fig["ratio_nginx_tls_"+sc.key+"_rps"] = medianRatio(rounds, round.nginxRatio)
+		}
 		for _, t := range []struct {
 			prefix string
 			m      measured
-		}{{"direct_", med.direct}, {"gh_", med.gh}} {
+		}{{"direct_", med.direct}, {"nginx_", med.nginx}, {"gh_", med.gh}} {
+			if t.prefix == "nginx_" && e.ng == nil {
+				continue
+			}
 			prefix := t.prefix + sc.key + "_"
 			r := t.m.load
 			fig[prefix+"rps"] = r.rps
@@ -205,6 +243,14 @@ func run(o options, ps *procs) error {
 			fig["direct_small_cpu_s_per_10k"] = med.direct.per10k(med.direct.cpu[0])
 			fig["gh_small_cpu_s_per_10k"] = med.gh.per10k(med.gh.cpu[0] + med.gh.cpu[1] + med.gh.cpu[2])
 			fig["gh_small_tunnel_cpu_s_per_10k"] = med.gh.per10k(med.gh.cpu[1] + med.gh.cpu[2])
+			if e.ng != nil {
+				var ng time.Duration
+				for _, c := range med.nginx.cpu[3:] {
+					ng += c
+				}
+				fig["nginx_small_cpu_s_per_10k"] = med.nginx.per10k(med.nginx.cpu[0] + ng)
+				fig["nginx_small_proxy_cpu_s_per_10k"] = med.nginx.per10k(ng)
+			}
 		}
 	}
 	if err := signOnRuns(e, small, fig, load, say); err != nil { // signon.go
@@ -248,7 +294,10 @@ func run(o options, ps *procs) error {
 		for _, b := range []struct {
 			v *float64
 			t *target
-		}{{&br.direct, e.direct}, {&br.gh, e.gh}, {&br.gh2, e.gh2}} {
+		}{{&br.direct, e.direct}, {&br.nginx, e.ng}, {&br.gh, e.gh}, {&br.gh2, e.gh2}} {
+			if b.t == nil {
+				continue
+			}
 			say("%s: one %s download on a single stream (round %d of %d)", b.t.name, o.bulkSize, i+1, o.rounds)
 			v, err := bulk(b.t, bulkPath, bulkBytes)
 			if err != nil {
@@ -257,10 +306,19 @@ func run(o options, ps *procs) error {
 			*b.v = v
 		}
 		fig[fmt.Sprintf("ratio_bulk_round%d", i+1)] = br.ratio()
+		if e.ng != nil {
+			fig[fmt.Sprintf("ratio_bulk_vs_nginx_tls_round%d", i+1)] = br.vsNginx()
+		}
 		bulks = append(bulks, br)
 	}
 	mb := medianBy(bulks, bulkRound.ratio)
 	fig["direct_bulk_mbps"], fig["gh_bulk_mbps"], fig["gh_bulk_h2_mbps"] = mb.direct, mb.gh, mb.gh2
+	if e.ng != nil {
+		fig["nginx_bulk_mbps"] = mb.nginx
+		fig["ratio_bulk_vs_nginx_tls"] = medianRatio(bulks, bulkRound.vsNginx)
+		fig["ratio_bulk_h2_vs_nginx_tls"] = medianRatio(bulks, bulkRound.h2VsNginx)
+		fig["ratio_nginx_tls_bulk"] = medianRatio(bulks, bulkRound.nginxRatio)
+	}
 	if e.tcp != nil {
 		if err := runTCP(o, e, fig, say); err != nil {
 			return fmt.Errorf("TCP scenario: %w", err)
@@ -297,7 +355,13 @@ func run(o options, ps *procs) error {
 // loopback and waits until a request goes all the way through.
 func setUp(o options, ps *procs) (*env, error) {
 	bin := func(name string) string { return filepath.Join(o.bin, name) }
-	for _, b := range []string{"demoapp", "gatehouse", "gatehouse-connector"} {
+	if o.backend == "" {
+		return nil, errors.New("-backend is required: the minimal backend (go build -o DIR/backend ./bench/backend; bench/run.sh does)")
+	}
+	if _, err := os.Stat(o.backend); err != nil {
+		return nil, fmt.Errorf("-backend: %w", err)
+	}
+	for _, b := range []string{"gatehouse", "gatehouse-connector"} {
 		if _, err := os.Stat(bin(b)); err != nil {
 			return nil, fmt.Errorf("%s: %w (run 'make build' first)", bin(b), err)
 		}
@@ -314,12 +378,12 @@ func setUp(o options, ps *procs) (*env, error) {
 	e := &env{}
 	var err error
 
-	e.app, err = ps.start("demoapp", bin("demoapp"), "--addr", fmt.Sprintf("127.0.0.1:%d", appPort))
+	e.app, err = ps.start("backend", o.backend, "--addr", fmt.Sprintf("127.0.0.1:%d", appPort))
 	if err != nil {
 		return nil, err
 	}
 	e.direct = &target{name: "direct", base: fmt.Sprintf("http://127.0.0.1:%d", appPort), client: directClient()}
-	if err := waitUntil("demo app", 20*time.Second, []*proc{e.app}, func() error { return e.direct.probe("/bytes/100", 100) }); err != nil {
+	if err := waitUntil("the bench backend", 20*time.Second, []*proc{e.app}, func() error { return e.direct.probe("/bytes/100", 100) }); err != nil {
 		return nil, err
 	}
 
@@ -379,6 +443,11 @@ func setUp(o options, ps *procs) (*env, error) {
 		return e.gh.probe("/bytes/100", 100)
 	}); err != nil {
 		return nil, err
+	}
+	if o.nginx != "" { // reference.go
+		if e.nginx, e.ng, e.nginxWorkers, err = startNginx(o.nginx, o.work, filepath.Dir(caFile), appPort, []*proc{e.app}, ps); err != nil {
+			return nil, err
+		}
 	}
 	if o.sso != "" {
 		c, err := gatewayClient(caFile, "signed.localhost", false)
@@ -460,9 +529,8 @@ func cpuOf(pids []int) []time.Duration {
 	return out
 }
 
-func mib(kib int64) float64           { return float64(kib) / 1024 }
-func ms(d time.Duration) float64      { return float64(d) / float64(time.Millisecond) }
-func ratio(gh, direct float64) string { return fmt.Sprintf("%.2f", gh/direct) }
+func mib(kib int64) float64      { return float64(kib) / 1024 }
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // figures are the results by their JSON name.
 type figures map[string]float64
@@ -472,42 +540,29 @@ func report(o options, f figures) {
 	if o.loadgen != "wrk" {
 		gen = "Go fallback load generator (wrk unavailable)"
 	}
-	fmt.Printf("\nGatehouse benchmark: demo app direct (HTTP) vs through gateway + connector (HTTPS), %d CPUs\n", runtime.NumCPU())
+	ng := f["nginx_small_rps"] > 0
+	fmt.Printf("\nGatehouse benchmark: minimal backend direct (HTTP)%s vs through gateway + connector (HTTPS), %d CPUs\n",
+		map[bool]string{true: ", through nginx terminating TLS (HTTPS)", false: " (no nginx reference path)"}[ng], runtime.NumCPU())
 	fmt.Printf("load: %s, %d connections, %s per run; bulk: one %s download, HTTP/1.1 unless noted\n", gen, o.conns, o.duration, o.bulkSize)
-	fmt.Printf("each scenario: %d rounds of direct then Gatehouse; the round with the median ratio is shown\n\n", o.rounds)
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\tpath\treq/s\tp50 ms\tp99 ms\tMB/s\tvs direct\t")
-	for _, s := range []struct{ key, label string }{{"small", "100 B"}, {"large", "1 MiB"}} {
-		for _, p := range []struct{ prefix, name string }{{"direct_", "direct"}, {"gh_", "gatehouse"}} {
-			k := p.prefix + s.key + "_"
-			r := "1.00"
-			if p.prefix == "gh_" {
-				r = ratio(f[k+"rps"], f["direct_"+s.key+"_rps"])
-			}
-			fmt.Fprintf(w, "%s\t%s\t%.0f\t%.2f\t%.2f\t%.1f\t%s\t\n", s.label, p.name, f[k+"rps"], f[k+"p50_ms"], f[k+"p99_ms"], f[k+"mbps"], r)
-		}
-	}
-	fmt.Fprintf(w, "%s bulk\tdirect\t-\t-\t-\t%.1f\t1.00\t\n", o.bulkSize, f["direct_bulk_mbps"])
-	fmt.Fprintf(w, "%s bulk\tgatehouse\t-\t-\t-\t%.1f\t%s\t\n", o.bulkSize, f["gh_bulk_mbps"], ratio(f["gh_bulk_mbps"], f["direct_bulk_mbps"]))
-	fmt.Fprintf(w, "%s bulk\tgatehouse h2\t-\t-\t-\t%.1f\t%s\t\n", o.bulkSize, f["gh_bulk_h2_mbps"], ratio(f["gh_bulk_h2_mbps"], f["direct_bulk_mbps"]))
-	w.Flush()
-	for _, s := range []struct{ key, label string }{{"small_rps", "100 B"}, {"large_rps", "1 MiB"}, {"bulk", o.bulkSize + " bulk"}} {
-		fmt.Printf("%s ratio by round:", s.label)
-		for i := 1; i <= o.rounds; i++ {
-			fmt.Printf(" %.3f", f[fmt.Sprintf("ratio_%s_round%d", s.key, i)])
-		}
-		fmt.Println()
-	}
+	fmt.Printf("each scenario: %d rounds of direct, nginx-TLS, Gatehouse; each ratio is the median of the rounds' ratios,\n"+
+		"req/s, latencies and MB/s are those of the round with the median ratio to direct\n\n", o.rounds)
+	printRatioTable(o, f, ng) // reference.go
 
 	fmt.Println()
-	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "memory (MiB)\tVmRSS idle\tVmRSS max under 1 MiB load\tVmHWM\t")
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "memory (MiB)\tVmRSS idle\tpeak, %.0f x %.0f MiB in flight\tVmRSS max under 1 MiB load\tVmHWM\t\n", f["rss_conns"], f["rss_size_mib"])
 	for _, p := range []string{"gateway", "connector"} {
-		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t\n", p, f[p+"_rss_idle_mib"], f[p+"_rss_load_mib"], f[p+"_hwm_mib"])
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p, f[p+"_rss_idle_mib"], f[p+"_rss_peak_mib"], f[p+"_rss_load_mib"], f[p+"_hwm_mib"])
+	}
+	if ng {
+		fmt.Fprintf(w, "nginx (master + workers)\t-\t%.1f\t-\t-\t\n", f["nginx_rss_peak_mib"])
 	}
 	w.Flush()
-	fmt.Printf("\nCPU seconds per 10k small requests: direct (demo app) %.2f; through Gatehouse %.2f (gateway + connector %.2f, demo app the rest)\n",
+	fmt.Printf("\nCPU seconds per 10k small requests: direct (backend) %.2f; through Gatehouse %.2f (gateway + connector %.2f, backend the rest)\n",
 		f["direct_small_cpu_s_per_10k"], f["gh_small_cpu_s_per_10k"], f["gh_small_tunnel_cpu_s_per_10k"])
+	if ng {
+		fmt.Printf("  through nginx-TLS %.2f (nginx %.2f, backend the rest)\n", f["nginx_small_cpu_s_per_10k"], f["nginx_small_proxy_cpu_s_per_10k"])
+	}
 	reportSignOn(f) // signon.go
 	if f["kcd_pass_rps"] > 0 {
 		fmt.Printf("Kerberos constrained delegation (lab Apache behind the connector; alice's session cookie):\n"+
@@ -515,6 +570,11 @@ func report(o options, f figures) {
 			f["kcd_pass_rps"], f["kcd_public_rps"], f["ratio_kcd_vs_passthrough"], f["kcd_private_rps"])
 	}
 	reportTCP(o, f)
-	fmt.Printf("ratios: ratio_small_rps=%.3f ratio_large_rps=%.3f ratio_bulk=%.3f (ratio_bulk_h2=%.3f) ratio_tcp=%.3f\n\n",
+	fmt.Printf("ratios: ratio_small_rps=%.3f ratio_large_rps=%.3f ratio_bulk=%.3f (ratio_bulk_h2=%.3f) ratio_tcp=%.3f\n",
 		f["ratio_small_rps"], f["ratio_large_rps"], f["ratio_bulk"], f["ratio_bulk_h2"], f["ratio_tcp"])
+	if ng {
+		fmt.Printf("vs nginx-TLS: ratio_small_vs_nginx_tls=%.3f ratio_large_vs_nginx_tls=%.3f ratio_bulk_vs_nginx_tls=%.3f (ratio_bulk_h2_vs_nginx_tls=%.3f)\n",
+			f["ratio_small_vs_nginx_tls"], f["ratio_large_vs_nginx_tls"], f["ratio_bulk_vs_nginx_tls"], f["ratio_bulk_h2_vs_nginx_tls"])
+	}
+	fmt.Printf("memory: gateway_rss_peak_mib=%.1f connector_rss_peak_mib=%.1f\n\n", f["gateway_rss_peak_mib"], f["connector_rss_peak_mib"])
 }

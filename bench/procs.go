@@ -251,25 +251,8 @@ func readProcStat(pid int) (procStat, error) {
 	if err != nil {
 		return s, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(v)
-		if len(fields) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(fields[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			s.rssKiB = n
-		case "VmHWM":
-			s.hwmKiB = n
-		}
-	}
+	s.rssKiB, s.hwmKiB = parseStatus(f)
+	f.Close()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
@@ -285,6 +268,32 @@ func readProcStat(pid int) (procStat, error) {
 	return s, nil
 }
 
+// parseStatus reads VmRSS and VmHWM, in KiB, from the text of
+// /proc/PID/status (0 for a line it lacks).
+func parseStatus(r io.Reader) (rssKiB, hwmKiB int64) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || k != "VmRSS" && k != "VmHWM" {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) != 2 || fields[1] != "kB" {
+			continue
+		}
+		n, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil || n < 0 {
+			continue
+		}
+		if k == "VmRSS" {
+			rssKiB = n
+		} else {
+			hwmKiB = n
+		}
+	}
+	return rssKiB, hwmKiB
+}
+
 // rssSampler records the largest VmRSS of some processes while it runs.
 type rssSampler struct {
 	stop chan struct{}
@@ -292,11 +301,14 @@ type rssSampler struct {
 	max  map[int]int64
 }
 
-func sampleRSS(pids ...int) *rssSampler {
+func sampleRSS(pids ...int) *rssSampler { return sampleRSSEvery(100*time.Millisecond, pids...) }
+
+// sampleRSSEvery is sampleRSS at another interval.
+func sampleRSSEvery(every time.Duration, pids ...int) *rssSampler {
 	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{}), max: map[int]int64{}}
 	go func() {
 		defer close(s.done)
-		t := time.NewTicker(100 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			for _, pid := range pids {

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// measured is one load run and the CPU time the demo app, the gateway and
-// the connector spent during it (in that order).
+// measured is one load run and the CPU time each process of the run's
+// pid list spent during it: the backend, the gateway, the connector, then
+// nginx's master and workers.
 type measured struct {
 	load loadResult
 	cpu  []time.Duration
@@ -18,20 +19,34 @@ func (m measured) per10k(d time.Duration) float64 {
 	return d.Seconds() / float64(m.load.requests) * 1e4
 }
 
-// round is a direct run and the Gatehouse run right after it.
-type round struct{ direct, gh measured }
+// round is a direct run, an nginx-TLS run and the Gatehouse run right
+// after them (nginx's is zero when the reference path is off).
+type round struct{ direct, nginx, gh measured }
 
 func (r round) ratio() float64 { return r.gh.load.rps / r.direct.load.rps }
+
+// vsNginx is Gatehouse's req/s over nginx-TLS's in the round.
+func (r round) vsNginx() float64 { return r.gh.load.rps / r.nginx.load.rps }
+
+// nginxRatio is nginx-TLS's req/s over direct's in the round.
+func (r round) nginxRatio() float64 { return r.nginx.load.rps / r.direct.load.rps }
 
 // medianRound is the round whose ratio is the median (the lower one of
 // the middle two for an even count).
 func medianRound(rs []round) round { return medianBy(rs, round.ratio) }
 
-// bulkRound is one download direct, through Gatehouse over HTTP/1.1 and
-// over HTTP/2, in MB/s.
-type bulkRound struct{ direct, gh, gh2 float64 }
+// bulkRound is one download direct, through nginx-TLS (HTTP/1.1),
+// through Gatehouse over HTTP/1.1 and over HTTP/2, in MB/s.
+type bulkRound struct{ direct, nginx, gh, gh2 float64 }
 
-func (r bulkRound) ratio() float64 { return r.gh / r.direct }
+func (r bulkRound) ratio() float64      { return r.gh / r.direct }
+func (r bulkRound) vsNginx() float64    { return r.gh / r.nginx }
+func (r bulkRound) h2VsNginx() float64  { return r.gh2 / r.nginx }
+func (r bulkRound) nginxRatio() float64 { return r.nginx / r.direct }
+
+// medianRatio is the median of key over the rounds (the lower one of
+// the middle two for an even count): each ratio's own median round.
+func medianRatio[T any](xs []T, key func(T) float64) float64 { return key(medianBy(xs, key)) }
 
 // medianBy is the element of xs whose key is the median (the lower one of
 // the middle two for an even count).
@@ -44,8 +59,12 @@ func medianBy[T any](xs []T, key func(T) float64) T {
 // measure runs spec against t once, checking first that t answers and
 // afterwards that every process is still up. With rss it also samples
 // the gateway's and connector's VmRSS, keeping the largest in peak.
+// t == nil is a reference path that is off: a zero measurement.
 func measure(e *env, t *target, spec loadSpec, pids []int, rss bool, peak map[int]int64,
 	load func(*target, loadSpec) (loadResult, error)) (measured, error) {
+	if t == nil {
+		return measured{}, nil
+	}
 	if err := t.probe(spec.path, spec.body); err != nil {
 		return measured{}, err
 	}
@@ -63,7 +82,7 @@ func measure(e *env, t *target, spec loadSpec, pids []int, rss bool, peak map[in
 	if err != nil {
 		return measured{}, err
 	}
-	for _, p := range []*proc{e.app, e.gateway, e.connector} {
+	for _, p := range e.procs() {
 		if err := p.alive(); err != nil {
 			return measured{}, err
 		}

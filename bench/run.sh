@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/run.sh — `make bench`: the demo app direct vs through Gatehouse, in
-# one run on this machine. Needs bin/ from `make build`. Uses wrk (the
-# Debian package, installed if missing); falls back to a Go load generator
-# when wrk cannot be installed. BENCH_OUT=FILE also writes the figures as
+# bench/run.sh — `make bench`: a minimal backend (bench/backend) direct, through
+# nginx terminating TLS (the reference path; BENCH_NGINX=off skips it) and
+# through Gatehouse, in one run on this machine. Needs bin/ from `make
+# build`. Uses wrk and nginx (Debian packages, installed if missing); falls
+# back to a Go load generator when wrk cannot be installed. BENCH_OUT=FILE also writes the figures as
 # one flat JSON object. Extra arguments go to the bench program, e.g.
 # `./bench/run.sh -duration 3s -bulk 256m` for a quick run.
 #
@@ -77,6 +78,19 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
+# The reference path: nginx terminating TLS in front of the same backend
+# (bench/nginx.go), installed from the Debian package when missing.
+# BENCH_NGINX=off runs without it (no x nginx-TLS figures).
+nginx=
+if [ "${BENCH_NGINX:-on}" != off ] && [ -z "${BENCH_AB:-}" ]; then # the A/B modes do not use it
+  PATH="$PATH:/usr/sbin:/sbin"
+  if ! command -v nginx >/dev/null 2>&1 && ! ./scripts/install-nginx.sh; then
+    echo "bench: nginx is missing and could not be installed (scripts/install-nginx.sh); BENCH_NGINX=off runs without the reference path" >&2
+    exit 1
+  fi
+  nginx=$(command -v nginx)
+fi
+
 pid=
 cleanup() {
   trap - EXIT INT TERM
@@ -98,8 +112,10 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 "$GO" build -o "$work/bench" ./bench
+"$GO" build -o "$work/backend" ./bench/backend # the minimal backend of the ratio scenarios
 "$GO" build -C examples/custom-sso -o "$work/custom-sso" . # a module of its own
-"$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" -sso "$work/custom-sso" "$@" &
+"$work/bench" -bin "$BIN" -work "$work" -loadgen "$loadgen" -sso "$work/custom-sso" \
+  -backend "$work/backend" -nginx "$nginx" "$@" &
 pid=$!
 wait "$pid"
 [ -z "${BENCH_AB:-}" ] || exit 0 # the A/B modes measure only their comparison

@@ -103,7 +103,9 @@ func sessionsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // session of the user that exists now ends at its next request. The
 // revocation is recorded even when the sign-in log shows no live session
 // (the log keeps one record of identical sign-ins a minute, and a record
-// can fail to be written): it costs nothing, and it fails closed.
+// can fail to be written): it costs nothing, and it fails closed. It then
+// waits until the running gateway applied it (awaitRevocation), so that
+// once it returns that gateway refuses the sessions.
 func sessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfgPath := newFlags("sessions revoke", stderr)
 	user := fs.String("user", "", "the user's subject, as the sign-in log shows it (required)")
@@ -129,11 +131,11 @@ func sessionsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(live) == 0 {
 		fmt.Fprintf(stdout, "%q has no session that may still be live (no sign-in in the last %s, or all revoked already); recorded the revocation anyway, for any session the sign-in log missed\n",
 			*user, cfg.Sessions.Lifetime.D())
-		return nil
+	} else {
+		fmt.Fprintf(stdout, "revoked every session of %q started before %s (%d in the sign-in log): the user signs in again at the next request\n",
+			*user, now.UTC().Format(time.RFC3339), len(live))
 	}
-	fmt.Fprintf(stdout, "revoked every session of %q started before %s (%d in the sign-in log): the user signs in again at the next request\n",
-		*user, now.UTC().Format(time.RFC3339), len(live))
-	return nil
+	return awaitRevocation(ctx, cfg, st, stdout, revokeWait) // revokewait.go
 }
 
 // openConfigStore loads the config at path and opens its store.

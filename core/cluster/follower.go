@@ -61,13 +61,16 @@ type Follower struct {
 	cursor      atomic.Int64
 	healthy     atomic.Bool
 	lastErr     atomic.Pointer[error]
-	listenSince atomic.Int64 // UnixNano when the running Listen call began; 0 when none runs
+	listenSince atomic.Int64                // UnixNano when the running Listen call began; 0 when none runs
+	vouched     atomic.Pointer[store.Stamp] // fresh.go
+	wake        chan struct{}               // Run polls now
 
 	// Owned by Run's goroutine.
-	lastOK  time.Time
-	failed  bool
-	verify  bool
-	backoff time.Duration
+	lastOK    time.Time
+	failed    bool
+	verify    bool
+	backoff   time.Duration
+	unsettled bool // the latest poll could not vouch for a stamp (fresh.go)
 }
 
 // NewFollower returns a follower of st's change feed. Register the
@@ -88,7 +91,8 @@ func NewFollower(st store.Store, opts FollowerOptions) *Follower {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Follower{st: st, opts: opts, log: opts.Logger, subs: map[string][]func(context.Context, store.Change){}}
+	return &Follower{st: st, opts: opts, log: opts.Logger, subs: map[string][]func(context.Context, store.Change){},
+		wake: make(chan struct{}, 1)}
 }
 
 // On registers fn for the changes of kind (a store.Change* constant). Run
@@ -135,7 +139,7 @@ func (f *Follower) Run(ctx context.Context) error {
 	if err := f.start(ctx); err != nil {
 		return err
 	}
-	wake := make(chan struct{}, 1)
+	wake := f.wake
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { f.listen(ctx, wake) })
@@ -170,8 +174,8 @@ func (f *Follower) start(ctx context.Context) error {
 	for {
 		last, err := f.st.LastChange(ctx)
 		if err == nil {
+			f.reload() // before the cursor moves: see Revocations.Applied
 			f.cursor.Store(last)
-			f.reload()
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -188,13 +192,16 @@ func (f *Follower) start(ctx context.Context) error {
 // may be more to read at once.
 func (f *Follower) poll(ctx context.Context) bool {
 	cursor := f.cursor.Load()
+	stamp, stamped := f.stampBefore()
 	list, err := f.st.Changes(ctx, cursor, f.opts.Batch)
 	if err != nil {
+		f.vouch(stamp, false, false)
 		f.fail(ctx, err)
 		return false
 	}
 	check := f.verify || f.failed || (!f.lastOK.IsZero() && time.Since(f.lastOK) > f.opts.StallAfter)
 	if check || (len(list) > 0 && list[0].Seq != cursor+1) {
+		f.vouch(stamp, false, false) // vouched again by the next poll
 		behind, err := f.fellBehind(ctx, cursor)
 		if err != nil {
 			f.fail(ctx, err)
@@ -207,8 +214,8 @@ func (f *Follower) poll(ctx context.Context) bool {
 				return false
 			}
 			f.log.Warn("cluster: fell behind the change feed's cleanup: reloading state", "cursor", cursor, "last_change", last)
-			f.cursor.Store(last)
 			f.reload()
+			f.cursor.Store(last)
 			f.ok()
 			return true
 		}
@@ -218,6 +225,7 @@ func (f *Follower) poll(ctx context.Context) bool {
 		f.cursor.Store(c.Seq)
 	}
 	f.ok()
+	f.vouch(stamp, stamped, len(list) < f.opts.Batch)
 	return len(list) == f.opts.Batch
 }
 
@@ -283,6 +291,9 @@ func (f *Follower) fail(ctx context.Context, err error) {
 func (f *Follower) interval() time.Duration {
 	if f.failed {
 		return f.nextBackoff()
+	}
+	if f.unsettled {
+		return min(settle, f.opts.FastPoll)
 	}
 	if since := f.listenSince.Load(); since != 0 && time.Since(time.Unix(0, since)) > f.opts.FastPoll {
 		return f.opts.PollInterval

@@ -59,6 +59,12 @@ type Revocations struct {
 	signouts map[string]signout   // session ID → sign-out
 	gen      uint64               // counts loads, prunes and failed re-reads, to order them with what is learned
 
+	// What Applied reports: the follower's reloads asked for and done, and
+	// the follower's cursor when the latest load began (all under mu).
+	feed                    *Follower
+	reloadsDue, reloadsDone uint64
+	loadedSeq               int64
+
 	loaded atomic.Bool
 	load   chan struct{} // Run loads now
 }
@@ -91,7 +97,47 @@ func NewRevocations(st store.Store, opts RevocationsOptions) *Revocations {
 func (r *Revocations) Follow(f *Follower) {
 	f.On(store.ChangeRevokeSessions, r.onRevokeSessions)
 	f.On(store.ChangeRevokeSession, r.onRevokeSession)
-	f.OnReload(func() { signal(r.load) })
+	r.mu.Lock()
+	r.feed = f
+	r.mu.Unlock()
+	f.OnReload(func() {
+		r.mu.Lock()
+		r.reloadsDue++
+		r.mu.Unlock()
+		signal(r.load)
+	})
+}
+
+// Current reports whether r holds every revocation committed to the
+// store so far, so that a check may answer from memory alone: r is
+// loaded, no reload is due, and the follower delivered every commit
+// (Follower.Current). When not, the caller reads the store.
+func (r *Revocations) Current() bool {
+	r.mu.RLock()
+	f, due := r.feed, r.reloadsDue != r.reloadsDone
+	r.mu.RUnlock()
+	return f != nil && !due && r.loaded.Load() && f.Current()
+}
+
+// Applied returns the Seq of the latest change of the feed that r
+// reflects: every revocation recorded at or before it is answered from
+// memory. It is the follower's cursor (which moves after a change's
+// subscribers ran), held back while a reload the follower asked for is
+// not loaded yet; 0 before Follow.
+func (r *Revocations) Applied() int64 {
+	r.mu.RLock()
+	f := r.feed
+	r.mu.RUnlock()
+	if f == nil {
+		return 0
+	}
+	seq := f.Cursor() // before reloadsDue: the follower counts a reload before it moves the cursor
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.reloadsDue != r.reloadsDone {
+		seq = min(seq, r.loadedSeq)
+	}
+	return seq
 }
 
 // Revocation answers as store.Revocation does, from memory: the time
@@ -184,8 +230,12 @@ func (r *Revocations) tryLoad(ctx context.Context) bool {
 func (r *Revocations) Load(ctx context.Context) error {
 	r.mu.Lock()
 	r.gen++
-	g := r.gen
+	g, due, f := r.gen, r.reloadsDue, r.feed
 	r.mu.Unlock()
+	var seq int64
+	if f != nil {
+		seq = f.Cursor() // the store read below holds every change up to it
+	}
 	lines, err := r.st.ListRevocations(ctx)
 	if err != nil {
 		return fmt.Errorf("cluster: loading revocations: %w", err)
@@ -207,6 +257,8 @@ func (r *Revocations) Load(ctx context.Context) error {
 	for _, s := range outs {
 		r.addSignout(s.ID, s.Expires)
 	}
+	r.reloadsDone = max(r.reloadsDone, due)
+	r.loadedSeq = max(r.loadedSeq, seq)
 	r.loaded.Store(true)
 	return nil
 }

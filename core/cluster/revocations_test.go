@@ -194,3 +194,83 @@ func recvKey(t *testing.T, c <-chan store.Change, key string) {
 	for recv(t, key, c).Key != key {
 	}
 }
+
+// TestReplicaAppliedCoversItsRevocations: Applied stays back while a
+// reload the follower asked for is not loaded, and once it reaches the
+// Seq of a revocation written by another handle (as the CLI waits for),
+// the replica answers that revocation from memory.
+func TestReplicaAppliedCoversItsRevocations(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		open, _ := b.fresh(t)
+		node, cli := open(t), open(t)
+		ctx := t.Context()
+		if err := cli.RevokeSessions(ctx, "old", time.Now().Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		f := NewFollower(node, FollowerOptions{FastPoll: 10 * time.Millisecond})
+		r := NewRevocations(node, RevocationsOptions{})
+		r.Follow(f)
+		var once sync.Once
+		reloaded := make(chan struct{})
+		f.OnReload(func() { once.Do(func() { close(reloaded) }) }) // after r's: r counted the reload
+		run(t, f.Run)                                              // and not r.Run: the reload stays due
+		recv(t, "the follower to start", reloaded)
+		if got := r.Applied(); got != 0 {
+			t.Fatalf("Applied = %d while the start's reload is not loaded; want 0", got)
+		}
+		if err := r.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := r.Applied(), f.Cursor(); got < want || want <= 0 {
+			t.Fatalf("Applied = %d after the load; want the follower's cursor %d", got, want)
+		}
+		if before, _ := r.Revocation("old", ""); before.IsZero() {
+			t.Fatal("the loaded replica does not hold the revocation from before its start")
+		}
+		if err := cli.RevokeSessions(ctx, "alice", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		seq, err := cli.LastChange(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "Applied to reach the CLI's change", func() bool { return r.Applied() >= seq })
+		wantBefore, _, err := cli.Revocation(ctx, "alice", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before, _ := r.Revocation("alice", ""); !before.Equal(wantBefore) {
+			t.Fatalf("at Applied %d the replica answers %v for alice; the store %v", r.Applied(), before, wantBefore)
+		}
+	})
+}
+
+// TestReplicaCurrentSeesAnotherProcess: on a store with stamps (SQLite),
+// a revocation written by another handle makes the replica not Current
+// at once, before any poll (so checks read the store), and Current again
+// once the follower delivered it; a store without stamps (PostgreSQL,
+// which notifies) is always Current once loaded.
+func TestReplicaCurrentSeesAnotherProcess(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		open, _ := b.fresh(t)
+		node, cli := open(t), open(t)
+		ctx := t.Context()
+		r, _, applied := replica(t, node, FollowerOptions{FastPoll: time.Hour}) // no timed poll: only wakes
+		waitFor(t, "the replica to be current", r.Current)
+		if err := cli.RevokeSessions(ctx, "alice", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		_, stamps := node.(store.Stamper)
+		if stamps && r.Current() {
+			t.Fatal("Current right after another handle's revocation; want false until the follower delivered it")
+		}
+		if !stamps {
+			return // PostgreSQL: Listen wakes the follower (pg_test.go)
+		}
+		recvKey(t, applied, "alice") // the check that was not current woke the follower
+		waitFor(t, "the replica to be current again", r.Current)
+		if before, _ := r.Revocation("alice", ""); before.IsZero() {
+			t.Fatal("current again without alice's revocation")
+		}
+	})
+}

@@ -16,7 +16,8 @@ import (
 // the console and the CLI. Each answer is an object, so fields can be
 // added without breaking a client:
 //
-//	/api/v1/status      version, config version, file, hash and time applied, certificates, readiness, the nodes sharing the store
+//	/api/v1/status      version, config version, file, hash and time applied, certificates, readiness, the nodes sharing the store,
+//	                    the change feed's latest seq whose revocations this node answers from memory (changes.applied_seq)
 //	/api/v1/apps        each app: host, prefix, group, auth, sign-on, filters, serving (its group has an active connector here)
 //	/api/v1/connectors  each enrolled or attached connector: group, host name, version, address, state, sessions, streams in flight, last seen,
 //	                    tunnel RTT, and its sign-on report (plug-ins, apps accepted and refused) when attached here
@@ -85,7 +86,8 @@ func (a *Admin) api(mux *http.ServeMux) {
 		return map[string]any{"version": g.opts.Version, "config_version": s.version, "config_file": s.cfg.Path,
 			"config_sha256": s.cfg.SHA256, "config_applied_at": s.built.UTC(),
 			"certificates": apiCertificates(a, s), "readiness": a.readyBody(a.ready.snapshot()),
-			"node": s.cfg.Cluster.NodeID, "nodes": g.apiNodes()}
+			"node": s.cfg.Cluster.NodeID, "nodes": g.apiNodes(),
+			"changes": map[string]int64{"applied_seq": g.cluster.revocations.Applied()}}
 	}))
 	mux.HandleFunc("GET /api/v1/apps", a.withGateway(func(g *Gateway, r *http.Request) any {
 		return map[string]any{"apps": g.apiApps()}

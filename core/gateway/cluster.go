@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/cluster"
 	"github.com/gatehouse/gatehouse/core/config"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 )
 
@@ -56,7 +57,15 @@ func (g *Gateway) newCluster(ctx context.Context, cfg *config.Config) error {
 		})
 	}
 	g.gate.Revocations = c.revocations
-	g.gate.MemoryFirst = c.shared // SQLite: a read of the local file per check, so a CLI revocation holds at once
+	// Every store answers from memory: a read per signed-in request was most
+	// of sign-on's cost on SQLite. There, a commit by another process
+	// ('gatehouse sessions revoke') changes the file's stamp, which sends
+	// checks to the store until the follower delivered it (Revocations.Current),
+	// and the CLI waits until /api/v1/status shows it applied (changes.applied_seq).
+	// On SQLite this is a shortcut of Gatehouse's own, so it follows the
+	// fast-path switch: with every fast path off, each check reads the
+	// store, and the e2e suite's plain run checks the two answer alike.
+	g.gate.MemoryFirst = c.shared || g.fastPaths() != fastpath.None
 	g.cluster = c
 	return nil
 }

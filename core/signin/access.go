@@ -82,7 +82,7 @@ func (a *App) revoked(w http.ResponseWriter, r *http.Request, rid string, id sdk
 
 // revocation is Store.Revocation, or Revocations' answer (see Gate).
 func (g *Gate) revocation(ctx context.Context, subject, id string) (time.Time, bool, error) {
-	if g.Revocations != nil && g.MemoryFirst {
+	if g.Revocations != nil && g.MemoryFirst && g.Revocations.Current() {
 		before, gone := g.Revocations.Revocation(subject, id)
 		return before, gone, nil
 	}

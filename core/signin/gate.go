@@ -34,6 +34,9 @@ import (
 // Revocations is the revocation state held in memory (cluster.Revocations).
 type Revocations interface {
 	Revocation(subject, sessionID string) (before time.Time, signedOut bool)
+	// Current reports whether Revocation holds every revocation in the
+	// store now (see Gate.MemoryFirst).
+	Current() bool
 	RevokeSession(ctx context.Context, id string, expires time.Time) error
 }
 
@@ -53,9 +56,12 @@ type Gate struct {
 	// records sign-outs through to the store. A check reads Store and,
 	// when the store fails, answers from Revocations: an outage keeps
 	// serving sessions, never one revoked before it. With MemoryFirst, a
-	// check answers from Revocations alone, with no store read per
-	// request (PostgreSQL, whose changes reach every node within
-	// milliseconds through LISTEN/NOTIFY). nil: every check reads Store.
+	// check answers from Revocations alone while Revocations.Current,
+	// with no store read per request, and reads Store otherwise (the
+	// gateway sets it for every store: PostgreSQL's changes reach every
+	// node within milliseconds through LISTEN/NOTIFY; on SQLite, Current
+	// is one stat of the file and its WAL, so a commit by another process
+	// sends the next check to the file). nil: every check reads Store.
 	Revocations Revocations
 	MemoryFirst bool
 	Logger      *slog.Logger

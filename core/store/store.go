@@ -152,6 +152,22 @@ type Store interface {
 	Close() error
 }
 
+// A Stamper is a store whose commits, by any process, show without a
+// query: Stamp changes with every commit (SQLite: the size and
+// modification time of the database file and its WAL, one stat each).
+// Latest is when the store was last written, as far as Stamp can tell.
+type Stamper interface {
+	Stamp() (Stamp, error)
+}
+
+// Stamp is a Stamper's mark of the store's state; compare with ==.
+type Stamp struct {
+	Size, ModTime, WALSize, WALModTime int64 // ModTime: UnixNano
+}
+
+// Latest is the later of the two modification times.
+func (s Stamp) Latest() time.Time { return time.Unix(0, max(s.ModTime, s.WALModTime)) }
+
 // ErrNoListen is Listen's answer from a store without notifications.
 var ErrNoListen = errors.New("this store sends no change notifications: poll Changes")
 

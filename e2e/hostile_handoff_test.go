@@ -252,6 +252,19 @@ func TestHostileHandoff(t *testing.T) {
 			obs = append(obs, fmt.Sprintf("in the browser that asked: %d, cookie %v", r.Status, cookie != ""))
 			return strings.Join(obs, "; "), ok && l.signInRecord(t, why) && r.Status == http.StatusSeeOther && cookie != ""
 		})
+	// The portal's own input: its search box, echoed on the page.
+	for _, q := range []string{`"><script>alert(1)</script>`, strings.Repeat("x", 32<<10)} {
+		name := "portal search with markup"
+		if len(q) > 100 {
+			name = "portal search of 32 KiB"
+		}
+		hostile(t, "portal", name, "200, the list page, the query escaped", func(t *testing.T) (string, bool) {
+			r := getWith(t, l.c, "https://apps.localhost/?q="+url.QueryEscape(q), "Cookie", l.portal, "Accept", "text/html")
+			raw := strings.Contains(r.Body, "<script>alert(1)")
+			return fmt.Sprintf("%d, raw markup %v, %d bytes", r.Status, raw, len(r.Body)),
+				r.Status == http.StatusOK && !raw && strings.Contains(r.Body, "match")
+		})
+	}
 }
 
 // reachedApp sends a GET with cookie and reports what the backend got.

@@ -46,7 +46,7 @@ func TestSAMLIdPSimpleSAMLphpSP(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sp.Stop() })
-	g, spec, dir := samlIdPGateway(t, ctx, sp)
+	g, spec, dir, _ := samlIdPGateway(t, ctx, sp)
 
 	b := gatewayBrowser(ctx, t, g, "sp.localhost")
 	page := "https://sp.localhost/module.php/core/authenticate.php?as=" + splab.AuthSource
@@ -248,7 +248,7 @@ const samlIdPPlugins = "  - {name: saml, builtin: true}\n"
 // samlIdPGateway starts a SimpleSAMLphp IdP (for signing in to Gatehouse)
 // and a gateway publishing sp (at sp.localhost) with saml_idp, with a
 // connector, and has each side trust the other.
-func samlIdPGateway(t *testing.T, ctx context.Context, sp *splab.SP) (*gatewayProc, []appSpec, string) {
+func samlIdPGateway(t *testing.T, ctx context.Context, sp *splab.SP) (*gatewayProc, []appSpec, string, *idplab.IdP) {
 	t.Helper()
 	idp := startSAMLIdP(ctx, t)
 	dir := t.TempDir()
@@ -283,5 +283,5 @@ func samlIdPGateway(t *testing.T, ctx context.Context, sp *splab.SP) (*gatewayPr
 	if err := sp.TrustIdP([]byte(idpMD.Body)); err != nil {
 		t.Fatal(err)
 	}
-	return g, spec, dir
+	return g, spec, dir, idp
 }

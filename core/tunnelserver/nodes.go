@@ -48,7 +48,8 @@ func (h *Hub) Nodes() []tunnel.NodeInfo {
 	return slices.Clone(h.nodes)
 }
 
-// sendNodes sends s the current node list, if there is one. It reads
+// sendNodes sends s the current node list, if there is one and s was not
+// sent it last. It reads
 // the list while holding the session's write lock, so whichever of two
 // concurrent sends writes last sends the newer list.
 func (h *Hub) sendNodes(s *session) {
@@ -57,9 +58,12 @@ func (h *Hub) sendNodes(s *session) {
 	h.mu.Lock()
 	nodes := h.nodes
 	h.mu.Unlock()
-	if len(nodes) == 0 {
+	// The session's start and a SetNodes at that moment may both send
+	// the same list: it goes once.
+	if len(nodes) == 0 || slices.Equal(nodes, s.sentNodes) {
 		return
 	}
+	s.sentNodes = nodes
 	if err := s.sendLocked(tunnel.Message{Type: tunnel.MsgNodes, Nodes: &tunnel.NodeList{Nodes: nodes}}); err != nil {
 		s.log.Warn("sending the node list to connector", "error", err)
 		s.mux.Close()

@@ -21,8 +21,10 @@ type session struct {
 	mux       *yamux.Session
 	log       *slog.Logger
 
-	wmu     sync.Mutex // serialises control writes
-	control net.Conn
+	wmu sync.Mutex // serialises control writes
+	// sentNodes is the node list last sent on this session (under wmu).
+	sentNodes []tunnel.NodeInfo
+	control   net.Conn
 
 	touched time.Time // the last heartbeat written to the store; serveSession's only
 

@@ -143,6 +143,7 @@ type env struct {
 	direct, gh, gh2         *target
 	nginx                   *proc   // nil without -nginx
 	ng                      *target // nginx TLS in front of the backend; nil without -nginx
+	ng2                     *target // the same nginx over HTTP/2 (bulk only); nil without -nginx
 	nginxWorkers            []int
 	signed                  *target // nil without -sso
 	kcd, kcdPass            *target // nil without the Kerberos lab
@@ -294,7 +295,7 @@ func run(o options, ps *procs) error {
 		for _, b := range []struct {
 			v *float64
 			t *target
-		}{{&br.direct, e.direct}, {&br.nginx, e.ng}, {&br.gh, e.gh}, {&br.gh2, e.gh2}} {
+		}{{&br.direct, e.direct}, {&br.nginx, e.ng}, {&br.nginx2, e.ng2}, {&br.gh, e.gh}, {&br.gh2, e.gh2}} {
 			if b.t == nil {
 				continue
 			}
@@ -317,6 +318,11 @@ func run(o options, ps *procs) error {
 		fig["nginx_bulk_mbps"] = mb.nginx
 		fig["ratio_bulk_vs_nginx_tls"] = medianRatio(bulks, bulkRound.vsNginx)
 		fig["ratio_bulk_h2_vs_nginx_tls"] = medianRatio(bulks, bulkRound.h2VsNginx)
+		// What the same client gets from nginx over HTTP/2 against
+		// HTTP/1.1: the reference for Gatehouse's own h2/h1 ratio, since
+		// the client's HTTP/2 costs CPU on the same machine.
+		fig["nginx_bulk_h2_mbps"] = mb.nginx2
+		fig["ratio_nginx_bulk_h2_vs_h1"] = medianRatio(bulks, bulkRound.nginxH2VsH1)
 		fig["ratio_nginx_tls_bulk"] = medianRatio(bulks, bulkRound.nginxRatio)
 	}
 	if e.tcp != nil {
@@ -337,6 +343,7 @@ func run(o options, ps *procs) error {
 	}
 	fig["ratio_bulk"] = fig["gh_bulk_mbps"] / fig["direct_bulk_mbps"]
 	fig["ratio_bulk_h2"] = fig["gh_bulk_h2_mbps"] / fig["direct_bulk_mbps"]
+	fig["ratio_bulk_h2_vs_h1"] = medianRatio(bulks, bulkRound.h2VsH1)
 	fig["loadgen_wrk"] = map[bool]float64{true: 1, false: 0}[o.loadgen == "wrk"]
 	fig["cpus"] = float64(runtime.NumCPU())
 
@@ -448,6 +455,11 @@ func setUp(o options, ps *procs) (*env, error) {
 		if e.nginx, e.ng, e.nginxWorkers, err = startNginx(o.nginx, o.work, filepath.Dir(caFile), appPort, []*proc{e.app}, ps); err != nil {
 			return nil, err
 		}
+		c, err := gatewayClient(caFile, "demo.localhost", true)
+		if err != nil {
+			return nil, err
+		}
+		e.ng2 = &target{name: "nginx TLS (HTTP/2)", base: e.ng.base, host: e.ng.host, client: c}
 	}
 	if o.sso != "" {
 		c, err := gatewayClient(caFile, "signed.localhost", false)
@@ -576,5 +588,10 @@ func report(o options, f figures) {
 		fmt.Printf("vs nginx-TLS: ratio_small_vs_nginx_tls=%.3f ratio_large_vs_nginx_tls=%.3f ratio_bulk_vs_nginx_tls=%.3f (ratio_bulk_h2_vs_nginx_tls=%.3f)\n",
 			f["ratio_small_vs_nginx_tls"], f["ratio_large_vs_nginx_tls"], f["ratio_bulk_vs_nginx_tls"], f["ratio_bulk_h2_vs_nginx_tls"])
 	}
+	fmt.Printf("HTTP/2 against HTTP/1.1 bulk, one client: Gatehouse ratio_bulk_h2_vs_h1=%.3f", f["ratio_bulk_h2_vs_h1"])
+	if ng {
+		fmt.Printf("; nginx-TLS ratio_nginx_bulk_h2_vs_h1=%.3f (%.0f against %.0f MB/s)", f["ratio_nginx_bulk_h2_vs_h1"], f["nginx_bulk_h2_mbps"], f["nginx_bulk_mbps"])
+	}
+	fmt.Println()
 	fmt.Printf("memory: gateway_rss_peak_mib=%.1f connector_rss_peak_mib=%.1f\n\n", f["gateway_rss_peak_mib"], f["connector_rss_peak_mib"])
 }

@@ -35,14 +35,17 @@ func (r round) nginxRatio() float64 { return r.nginx.load.rps / r.direct.load.rp
 // the middle two for an even count).
 func medianRound(rs []round) round { return medianBy(rs, round.ratio) }
 
-// bulkRound is one download direct, through nginx-TLS (HTTP/1.1),
-// through Gatehouse over HTTP/1.1 and over HTTP/2, in MB/s.
-type bulkRound struct{ direct, nginx, gh, gh2 float64 }
+// bulkRound is one download direct, through nginx-TLS over HTTP/1.1 and
+// over HTTP/2, and through Gatehouse over HTTP/1.1 and over HTTP/2, in
+// MB/s.
+type bulkRound struct{ direct, nginx, nginx2, gh, gh2 float64 }
 
-func (r bulkRound) ratio() float64      { return r.gh / r.direct }
-func (r bulkRound) vsNginx() float64    { return r.gh / r.nginx }
-func (r bulkRound) h2VsNginx() float64  { return r.gh2 / r.nginx }
-func (r bulkRound) nginxRatio() float64 { return r.nginx / r.direct }
+func (r bulkRound) ratio() float64       { return r.gh / r.direct }
+func (r bulkRound) vsNginx() float64     { return r.gh / r.nginx }
+func (r bulkRound) h2VsNginx() float64   { return r.gh2 / r.nginx }
+func (r bulkRound) nginxRatio() float64  { return r.nginx / r.direct }
+func (r bulkRound) h2VsH1() float64      { return r.gh2 / r.gh }
+func (r bulkRound) nginxH2VsH1() float64 { return r.nginx2 / r.nginx }
 
 // medianRatio is the median of key over the rounds (the lower one of
 // the middle two for an even count): each ratio's own median round.

@@ -88,3 +88,6 @@ require (
 )
 
 replace github.com/gatehouse/gatehouse/sdk => ./sdk
+
+// Gatehouse's patch set on yamux v0.1.2 (third_party/yamux/PATCHES.md).
+replace github.com/hashicorp/yamux => ./third_party/yamux

@@ -61,7 +61,7 @@ func (s *session) run(ctx context.Context, up func()) error {
 		raw.Close()
 		return fmt.Errorf("TLS with gateway %s: %w", s.addr, err)
 	}
-	mux, err := yamux.Client(tunnel.NewBatchConn(conn), tunnel.MuxConfig(s.log))
+	mux, err := yamux.Client(tunnel.NewBatchConn(conn), tunnel.MuxConfigFor(s.log, s.c.opts.FastPaths))
 	if err != nil {
 		conn.Close()
 		return err

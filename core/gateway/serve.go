@@ -50,6 +50,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	hctx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	g.hub.PlainTLS = !fp.On(fastpath.HeldConn)
+	g.hub.FastPaths = fp
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); errc <- g.hub.Serve(hctx, g.tunnelListener(fp)) }()
 	go func() {

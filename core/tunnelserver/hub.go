@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/core/enroll"
 	"github.com/gatehouse/gatehouse/core/registry"
 	"github.com/gatehouse/gatehouse/core/store"
+	"github.com/gatehouse/gatehouse/internal/fastpath"
 	"github.com/gatehouse/gatehouse/tunnel"
 	"github.com/hashicorp/yamux"
 )
@@ -44,6 +45,9 @@ type Hub struct {
 	// PlainTLS puts the tunnel's TLS straight on the socket, without the
 	// heldconn fast path (tunnel.Server) under it.
 	PlainTLS bool
+	// FastPaths are the gateway's fast paths; the tunnel uses the yamux
+	// one (tunnel.MuxConfigFor). The zero Set has every one on.
+	FastPaths fastpath.Set
 	// Reports takes the connectors' own metrics from their heartbeats
 	// (reports.go); nil: dropped.
 	Reports func(connector, group string, m *tunnel.ConnectorMetrics)
@@ -198,6 +202,6 @@ func (h *Hub) closeAll() {
 }
 
 // muxServer starts a yamux server over a batching TLS connection.
-func muxServer(conn net.Conn, log *slog.Logger) (*yamux.Session, error) {
-	return yamux.Server(tunnel.NewBatchConn(conn), tunnel.MuxConfig(log))
+func muxServer(conn net.Conn, log *slog.Logger, fp fastpath.Set) (*yamux.Session, error) {
+	return yamux.Server(tunnel.NewBatchConn(conn), tunnel.MuxConfigFor(log, fp))
 }

@@ -86,7 +86,7 @@ func (s *session) openControl(ctx context.Context) (*tunnel.Hello, bool) {
 
 func (h *Hub) serveSession(ctx context.Context, conn net.Conn, id, serial string, log *slog.Logger) {
 	log = log.With("connector", id)
-	mux, err := muxServer(conn, h.Logger)
+	mux, err := muxServer(conn, h.Logger, h.FastPaths)
 	if err != nil {
 		log.Error("starting tunnel session", "error", err)
 		conn.Close()

@@ -90,6 +90,9 @@ func TestHeartbeatFloodWritesTheStoreOncePerInterval(t *testing.T) {
 		t.Fatalf("want the config, got %+v, %v", m, err)
 	}
 	send(tunnel.Message{Type: tunnel.MsgReady, Ready: &tunnel.Ready{ConfigVersion: 1}})
+	// The ready's write happens before the clock moves, however late the
+	// session reads its control stream.
+	waitUntil(t, "the ready's store write", func() bool { return len(st.seen()) == 1 })
 	for range 500 {
 		send(tunnel.Message{Type: tunnel.MsgHeartbeat, Heartbeat: &tunnel.Heartbeat{}})
 	}

@@ -1,8 +1,10 @@
 // Package fastpath names the fast paths: Gatehouse's own re-implementations
 // of parts of net/http and of the socket layer, each of which hands what it
-// does not handle back to the standard library. A Set says which are on;
-// with none on, Gatehouse runs on plain net/http, http.Transport,
-// httputil.ReverseProxy and net.Conn. The README in this directory says
+// does not handle back to the standard library, and its patches to the
+// tunnel's multiplexer (yamux, kept in third_party/yamux), which hand back
+// upstream yamux's behaviour. A Set says which are on; with none on,
+// Gatehouse runs on plain net/http, http.Transport, httputil.ReverseProxy,
+// net.Conn and yamux as published. The README in this directory says
 // what each one handles, how the connection wrappers stack, and which
 // measurements justify each.
 //
@@ -27,10 +29,11 @@ const (
 	HeldConn               // gateway and tunnel: a large write's TLS records in one syscall (heldconn)
 	RawSock                // both: raw read and write syscalls on TCP sockets (rawsock)
 	LeanClient             // connector: bodyless GET/HEAD/OPTIONS without http.Transport (leanclient)
+	Yamux                  // tunnel, both ends: Gatehouse's patches to yamux, third_party/yamux (yamux)
 	numPaths
 )
 
-var names = [numPaths]string{"httploop", "relay", "h2", "heldconn", "rawsock", "leanclient"}
+var names = [numPaths]string{"httploop", "relay", "h2", "heldconn", "rawsock", "leanclient", "yamux"}
 
 // Paths lists every fast path.
 func Paths() []Path {

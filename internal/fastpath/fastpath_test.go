@@ -9,12 +9,13 @@ func TestParse(t *testing.T) {
 	for _, tt := range []struct {
 		in, want, err string
 	}{
-		{"", "httploop,relay,h2,heldconn,rawsock,leanclient", ""},
-		{"on", "httploop,relay,h2,heldconn,rawsock,leanclient", ""},
+		{"", "httploop,relay,h2,heldconn,rawsock,leanclient,yamux", ""},
+		{"on", "httploop,relay,h2,heldconn,rawsock,leanclient,yamux", ""},
 		{" off ", "none", ""},
-		{"-rawsock", "httploop,relay,h2,heldconn,leanclient", ""},
-		{"-rawsock, -httploop", "relay,h2,heldconn,leanclient", ""},
-		{"-httploop,-relay,-h2,-heldconn,-rawsock,-leanclient", "none", ""},
+		{"-rawsock", "httploop,relay,h2,heldconn,leanclient,yamux", ""},
+		{"-rawsock, -httploop", "relay,h2,heldconn,leanclient,yamux", ""},
+		{"-httploop,-relay,-h2,-heldconn,-rawsock,-leanclient,-yamux", "none", ""},
+		{"-yamux", "httploop,relay,h2,heldconn,rawsock,leanclient", ""},
 		{"rawsock", "", `"rawsock" is not understood`},
 		{"-front", "", `"-front" is not understood`},
 		{"-rawsock,", "", `"" is not understood`},

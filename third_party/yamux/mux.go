@@ -51,6 +51,23 @@ type Config struct {
 	// Logger is used to pass in the logger to be used. Either Logger or
 	// LogOutput can be set, not both.
 	Logger Logger
+
+	// Gatehouse's patches (PATCHES.md), each off by default: with all
+	// three false a session behaves exactly as upstream v0.1.2.
+
+	// PooledRecvBuffers keeps each stream's received data in fixed-size
+	// chunks from a shared pool instead of a growing bytes.Buffer
+	// (patch_recvbuf.go).
+	PooledRecvBuffers bool
+
+	// AdaptiveWindow starts each stream's receive window at 256 KiB and
+	// doubles it, up to MaxStreamWindowSize, only while its reader drains
+	// it fast relative to the session's RTT (patch_window.go).
+	AdaptiveWindow bool
+
+	// WriteFrameOnce writes each frame's header and body to the
+	// connection with one Write (sendLoop; PATCHES.md, patch 3).
+	WriteFrameOnce bool
 }
 
 func (c *Config) Clone() *Config {

@@ -78,6 +78,8 @@ type Session struct {
 	shutdownCh      chan struct{}
 	shutdownLock    sync.Mutex
 	shutdownErrLock sync.Mutex
+
+	patch sessionPatch // Gatehouse's patches (PATCHES.md)
 }
 
 // sendReady is used to either mark a stream as ready
@@ -120,6 +122,9 @@ func newSession(config *Config, conn io.ReadWriteCloser, client bool) *Session {
 	go s.send()
 	if config.EnableKeepAlive {
 		go s.keepalive()
+	}
+	if config.AdaptiveWindow {
+		go s.firstPing() // patch 2: an RTT for the window tuning
 	}
 	return s
 }
@@ -356,7 +361,9 @@ func (s *Session) Ping() (time.Duration, error) {
 	}
 
 	// Compute the RTT
-	return time.Since(start), nil
+	rtt := time.Since(start)
+	s.recordRTT(rtt) // patch 2: kept for the window tuning
+	return rtt, nil
 }
 
 // keepalive is a long running goroutine that periodically does
@@ -483,8 +490,9 @@ func (s *Session) sendLoop() error {
 
 		select {
 		case ready := <-s.sendCh:
-			// Send a header if ready
-			if ready.Hdr != nil {
+			// Send a header if ready (patch 3: with WriteFrameOnce,
+			// in one write with the body, below)
+			if ready.Hdr != nil && !s.config.WriteFrameOnce {
 				_, err := s.conn.Write(ready.Hdr)
 				if err != nil {
 					s.logger.Printf("[ERR] yamux: Failed to write header: %v", err)
@@ -494,6 +502,9 @@ func (s *Session) sendLoop() error {
 			}
 
 			ready.mu.Lock()
+			if ready.Hdr != nil && s.config.WriteFrameOnce {
+				bodyBuf.Write(ready.Hdr) // patch 3: header first
+			}
 			if ready.Body != nil {
 				// Copy the body into the buffer to avoid
 				// holding a mutex lock during the write.

@@ -37,6 +37,8 @@ type Stream struct {
 	recvBuf  *bytes.Buffer
 	recvLock sync.Mutex
 
+	patch streamPatch // Gatehouse's patches (PATCHES.md); under recvLock
+
 	controlHdr     header
 	controlErr     chan error
 	controlHdrLock sync.Mutex
@@ -105,7 +107,7 @@ START:
 		fallthrough
 	case streamClosed:
 		s.recvLock.Lock()
-		if s.recvBuf == nil || s.recvBuf.Len() == 0 {
+		if s.bufferedLen() == 0 {
 			s.recvLock.Unlock()
 			s.stateLock.Unlock()
 			return 0, io.EOF
@@ -119,13 +121,13 @@ START:
 
 	// If there is no data available, block
 	s.recvLock.Lock()
-	if s.recvBuf == nil || s.recvBuf.Len() == 0 {
+	if s.bufferedLen() == 0 {
 		s.recvLock.Unlock()
 		goto WAIT
 	}
 
 	// Read any bytes
-	n, _ = s.recvBuf.Read(b)
+	n = s.readBuffered(b)
 	s.recvLock.Unlock()
 
 	// Send a window update potentially
@@ -269,12 +271,9 @@ func (s *Stream) sendWindowUpdate() error {
 	defer s.controlHdrLock.Unlock()
 
 	// Determine the delta update
-	max := s.session.config.MaxStreamWindowSize
-	var bufLen uint32
 	s.recvLock.Lock()
-	if s.recvBuf != nil {
-		bufLen = uint32(s.recvBuf.Len())
-	}
+	max := s.windowTarget() // patch 2: the tuned window
+	bufLen := s.bufferedLen()
 	delta := (max - bufLen) - s.recvWindow
 
 	// Determine the flags if any
@@ -284,6 +283,10 @@ func (s *Stream) sendWindowUpdate() error {
 	if delta < (max/2) && flags == 0 {
 		s.recvLock.Unlock()
 		return nil
+	}
+
+	if s.session.config.AdaptiveWindow {
+		delta = s.tuneWindow(delta, max) // patch 2
 	}
 
 	// Update our window
@@ -383,6 +386,7 @@ SEND_CLOSE:
 func (s *Stream) closeTimeout() {
 	// Close our side forcibly
 	s.forceClose()
+	s.releaseRecv() // patch 1: the receive buffer is emptied
 
 	// Free the stream from the session map
 	s.session.closeStream(s.id)
@@ -406,6 +410,9 @@ func (s *Stream) forceClose() {
 // processFlags is used to update the state of the stream
 // based on set flags, if any. Lock must be held
 func (s *Stream) processFlags(flags uint16) error {
+	if flags&flagRST == flagRST {
+		defer s.releaseRecv() // patch 1, after stateLock is released
+	}
 	s.stateLock.Lock()
 	defer s.stateLock.Unlock()
 
@@ -486,6 +493,10 @@ func (s *Stream) readData(hdr header, flags uint16, conn io.Reader) error {
 		return nil
 	}
 
+	if s.session.config.PooledRecvBuffers {
+		return s.readDataPooled(conn, length) // patch 1
+	}
+
 	// Wrap in a limited reader
 	conn = &io.LimitedReader{R: conn, N: int64(length)}
 
@@ -552,5 +563,6 @@ func (s *Stream) Shrink() {
 	if s.recvBuf != nil && s.recvBuf.Len() == 0 {
 		s.recvBuf = nil
 	}
+	s.patch.chunks.trimEmpty() // patch 1
 	s.recvLock.Unlock()
 }

@@ -30,8 +30,9 @@ type signOn struct {
 	// gen names this start of the plug-in in the reuse cache: a config
 	// change starts a new one, so results of the old config are never
 	// served again.
-	gen   uint64
-	cache *reuseCache // the connector's (signoncache.go); nil for a refused plug-in
+	gen    uint64
+	cache  *reuseCache // the connector's (signoncache.go); nil for a refused plug-in
+	spares spareStats  // whether its plug-in makes spares (spares.go)
 }
 
 // signOnGens numbers signOn starts across the process.
@@ -128,15 +129,17 @@ func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, o
 		return a.signOn.err
 	}
 	key := reuseKey{gen: a.signOn.gen, app: a.cfg.Name, backend: out.URL.Host, session: env.Session, sum: sum}
-	if res, ok := a.signOn.cache.get(key, now); ok {
+	res, ok, ask := a.signOn.cache.get(key, now)
+	if ok { // a reused result, or a spare (spares.go)
 		s.c.metrics.signOnCall(a.cfg.SignOn.Plugin, true)
 		applyResult(res, out, rejectStatus)
 		return nil
 	}
 	s.c.metrics.signOnCall(a.cfg.SignOn.Plugin, false)
-	res, err := a.signOn.inject(ctx, sdk.InjectRequest{
+	ask = a.signOn.sparesAsk(ask)
+	res, err = a.signOn.inject(ctx, sdk.InjectRequest{
 		Identity: env.Identity, Method: out.Method, URL: out.URL.String(), Header: out.Header, Secret: hdr.Secret,
-		SessionExpires: env.Expires,
+		SessionExpires: env.Expires, Spares: ask,
 	})
 	if err != nil {
 		return fmt.Errorf("sign-on plug-in %q: %w", a.cfg.SignOn.Plugin, err)
@@ -150,7 +153,10 @@ func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, o
 		if env.Expires.Before(exp) {
 			exp = env.Expires // never past the session
 		}
+		res.Spares, res.SparesFor = nil, 0 // a reused result needs none
 		a.signOn.cache.put(key, res, exp)
+	} else if a.signOn.cache != nil {
+		a.signOn.keepSpares(s.log, a.cfg.SignOn.Plugin, key, res, ask, now, env.Expires)
 	}
 	return nil
 }
@@ -163,10 +169,10 @@ func applyResult(res sdk.InjectResult, out *http.Request, rejectStatus *int) {
 	}
 }
 
-// forgetSignOn drops the reused sign-on result of the session behind hdr
-// when the backend answered status and the result's plug-in asked for that
-// (sdk.InjectResult.ForgetOn): the session's next request calls the
-// plug-in again. Most answers cost one bit test.
+// forgetSignOn drops the reused sign-on result, or the spares, of the
+// session behind hdr when the backend answered status and the result's
+// plug-in asked for that (sdk.InjectResult.ForgetOn): the session's next
+// request calls the plug-in again. Most answers cost one bit test.
 func (s *session) forgetSignOn(a *app, hdr *tunnel.RequestHeader, out *http.Request, status int) {
 	so := a.signOn
 	if so == nil || so.cache == nil || !so.cache.forgetsStatus(status) || len(hdr.Envelope) == 0 {

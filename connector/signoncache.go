@@ -11,10 +11,12 @@ import (
 )
 
 // reuseCache keeps the sign-on results Injectors let the connector reuse
-// (sdk.InjectResult.ReuseFor), for every app of the connector, so a
-// signed-in session's later requests skip the plug-in call. It is bounded
-// by entries and by bytes; past either bound the least recently used
-// entry goes. See docs/rationale/signon-cache.md.
+// (sdk.InjectResult.ReuseFor), and the spare one-time results they made
+// (sdk.InjectResult.Spares, spares.go), for every app of the connector, so
+// a signed-in session's later requests skip the plug-in call. It is
+// bounded by entries (a result and each spare count one) and by bytes;
+// past either bound the least recently used entry goes. See
+// docs/rationale/signon-cache.md.
 type reuseCache struct {
 	maxEntries int
 	maxBytes   int
@@ -23,6 +25,7 @@ type reuseCache struct {
 	m     map[reuseKey]*clist.Element // values *reuseEntry
 	lru   clist.List                  // front: most recently used
 	bytes int
+	count int // entries plus the spares they hold: what maxEntries bounds
 
 	// forgets has bit s-400 set once any result listed status s in
 	// ForgetOn: a cheap test that spares most answers a lookup.
@@ -42,15 +45,18 @@ type reuseKey struct {
 }
 
 type reuseEntry struct {
-	key     reuseKey
+	key reuseKey
+	// res is the reused result; for spares, what they share (Remove,
+	// ForgetOn, RejectStatus).
 	res     sdk.InjectResult
 	expires time.Time
 	size    int
+	spares  *spareSet // non-nil: the key's spares and how many to ask for next (spares.go)
 }
 
-// Bounds of the connector's reuse cache: 4096 (session, app) pairs or
-// 8 MiB of results, whichever comes first, and no result over 16 KiB
-// (such a result is simply not reused).
+// Bounds of the connector's reuse cache: 4096 entries ((session, app)
+// pairs, each spare one more) or 8 MiB of results, whichever comes first,
+// and no result or spare over 16 KiB (such a result is simply not reused).
 const (
 	maxReuseEntries = 4096
 	maxReuseBytes   = 8 << 20
@@ -61,24 +67,29 @@ func newReuseCache(entries, bytes int) *reuseCache {
 	return &reuseCache{maxEntries: entries, maxBytes: bytes, m: map[reuseKey]*clist.Element{}}
 }
 
-// get returns k's result if it has not expired at now.
-func (c *reuseCache) get(k reuseKey, now time.Time) (sdk.InjectResult, bool) {
+// get returns a result for one request of k at now: k's reused result,
+// or one of its spares, which it hands out only once. Without one, ask is
+// how many spares the plug-in call should ask for (spares.go).
+func (c *reuseCache) get(k reuseKey, now time.Time) (res sdk.InjectResult, ok bool, ask int) {
 	if c == nil {
-		return sdk.InjectResult{}, false
+		return sdk.InjectResult{}, false, 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.m[k]
 	if !ok {
-		return sdk.InjectResult{}, false
+		return sdk.InjectResult{}, false, 0
 	}
 	e := el.Value.(*reuseEntry)
 	if !now.Before(e.expires) {
 		c.remove(el)
-		return sdk.InjectResult{}, false
+		return sdk.InjectResult{}, false, 0
 	}
 	c.lru.MoveToFront(el)
-	return e.res, true
+	if e.spares != nil {
+		return c.takeSpare(e, now)
+	}
+	return e.res, true, 0
 }
 
 // put keeps res for k until expires, evicting the least recently used
@@ -92,21 +103,32 @@ func (c *reuseCache) put(k reuseKey, res sdk.InjectResult, expires time.Time) {
 	if size > maxReuseResult || size > c.maxBytes || c.maxEntries <= 0 {
 		return
 	}
-	for _, st := range res.ForgetOn {
+	c.noteForgetOn(res.ForgetOn)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.insert(&reuseEntry{key: k, res: res, expires: expires, size: size})
+}
+
+// insert adds e in place of k's entry, then evicts the least recently
+// used entries past the bounds. The caller holds mu.
+func (c *reuseCache) insert(e *reuseEntry) {
+	if el, ok := c.m[e.key]; ok {
+		c.remove(el)
+	}
+	c.m[e.key] = c.lru.PushFront(e)
+	c.bytes += e.size
+	c.count += 1 + e.spares.len()
+	for (c.count > c.maxEntries || c.bytes > c.maxBytes) && c.lru.Len() > 0 {
+		c.remove(c.lru.Back())
+	}
+}
+
+// noteForgetOn sets the bits forgetsStatus tests.
+func (c *reuseCache) noteForgetOn(statuses []int) {
+	for _, st := range statuses {
 		if st >= 400 && st <= 599 {
 			c.forgets[(st-400)/64].Or(1 << ((st - 400) % 64))
 		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.m[k]; ok {
-		c.remove(el)
-	}
-	e := &reuseEntry{key: k, res: res, expires: expires, size: size}
-	c.m[k] = c.lru.PushFront(e)
-	c.bytes += size
-	for len(c.m) > c.maxEntries || c.bytes > c.maxBytes {
-		c.remove(c.lru.Back())
 	}
 }
 
@@ -118,8 +140,8 @@ func (c *reuseCache) forgetsStatus(status int) bool {
 	return c.forgets[(status-400)/64].Load()&(1<<((status-400)%64)) != 0
 }
 
-// forget drops k's result if it lists status in ForgetOn, and reports
-// whether it did.
+// forget drops k's result, or its spares and what it learnt about asking
+// for them, if it lists status in ForgetOn, and reports whether it did.
 func (c *reuseCache) forget(k reuseKey, status int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -161,6 +183,7 @@ func (c *reuseCache) remove(el *clist.Element) {
 	e := c.lru.Remove(el).(*reuseEntry)
 	delete(c.m, e.key)
 	c.bytes -= e.size
+	c.count -= 1 + e.spares.len()
 }
 
 // resultSize is about what an entry holds in memory.
@@ -169,11 +192,5 @@ func resultSize(k reuseKey, r sdk.InjectResult) int {
 	for _, name := range r.Remove {
 		n += 16 + len(name)
 	}
-	for name, vs := range r.Set {
-		n += 48 + len(name)
-		for _, v := range vs {
-			n += 16 + len(v)
-		}
-	}
-	return n
+	return n + headerSize(r.Set)
 }

@@ -24,22 +24,36 @@ type fakeInjector struct {
 	app      string
 	reuseFor time.Duration
 	forgetOn []int
-	calls    atomic.Int64
-	mu       sync.Mutex
-	last     sdk.InjectRequest
+	// sparesFor, when set, makes the fake answer as many spares as asked,
+	// X-Serial "N.i" for call N's spare i (spares_test.go).
+	sparesFor time.Duration
+	calls     atomic.Int64
+	mu        sync.Mutex
+	last      sdk.InjectRequest
+	asks      []int // InjectRequest.Spares of every call
 }
 
 func (f *fakeInjector) inject(_ context.Context, req sdk.InjectRequest) (sdk.InjectResult, error) {
 	n := f.calls.Add(1)
 	f.mu.Lock()
 	f.last = req
+	f.asks = append(f.asks, req.Spares)
 	f.mu.Unlock()
-	return sdk.InjectResult{
-		Remove: []string{"X-Remote-User", "X-Serial"},
-		Set: http.Header{"X-Remote-User": {req.Identity.Subject + "@" + f.app},
-			"X-Serial": {fmt.Sprint(n)}, "X-Backend": {req.URL}},
+	set := func(serial string) http.Header {
+		return http.Header{"X-Remote-User": {req.Identity.Subject + "@" + f.app}, "X-Serial": {serial}, "X-Backend": {req.URL}}
+	}
+	res := sdk.InjectResult{
+		Remove:   []string{"X-Remote-User", "X-Serial"},
+		Set:      set(fmt.Sprint(n)),
 		ReuseFor: f.reuseFor, ForgetOn: f.forgetOn,
-	}, nil
+	}
+	if f.sparesFor > 0 {
+		for i := range req.Spares {
+			res.Spares = append(res.Spares, set(fmt.Sprintf("%d.%d", n, i)))
+		}
+		res.SparesFor = f.sparesFor
+	}
+	return res, nil
 }
 
 // signOnRig is a connector session with apps whose sign-on is a fake
@@ -157,15 +171,32 @@ func TestSignOnReuseNeverShared(t *testing.T) {
 }
 
 // A plug-in that says nothing about reuse (an older one, or one whose
-// answers are one-time) is called for every request.
+// answers are one-time) is called for every request. It is asked for
+// spares (spares.go) until it has ignored sparesGiveUp such calls, then
+// no more, and costs the cache nothing.
 func TestSignOnNoReuseWithoutReuseFor(t *testing.T) {
 	r := newSignOnRig(t, newReuseCache(100, 1<<20), 0, nil, "hr")
 	env := r.envelope("hr", "s1", "alice", time.Now().Add(time.Hour))
-	for range 4 {
-		r.do("hr", env)
+	for i := range sparesGiveUp + 4 {
+		if got := r.do("hr", env).Get("X-Serial"); got != fmt.Sprint(i+1) {
+			t.Fatalf("request %d carried result %s, want a fresh one", i+1, got)
+		}
 	}
-	if n := r.fakes["hr"].calls.Load(); n != 4 || r.cache.len() != 0 {
-		t.Fatalf("calls %d, cached %d; want 4 and 0", n, r.cache.len())
+	if n := r.fakes["hr"].calls.Load(); n != sparesGiveUp+4 {
+		t.Fatalf("calls %d, want %d", n, sparesGiveUp+4)
+	}
+	want := []int{0}
+	for range sparesGiveUp {
+		want = append(want, 1)
+	}
+	want = append(want, 0, 0, 0)
+	if got := r.fakes["hr"].asks; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("spares asked for %v, want %v", got, want)
+	}
+	before := r.cache.len()
+	r.do("hr", r.envelope("hr", "s2", "bob", time.Now().Add(time.Hour)))
+	if r.cache.len() != before {
+		t.Fatalf("a new session of a plug-in that makes no spares was given an entry: %d entries, was %d", r.cache.len(), before)
 	}
 }
 
@@ -184,7 +215,7 @@ func TestSignOnReuseCappedAtSessionExpiry(t *testing.T) {
 	if el == nil || !el.Value.(*reuseEntry).expires.Equal(exp) {
 		t.Fatalf("cached entry %+v, want one expiring with the session at %v", el, exp)
 	}
-	if _, ok := r.cache.get(el.Value.(*reuseEntry).key, exp); ok {
+	if _, ok, _ := r.cache.get(el.Value.(*reuseEntry).key, exp); ok {
 		t.Fatal("a result was served at the session's expiry")
 	}
 }
@@ -197,10 +228,10 @@ func TestReuseCacheTTLAndCap(t *testing.T) {
 
 	c := newReuseCache(3, 1<<20)
 	c.put(key(1), res("one"), now.Add(time.Minute))
-	if r, ok := c.get(key(1), now.Add(59*time.Second)); !ok || r.Set.Get("X-User") != "one" {
+	if r, ok, _ := c.get(key(1), now.Add(59*time.Second)); !ok || r.Set.Get("X-User") != "one" {
 		t.Fatalf("hit before expiry: %v %v", r, ok)
 	}
-	if _, ok := c.get(key(1), now.Add(time.Minute)); ok || c.len() != 0 {
+	if _, ok, _ := c.get(key(1), now.Add(time.Minute)); ok || c.len() != 0 {
 		t.Fatalf("served at its expiry (ok %v), or kept (%d entries)", ok, c.len())
 	}
 
@@ -209,11 +240,11 @@ func TestReuseCacheTTLAndCap(t *testing.T) {
 	}
 	c.get(key(1), now) // 1 is now the most recently used; 2 the least
 	c.put(key(4), res("4"), now.Add(time.Hour))
-	if _, ok := c.get(key(2), now); ok || c.len() != 3 {
+	if _, ok, _ := c.get(key(2), now); ok || c.len() != 3 {
 		t.Fatalf("past 3 entries the least recently used (2) should go: ok %v, len %d", ok, c.len())
 	}
 	for _, i := range []int{1, 3, 4} {
-		if r, ok := c.get(key(i), now); !ok || r.Set.Get("X-User") != fmt.Sprint(i) {
+		if r, ok, _ := c.get(key(i), now); !ok || r.Set.Get("X-User") != fmt.Sprint(i) {
 			t.Fatalf("entry %d: %v %v", i, r, ok)
 		}
 	}
@@ -228,7 +259,7 @@ func TestReuseCacheTTLAndCap(t *testing.T) {
 	}
 	huge := sdk.InjectResult{Set: http.Header{"X-Huge": {strings.Repeat("x", maxReuseResult)}}}
 	b.put(key(9), huge, now.Add(time.Hour))
-	if _, ok := b.get(key(9), now); ok {
+	if _, ok, _ := b.get(key(9), now); ok {
 		t.Fatal("a result over maxReuseResult was kept")
 	}
 }

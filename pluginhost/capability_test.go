@@ -66,16 +66,20 @@ func (p *rawPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 			var req struct {
 				Header http.Header `json:"header"`
 				Secret []byte      `json:"secret"`
+				Spares int         `json:"spares"`
 			}
 			if err := dec(&req); err != nil {
 				return nil, err
 			}
-			resp := map[string]any{"remove": []string{"X-Secret"}, "set": http.Header{"X-Secret": {fmt.Sprintf("%q", req.Secret)}}}
-			switch req.Header.Get("X-Test") {
+			resp := map[string]any{"remove": []string{"X-Secret"}, "set": http.Header{"X-Secret": {fmt.Sprintf("%q", req.Secret)},
+				"X-Asked": {fmt.Sprint(req.Spares)}}}
+			switch test := req.Header.Get("X-Test"); test {
 			case "ask":
 				resp["ask_credentials"] = true
 			case "reject":
 				resp["reject_status"] = 401
+			default:
+				rawSpares(test, req.Spares, resp) // spares_test.go
 			}
 			return resp, nil
 		}),

@@ -41,11 +41,17 @@ func (i *Injector) Capabilities() []sdk.Capability {
 // sdk.CapabilityCredentials; for any other it is dropped. A result with
 // AskCredentials or RejectStatus from a plug-in that did not declare it is
 // an error that wraps ErrUndeclared.
+//
+// req.Spares is clamped to 0..sdk.MaxSpares. A result with more Spares
+// than that asked for, or with spares but no SparesFor, keeps its Set but
+// loses all its spares, with a warning in the log: a plug-in that
+// miscounts is not trusted with the rest.
 func (i *Injector) Inject(ctx context.Context, req sdk.InjectRequest) (sdk.InjectResult, error) {
 	credentials := i.in.declared(sdk.CapabilityCredentials)
 	if !credentials {
 		req.Secret = nil
 	}
+	req.Spares = min(max(req.Spares, 0), sdk.MaxSpares)
 	var res sdk.InjectResult
 	if err := i.in.call(ctx, wire.MethodInject, req, &res); err != nil {
 		return sdk.InjectResult{}, err
@@ -56,6 +62,11 @@ func (i *Injector) Inject(ctx context.Context, req sdk.InjectRequest) (sdk.Injec
 	if !credentials && (res.AskCredentials || res.RejectStatus != 0) {
 		return sdk.InjectResult{}, fmt.Errorf("%s: invalid Inject result: %w: AskCredentials or RejectStatus needs capability %q, which the plug-in did not declare in sdk.Plugin.Capabilities",
 			i.in, ErrUndeclared, sdk.CapabilityCredentials)
+	}
+	if n := len(res.Spares); n > req.Spares || n > 0 && res.SparesFor <= 0 {
+		i.in.log.Warn("plug-in returned spare results it was not asked for, or without SparesFor; the spares are ignored",
+			"spares", n, "asked", req.Spares, "spares_for", res.SparesFor.String())
+		res.Spares, res.SparesFor = nil, 0
 	}
 	return res, nil
 }

@@ -37,7 +37,14 @@ type InjectRequest struct {
 	// set). Nothing derived from this request should outlive it. Zero from
 	// a host older than this field.
 	SessionExpires time.Time `json:"session_expires,omitzero"`
+	// Spares is how many spare one-time results the host would take from
+	// this call (0 to [MaxSpares]); see InjectResult.Spares. Zero from a
+	// host older than this field, or when it wants none.
+	Spares int `json:"spares,omitempty"`
 }
+
+// MaxSpares bounds InjectRequest.Spares and InjectResult.Spares.
+const MaxSpares = 32
 
 // InjectResult is how to change the request's header: every header named in
 // Remove is deleted (all copies), then every header in Set is set, replacing
@@ -60,7 +67,8 @@ type InjectResult struct {
 	// one of them, the host forgets it, and the session's next request
 	// calls Inject again. The answer itself still goes to the client. For
 	// example []int{401} for an assertion the backend may stop accepting.
-	// Meaningful only with ReuseFor.
+	// With Spares, such a status drops the session's remaining spares.
+	// Meaningful only with ReuseFor or Spares.
 	ForgetOn []int `json:"forget_on,omitempty"`
 	// AskCredentials says the user must enter (new) credentials for the
 	// app: there are none, or the backend refused them. The request does
@@ -72,6 +80,24 @@ type InjectResult struct {
 	// answers as for AskCredentials instead of relaying the response. Only
 	// a plug-in that declared [CapabilityCredentials] may set it.
 	RejectStatus int `json:"reject_status,omitempty"`
+	// Spares are extra one-time results for the same session and app,
+	// made when the request asked for them (InjectRequest.Spares): each is
+	// a complete alternative to Set, applied with the same Remove (and
+	// ForgetOn, RejectStatus) to exactly one later request of the session,
+	// instead of calling Inject for it. Use them for one-time tokens that
+	// depend on nothing but the identity, such as a Kerberos
+	// authenticator made from a cached ticket: a backend's replay cache
+	// sees each only once. Never for anything bound to a request (its
+	// method, URL, header or body, a nonce the backend chose). At most
+	// InjectRequest.Spares of them; a host ignores them all when there are
+	// more, or when one is invalid or too large, and the request still gets
+	// Set. A result with ReuseFor needs none: they are ignored. A host
+	// older than this field ignores them.
+	Spares []http.Header `json:"spares,omitempty"`
+	// SparesFor is how long Spares stay usable from now; the host caps it
+	// (at two minutes) and never keeps a spare past the session's expiry.
+	// Zero means the spares are not used.
+	SparesFor time.Duration `json:"spares_for,omitempty"`
 }
 
 // MaxForgetOn bounds InjectResult.ForgetOn.
@@ -91,7 +117,8 @@ func (r InjectResult) Apply(h http.Header) {
 }
 
 // Validate reports a header name or value that must not reach a backend
-// (not an HTTP token, or a value with CR, LF or NUL).
+// (not an HTTP token, or a value with CR, LF or NUL), in Set or in any of
+// Spares, and fields out of their bounds.
 func (r InjectResult) Validate() error {
 	if r.ReuseFor < 0 {
 		return fmt.Errorf("ReuseFor is negative (%v)", r.ReuseFor)
@@ -111,6 +138,17 @@ func (r InjectResult) Validate() error {
 	}
 	if err := checkHeader(r.Set); err != nil {
 		return fmt.Errorf("Set: %w", err)
+	}
+	if r.SparesFor < 0 {
+		return fmt.Errorf("SparesFor is negative (%v)", r.SparesFor)
+	}
+	if len(r.Spares) > MaxSpares {
+		return fmt.Errorf("Spares holds %d results, more than %d", len(r.Spares), MaxSpares)
+	}
+	for i, h := range r.Spares {
+		if err := checkHeader(h); err != nil {
+			return fmt.Errorf("Spares[%d]: %w", i, err)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,64 @@ func TestInjectResultReuseFields(t *testing.T) {
 	var got sdk.InjectResult
 	if err := json.Unmarshal([]byte(`{"reuse_for":60000000000,"forget_on":[401]}`), &got); err != nil || got.ReuseFor != time.Minute || len(got.ForgetOn) != 1 || got.ForgetOn[0] != 401 {
 		t.Errorf("decoded %+v, %v", got, err)
+	}
+}
+
+// Spares and SparesFor are checked like Set, bounded by MaxSpares, and
+// stay off the wire when unset; an older plug-in's answer decodes without
+// spares, and a request's Spares survives the codec both ways.
+func TestInjectSparesFields(t *testing.T) {
+	spare := func(v string) http.Header { return http.Header{"Authorization": {v}} }
+	many := make([]http.Header, sdk.MaxSpares+1)
+	for i := range many {
+		many[i] = spare("Negotiate x")
+	}
+	for _, tc := range []struct {
+		name string
+		res  sdk.InjectResult
+		err  string
+	}{
+		{"spares", sdk.InjectResult{Spares: []http.Header{spare("Negotiate a"), spare("Negotiate b")}, SparesFor: time.Minute}, ""},
+		{"MaxSpares", sdk.InjectResult{Spares: many[:sdk.MaxSpares], SparesFor: time.Minute}, ""},
+		{"too many", sdk.InjectResult{Spares: many, SparesFor: time.Minute}, "more than 32"},
+		{"negative SparesFor", sdk.InjectResult{Spares: many[:1], SparesFor: -time.Second}, "SparesFor is negative"},
+		{"CRLF in a spare", sdk.InjectResult{Spares: []http.Header{spare("ok"), spare("Negotiate a\r\nX-Admin: 1")}, SparesFor: time.Minute}, "Spares[1]"},
+		{"bad name in a spare", sdk.InjectResult{Spares: []http.Header{{"Bad Name": {"v"}}}, SparesFor: time.Minute}, "Spares[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.res.Validate()
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("Validate() = %v, want %q", err, tc.err)
+			}
+		})
+	}
+	if sdk.MaxSpares != 32 {
+		t.Errorf("MaxSpares = %d; the docs say 32", sdk.MaxSpares)
+	}
+
+	b, err := json.Marshal(sdk.InjectResult{Set: spare("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); strings.Contains(s, "spares") {
+		t.Errorf("unset spare fields on the wire: %s", s)
+	}
+	if b, _ := json.Marshal(sdk.InjectRequest{Method: "GET"}); strings.Contains(string(b), "spares") {
+		t.Errorf("unset InjectRequest.Spares on the wire: %s", b)
+	}
+	var old sdk.InjectResult
+	if err := json.Unmarshal([]byte(`{"set":{"Authorization":["Negotiate a"]}}`), &old); err != nil || old.Spares != nil || old.SparesFor != 0 {
+		t.Errorf("an older plug-in's answer decoded with spares: %+v, %v", old, err)
+	}
+	in := sdk.InjectResult{Set: spare("Negotiate a"), Spares: []http.Header{spare("Negotiate b"), spare("Negotiate c")}, SparesFor: time.Minute}
+	b, _ = json.Marshal(in)
+	var got sdk.InjectResult
+	if err := json.Unmarshal(b, &got); err != nil || len(got.Spares) != 2 || got.Spares[1].Get("Authorization") != "Negotiate c" || got.SparesFor != time.Minute {
+		t.Errorf("round trip %s: %+v, %v", b, got, err)
+	}
+	var req sdk.InjectRequest
+	b, _ = json.Marshal(sdk.InjectRequest{Spares: 4})
+	if err := json.Unmarshal(b, &req); err != nil || req.Spares != 4 || !strings.Contains(string(b), `"spares":4`) {
+		t.Errorf("InjectRequest.Spares round trip %s: %+v, %v", b, req, err)
 	}
 }

@@ -52,7 +52,8 @@ type PluginMetrics struct {
 	Restarts uint64 `json:"restarts,omitempty"`
 	// Calls counts Inject calls made for requests; Reused counts requests
 	// that got a result the plug-in let the connector reuse instead
-	// (sdk.InjectResult.ReuseFor). Zero from an older connector.
+	// (sdk.InjectResult.ReuseFor) or one of its spares (Spares). Zero
+	// from an older connector.
 	Calls  uint64 `json:"calls,omitempty"`
 	Reused uint64 `json:"reused,omitempty"`
 }

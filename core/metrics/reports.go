@@ -18,7 +18,7 @@ import (
 //	gatehouse_connector_signon_failures_total{connector,group,plugin}    counter; requests refused because the plug-in failed
 //	gatehouse_connector_plugin_restarts_total{connector,group,plugin}    counter
 //	gatehouse_connector_signon_calls_total{connector,group,plugin}       counter; Inject calls for requests
-//	gatehouse_connector_signon_reused_total{connector,group,plugin}      counter; requests served a reused sign-on result
+//	gatehouse_connector_signon_reused_total{connector,group,plugin}      counter; requests served a reused sign-on result or a spare
 //
 // A connector reports counts since its process started, with an id of
 // that run: the gateway adds the differences, so its counters never go
@@ -40,7 +40,7 @@ var (
 	descSignOnFailures  = prometheus.NewDesc(ns+"_connector_signon_failures_total", "Requests a connector refused because their sign-on plug-in failed.", []string{"connector", "group", "plugin"}, nil)
 	descPluginRestarts  = prometheus.NewDesc(ns+"_connector_plugin_restarts_total", "Sign-on plug-in processes a connector restarted.", []string{"connector", "group", "plugin"}, nil)
 	descSignOnCalls     = prometheus.NewDesc(ns+"_connector_signon_calls_total", "Sign-on plug-in (Inject) calls a connector made for requests.", []string{"connector", "group", "plugin"}, nil)
-	descSignOnReused    = prometheus.NewDesc(ns+"_connector_signon_reused_total", "Requests a connector served with a sign-on result the plug-in let it reuse, without a call.", []string{"connector", "group", "plugin"}, nil)
+	descSignOnReused    = prometheus.NewDesc(ns+"_connector_signon_reused_total", "Requests a connector served with a sign-on result the plug-in let it reuse, or one of its spares, without a call.", []string{"connector", "group", "plugin"}, nil)
 )
 
 // appVals are one app's counts; pluginVals one plug-in's.

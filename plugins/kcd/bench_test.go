@@ -40,6 +40,25 @@ func BenchmarkInjectCached(b *testing.B) {
 	}
 }
 
+// BenchmarkInjectCached from every P at once: one cached ticket, shared,
+// makes every token (its cached parts are read-only after the first).
+func BenchmarkInjectCachedParallel(b *testing.B) {
+	in := benchInjector(b)
+	ctx := context.Background()
+	if _, err := in.Inject(ctx, benchAlice); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := in.Inject(ctx, benchAlice); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // Inject in process for a (user, SPN) pair not cached: S4U2Self and
 // S4U2Proxy with the KDC (the connector's TGT is cached), then the token.
 func BenchmarkInjectUncached(b *testing.B) {

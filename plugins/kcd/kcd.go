@@ -81,10 +81,18 @@ func newInjector(req sdk.ConfigureRequest, now func() time.Time) (*injector, err
 	return in, nil
 }
 
+// sparesFor is how long the spare tokens of one call stay usable at the
+// connector: far inside Kerberos' 5-minute clock-skew window, so a spare
+// used at its end still carries an authenticator time the backend accepts
+// (and its replay cache still remembers), with room for clocks that differ
+// by a few minutes.
+const sparesFor = 60 * time.Second
+
 // Inject sets Authorization to a Negotiate token in the user's name for the
 // app's SPN, replacing whatever the client sent. Without a ticket (no user
 // to map, the KDC refuses) it fails, so the request never reaches the
-// backend unauthenticated.
+// backend unauthenticated. Asked for spares, it makes that many more
+// tokens from the same ticket (spares).
 func (in *injector) Inject(ctx context.Context, req sdk.InjectRequest) (sdk.InjectResult, error) {
 	user, err := in.mapper.user(req.Identity)
 	if err != nil {
@@ -98,10 +106,35 @@ func (in *injector) Inject(ctx context.Context, req sdk.InjectRequest) (sdk.Inje
 	if err != nil {
 		return sdk.InjectResult{}, err
 	}
-	return sdk.InjectResult{
+	res := sdk.InjectResult{
 		Remove: []string{"Authorization"},
 		Set:    http.Header{"Authorization": {auth}},
-	}, nil
+	}
+	in.spares(&res, t, min(req.Spares, sdk.MaxSpares))
+	return res, nil
+}
+
+// spares adds n spare tokens from t to res: each is a fresh authenticator,
+// which a backend accepts once, and depends on nothing but the user and
+// the SPN, so the connector may hand each to one later request of the
+// session. None when t ends within sparesFor: a spare must stay good for
+// as long as the connector may keep it. A backend's 401 drops the rest
+// (ForgetOn).
+func (in *injector) spares(res *sdk.InjectResult, t *s4u.Ticket, n int) {
+	if n <= 0 || !in.now().Add(sparesFor).Before(t.Expires) {
+		return
+	}
+	for range n {
+		auth, err := t.Negotiate()
+		if err != nil {
+			in.log.Warn("kcd: no spare token", "user", t.Client(), "error", err)
+			break
+		}
+		res.Spares = append(res.Spares, http.Header{"Authorization": {auth}})
+	}
+	if len(res.Spares) > 0 {
+		res.SparesFor, res.ForgetOn = sparesFor, []int{http.StatusUnauthorized}
+	}
 }
 
 // fetch gets a new ticket from the KDC for a cache miss.

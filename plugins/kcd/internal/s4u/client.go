@@ -96,7 +96,8 @@ func New(cfg Config) (*Client, error) {
 // Service is the client's own principal, name@REALM.
 func (c *Client) Service() string { return c.principal.PrincipalNameString() + "@" + c.realm }
 
-// Ticket is a ticket with its session key, as the KDC issued it.
+// Ticket is a ticket with its session key, as the KDC issued it. It is
+// shared, and must not be changed once made.
 type Ticket struct {
 	Ticket    messages.Ticket
 	Key       types.EncryptionKey
@@ -111,6 +112,8 @@ type Ticket struct {
 	// do not use it from Expires.
 	RefreshAt time.Time
 	Expires   time.Time
+
+	parts partsOnce // what its tokens share, built by the first Negotiate
 }
 
 // newTicket records the ticket of a KDC reply, and when it arrived.

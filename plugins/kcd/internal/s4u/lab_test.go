@@ -287,3 +287,52 @@ func TestSilentKDCHonoursTheContext(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// One ticket, many tokens: the first calls race to build the ticket's
+// cached parts, every token is a fresh one that Apache (mod_auth_gssapi,
+// MIT's acceptor and replay cache) takes once, gokrb5's own token for the
+// same ticket is taken too, and a token sent twice is refused the second
+// time.
+func TestCachedPartsTokensToApache(t *testing.T) {
+	l := needLab(t)
+	c := labClient(t, l.ConnectorPrincipal, l.ConnectorKeytab, nil)
+	tk, err := c.Delegate(context.Background(), User{Name: "alice"}, mustSPN(t, l.BackendSPN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { tokens[i], errs[i] = tk.Negotiate() })
+	}
+	wg.Wait()
+	ref, err := negotiateGokrb5(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, auth := range append(tokens, ref) {
+		if i < n && errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if code, body := present(t, auth); code != http.StatusOK || !strings.Contains(body, "REMOTE_USER=alice\n") {
+			t.Fatalf("token %d: HTTP %d\n%s", i, code, body)
+		}
+	}
+	if code, _ := present(t, tokens[0]); code != http.StatusUnauthorized {
+		t.Errorf("a token sent again: HTTP %d, want 401 from the replay cache", code)
+	}
+}
+
+// present sends an Authorization value to the lab's Apache.
+func present(t *testing.T, auth string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code, body, err := lab.Get(ctx, http.Header{"Authorization": {auth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, body
+}

@@ -3,29 +3,33 @@ package s4u
 import (
 	"encoding/base64"
 	"fmt"
-
-	"github.com/jcmturner/gokrb5/v8/client"
-	"github.com/jcmturner/gokrb5/v8/credentials"
-	"github.com/jcmturner/gokrb5/v8/spnego"
 )
+
+const negotiatePrefix = "Negotiate "
 
 // Negotiate is an HTTP Authorization header value, "Negotiate <SPNEGO
 // token>", that presents t to its service in the name of t's client. Each
 // call makes a new authenticator, so a backend's replay cache accepts every
 // one.
+//
+// The token is what gokrb5's spnego.NewNegTokenInitKRB5 makes (GSS
+// checksum with the integrity and confidentiality flags, no subkey, no AP
+// options), but what is the same for every token of t (the ticket's
+// encoding, the keys derived from the session key, the framing) is worked
+// out on the first call and kept with t; a call encodes and encrypts only
+// the new authenticator and the envelopes around it. Safe for concurrent
+// use.
 func (t *Ticket) Negotiate() (string, error) {
-	// spnego.NewKRB5TokenAPREQ takes the authenticator's client name from a
-	// gokrb5 Client's credentials; this Client is never logged in, only its
-	// (password-less) credentials, naming the ticket's client, are read.
-	user := &client.Client{Credentials: credentials.NewFromPrincipalName(t.CName, t.CRealm)}
-	nt, err := spnego.NewNegTokenInitKRB5(user, t.Ticket, t.Key)
+	p, err := t.tokenParts()
 	if err != nil {
 		return "", fmt.Errorf("making the SPNEGO token for %s: %w", t.Client(), err)
 	}
-	tok := spnego.SPNEGOToken{Init: true, NegTokenInit: nt}
-	b, err := tok.Marshal()
+	b, err := p.token()
 	if err != nil {
-		return "", fmt.Errorf("encoding the SPNEGO token for %s: %w", t.Client(), err)
+		return "", fmt.Errorf("making the SPNEGO token for %s: %w", t.Client(), err)
 	}
-	return "Negotiate " + base64.StdEncoding.EncodeToString(b), nil
+	out := make([]byte, len(negotiatePrefix)+base64.StdEncoding.EncodedLen(len(b)))
+	copy(out, negotiatePrefix)
+	base64.StdEncoding.Encode(out[len(negotiatePrefix):], b)
+	return string(out), nil
 }

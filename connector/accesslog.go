@@ -48,7 +48,10 @@ func (s *session) finish(a *app, hdr *tunnel.RequestHeader, req *http.Request, s
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	now := time.Now()
+	// One clock read: the end's wall time is the start's plus the
+	// monotonic time since.
+	d := time.Since(sv.start)
+	now := sv.start.Add(d)
 	if fh, ok := h.(*accesslog.Handler); ok { // the fast path: no Record, no boxing
 		ln := fh.Begin(now, slog.LevelInfo, "access")
 		ln.Str(keyRequestId, hdr.RequestID)
@@ -57,7 +60,7 @@ func (s *session) finish(a *app, hdr *tunnel.RequestHeader, req *http.Request, s
 		ln.Str(keyPath, req.URL.Path)
 		ln.Int(keyStatus, int64(sv.status))
 		ln.Int(keyBytesOut, sv.out)
-		ln.Dur(keyDuration, now.Sub(sv.start))
+		ln.Dur(keyDuration, d)
 		ln.Str(keyError, sv.errCode)
 		_ = ln.End()
 		return
@@ -72,7 +75,7 @@ func (s *session) finish(a *app, hdr *tunnel.RequestHeader, req *http.Request, s
 		slog.String("path", req.URL.Path),
 		slog.Int("status", sv.status),
 		slog.Int64("bytes_out", sv.out),
-		slog.Duration("duration", now.Sub(sv.start)),
+		slog.Duration("duration", d),
 		slog.String("error", sv.errCode),
 	)
 	_ = h.Handle(ctx, r)

@@ -5,20 +5,21 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/core/console"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
-// App is one app's request metrics, resolved once: a request costs a few
-// atomic operations and no allocation. It implements proxy.Observer.
+// App is one app's request metrics: a request costs a few atomic
+// operations on the App's own counters (a bucket and the sum of each
+// histogram; no label lookup) and no allocation; a scrape reads them
+// (requests.go). It implements proxy.Observer.
 type App struct {
-	vec      *prometheus.CounterVec
 	name     string
-	requests [len(methodNames)][len(codeNames)]atomic.Pointer[prometheus.Counter]
-	duration prometheus.Observer
-	gateway  prometheus.Observer
-	backend  prometheus.Observer
-	in, out  prometheus.Counter
-	inFlight prometheus.Gauge
+	created  time.Time
+	inFlight atomic.Int64
+	in, out  atomic.Uint64 // body bytes
+	requests [len(methodNames)][len(codeNames)]atomic.Uint64
+	duration histogram
+	gateway  histogram
+	backend  histogram
 	rate     *console.AppRate
 }
 
@@ -65,47 +66,33 @@ func (m *Metrics) App(name string) *App {
 	if a := m.apps[name]; a != nil {
 		return a
 	}
-	a := &App{vec: m.requests, name: name,
-		duration: m.duration.WithLabelValues(name), gateway: m.gateway.WithLabelValues(name),
-		backend: m.backend.WithLabelValues(name),
-		in:      m.bytesIn.WithLabelValues(name), out: m.bytesOut.WithLabelValues(name),
-		inFlight: m.inFlight.WithLabelValues(name), rate: m.rates.App(name)}
+	a := &App{name: name, created: time.Now(), rate: m.rates.App(name)}
+	a.duration.bounds, a.gateway.bounds, a.backend.bounds = backendBuckets, gatewayBuckets, backendBuckets
 	m.apps[name] = a
+	m.appList = append(m.appList, a)
 	return a
 }
 
 // Start counts a request in flight.
-func (a *App) Start() { a.inFlight.Inc() }
+func (a *App) Start() { a.inFlight.Add(1) }
 
 // Finish records a request that Start counted, which ended at end: its
 // method, final status, body bytes in and out, whole time, time at the
 // gateway before it left for a connector, and time to the response head
 // (0: it never left).
 func (a *App) Finish(end time.Time, method string, status int, in, out int64, total, gateway, backend time.Duration) {
-	a.inFlight.Dec()
-	a.counter(methodClass(method), codeClass(status)).Inc()
+	a.inFlight.Add(-1)
+	a.requests[methodClass(method)][codeClass(status)].Add(1)
 	a.rate.Add(end, status)
-	a.duration.Observe(total.Seconds())
-	a.gateway.Observe(gateway.Seconds())
+	a.duration.observe(total)
+	a.gateway.observe(gateway)
 	if backend > 0 {
-		a.backend.Observe(backend.Seconds())
+		a.backend.observe(backend)
 	}
 	if in > 0 {
-		a.in.Add(float64(in))
+		a.in.Add(uint64(in))
 	}
 	if out > 0 {
-		a.out.Add(float64(out))
+		a.out.Add(uint64(out))
 	}
-}
-
-// counter is the requests counter of a method and status class, created
-// at its first use (so an app shows only the series it has).
-func (a *App) counter(mi, ci int) prometheus.Counter {
-	p := &a.requests[mi][ci]
-	if c := p.Load(); c != nil {
-		return *c
-	}
-	c := a.vec.WithLabelValues(a.name, methodNames[mi], codeNames[ci])
-	p.Store(&c) // a racing store holds the same child
-	return c
 }

@@ -87,12 +87,6 @@ var (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests          *prometheus.CounterVec
-	duration, gateway *prometheus.HistogramVec
-	backend           *prometheus.HistogramVec
-	bytesIn, bytesOut *prometheus.CounterVec
-	inFlight          *prometheus.GaugeVec
-
 	signins, denials *prometheus.CounterVec
 
 	pluginCalls    *prometheus.CounterVec
@@ -113,8 +107,9 @@ type Metrics struct {
 	rates      *console.Rates   // per-minute counts for the admin console's charts
 	certs      *Certificates
 
-	mu   sync.Mutex
-	apps map[string]*App
+	mu      sync.Mutex
+	apps    map[string]*App
+	appList []*App // apps in creation order, for scrapes (requests.go); only appended to
 }
 
 // New returns the metrics of one gateway, with the Go runtime and
@@ -122,14 +117,6 @@ type Metrics struct {
 func New(version string) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), apps: map[string]*App{}, connectors: &connectorCollector{}, reports: &reportCollector{byID: map[string]*reporter{}}, rates: console.NewRates()}
 	m.certs = &Certificates{m: m}
-	app := []string{"app"}
-	m.requests = m.counter("requests_total", "Requests routed to an app, by method and status class.", "app", "method", "code")
-	m.duration = m.histogram("request_duration_seconds", "Whole requests at the gateway, response body included.", backendBuckets, app...)
-	m.gateway = m.histogram("request_gateway_seconds", "Time at the gateway before a request left for a connector (all of it for requests the gateway answered).", gatewayBuckets, app...)
-	m.backend = m.histogram("request_backend_seconds", "From leaving for a connector to the response head: tunnel, connector and backend.", backendBuckets, app...)
-	m.bytesIn = m.counter("request_bytes_total", "Request body bytes read from clients.", app...)
-	m.bytesOut = m.counter("response_bytes_total", "Response body bytes written to clients.", app...)
-	m.inFlight = m.gauge("requests_in_flight", "Requests being served.", app...)
 	m.signins = m.counter("signins_total", "Sign-in outcomes.", "app", "result")
 	m.denials = m.counter("signin_denials_total", "Refused sign-ins and requests, by reason.", "app", "reason")
 	m.pluginCalls = m.counter("plugin_calls_total", "Calls to plug-ins.", "plugin", "app", "method", "result")
@@ -146,7 +133,7 @@ func New(version string) *Metrics {
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "build_info", Help: "The gateway's version.",
 		ConstLabels: prometheus.Labels{"version": version}})
 	info.Set(1)
-	m.reg.MustRegister(m.storeUp, m.ready, info, m.connectors, m.reports,
+	m.reg.MustRegister(appCollector{m}, m.storeUp, m.ready, info, m.connectors, m.reports,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -20,7 +20,7 @@ func TestAppRequests(t *testing.T) {
 		t.Fatal("App returned a new *App for the same name")
 	}
 	a.Start()
-	if got := testutil.ToFloat64(m.inFlight.WithLabelValues("hr")); got != 1 {
+	if got := scrape(t, m, "gatehouse_requests_in_flight", "app=hr"); got != 1 {
 		t.Errorf("in flight after Start: %v", got)
 	}
 	a.Finish(time.Now(), "GET", 200, 0, 100, 3*time.Millisecond, time.Millisecond, 2*time.Millisecond)
@@ -32,14 +32,14 @@ func TestAppRequests(t *testing.T) {
 		method, code string
 		want         float64
 	}{{"GET", "2xx", 1}, {"other", "5xx", 1}, {"DELETE", "1xx", 1}, {"GET", "5xx", 0}} {
-		if got := testutil.ToFloat64(m.requests.WithLabelValues("hr", c.method, c.code)); got != c.want {
+		if got := max(scrape(t, m, "gatehouse_requests_total", "app=hr", "method="+c.method, "code="+c.code), 0); got != c.want {
 			t.Errorf("requests{%s,%s} = %v, want %v", c.method, c.code, got, c.want)
 		}
 	}
-	if got := testutil.ToFloat64(m.inFlight.WithLabelValues("hr")); got != 0 {
+	if got := scrape(t, m, "gatehouse_requests_in_flight", "app=hr"); got != 0 {
 		t.Errorf("in flight after Finish: %v", got)
 	}
-	if in, out := testutil.ToFloat64(m.bytesIn.WithLabelValues("hr")), testutil.ToFloat64(m.bytesOut.WithLabelValues("hr")); in != 10 || out != 100 {
+	if in, out := scrape(t, m, "gatehouse_request_bytes_total", "app=hr"), scrape(t, m, "gatehouse_response_bytes_total", "app=hr"); in != 10 || out != 100 {
 		t.Errorf("bytes in %v out %v, want 10 and 100", in, out)
 	}
 	// The backend histogram has only the request that reached one.

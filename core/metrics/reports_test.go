@@ -37,6 +37,8 @@ func scrape(t *testing.T, m *Metrics, name string, want ...string) float64 {
 				return s.Counter.GetValue()
 			case s.Histogram != nil:
 				return float64(s.Histogram.GetSampleCount())
+			case s.Gauge != nil:
+				return s.Gauge.GetValue()
 			}
 		}
 	}

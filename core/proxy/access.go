@@ -61,9 +61,9 @@ func (l *AccessLog) write(o *observed, status int, in int64, now time.Time, tota
 		return
 	}
 	ar := &o.access
-	path := ar.path
-	if l.Query && ar.query != "" {
-		path = ar.path + "?" + ar.query
+	query := ""
+	if l.Query {
+		query = ar.query
 	}
 	ip := ar.remote
 	if h, _, err := net.SplitHostPort(ip); err == nil {
@@ -75,7 +75,7 @@ func (l *AccessLog) write(o *observed, status int, in int64, now time.Time, tota
 		ln.Str(keyApp, o.app)
 		ln.Str(keyHost, hostOnly(ar.host))
 		ln.Str(keyMethod, o.method)
-		ln.Str(keyPath, path)
+		ln.Path(keyPath, ar.path, query) // path?query without building it
 		ln.Int(keyStatus, int64(status))
 		ln.Int(keyBytesIn, in)
 		ln.Int(keyBytesOut, o.out)
@@ -85,6 +85,10 @@ func (l *AccessLog) write(o *observed, status int, in int64, now time.Time, tota
 		ln.Str(keyClientIp, ip)
 		_ = ln.End()
 		return
+	}
+	path := ar.path
+	if query != "" {
+		path += "?" + query
 	}
 	// The record goes straight to the handler: Logger.LogAttrs would
 	// also walk the stack for a source location nobody prints.

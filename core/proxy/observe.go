@@ -77,8 +77,11 @@ func (o *observed) done() {
 	if o == nil {
 		return
 	}
-	now := time.Now()
-	total := now.Sub(o.start)
+	// The end's wall time is the start's plus the monotonic time since:
+	// one clock read, not two (a wall-clock step during the request
+	// shows only in the next one).
+	total := time.Since(o.start)
+	now := o.start.Add(total)
 	gateway := total
 	if o.left {
 		gateway = o.gateway
@@ -104,7 +107,7 @@ func (o *observed) done() {
 // toBackend records a trip through the tunnel that began at start and
 // has just ended (Transport.roundTrip defers it).
 func (o *observed) toBackend(start time.Time) {
-	if o == nil {
+	if o == nil || o.obs == nil { // the access log has no use for the split
 		return
 	}
 	if !o.left {

@@ -1,7 +1,7 @@
 // Package accesslog writes access-log lines without log/slog's general
 // machinery: a Handler is a slog.Handler (every other record goes to
 // slog's own JSON or text handler on the same writer), and its Begin /
-// Str / Int / Dur / End methods append one line's fixed fields straight
+// Str / Path / Int / Dur / End methods append one line's fixed fields straight
 // into a pooled buffer, in exactly the bytes slog's handler of the same
 // format would write, and hand the line to the writer in one Write. No
 // slog.Record (which allocates past five attributes), no interface
@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/linebuf"
@@ -29,6 +30,17 @@ type Handler struct {
 	json         bool
 	level        slog.Leveler
 	prefix       []byte // the encoded WithAttrs attributes, each with its leading separator
+	heads        *heads // the level, message and prefix of the latest Begin, encoded
+}
+
+// heads keeps a handler's latest encoded line head: an access log's
+// lines all have the same level and message.
+type heads struct{ last atomic.Pointer[head] }
+
+type head struct {
+	level slog.Level
+	msg   string
+	b     []byte // the level's value, the message's key and value, the prefix
 }
 
 // NewHandler returns a handler writing format ("json", else text) to w;
@@ -52,7 +64,7 @@ func NewHandler(w io.Writer, format string, opts *slog.HandlerOptions) slog.Hand
 	if level == nil {
 		level = slog.LevelInfo
 	}
-	h := &Handler{Handler: inner, w: w, json: json, level: level}
+	h := &Handler{Handler: inner, w: w, json: json, level: level, heads: &heads{}}
 	if _, ok := w.(*linebuf.Writer); !ok {
 		h.mu = &sync.Mutex{}
 	}
@@ -71,7 +83,7 @@ func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 		prefix = h.appendString(prefix, a.Value.String())
 	}
 	c := *h
-	c.Handler, c.prefix = inner, prefix
+	c.Handler, c.prefix, c.heads = inner, prefix, &heads{}
 	return &c
 }
 
@@ -98,22 +110,32 @@ func (h *Handler) Begin(t time.Time, level slog.Level, msg string) *Line {
 	b := l.buf[:0]
 	if h.json {
 		b = append(b, `{"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendTime(b, t, true)
 		b = append(b, `","level":`...)
 	} else {
 		b = append(b, "time="...)
-		b = t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+		b = appendTime(b, t, false)
 		b = append(b, " level="...)
 	}
-	b = h.appendString(b, level.String())
+	hd := h.heads.last.Load()
+	if hd == nil || hd.level != level || hd.msg != msg {
+		hd = h.newHead(level, msg)
+		h.heads.last.Store(hd)
+	}
+	l.buf = append(b, hd.b...)
+	return l
+}
+
+// newHead encodes what follows the time in a line at level with msg.
+func (h *Handler) newHead(level slog.Level, msg string) *head {
+	b := h.appendString(nil, level.String())
 	if h.json {
 		b = append(b, msgKey.json...)
 	} else {
 		b = append(b, msgKey.text...)
 	}
 	b = h.appendString(b, msg)
-	l.buf = append(b, h.prefix...)
-	return l
+	return &head{level: level, msg: msg, b: append(b, h.prefix...)}
 }
 
 // Key is a field name, encoded once for both formats (NewKey) so that a
@@ -146,12 +168,60 @@ func (l *Line) Str(k Key, v string) {
 	}
 }
 
+// Path adds a string field whose value is path, then "?" and query when
+// query is not empty: the bytes Str writes for path+"?"+query, without
+// making that string.
+func (l *Line) Path(k Key, path, query string) {
+	if l == nil {
+		return
+	}
+	if query == "" {
+		l.Str(k, path)
+		return
+	}
+	l.key(k)
+	b := l.buf
+	switch {
+	case l.h.json:
+		b = append(b, '"')
+		b = appendJSONBody(b, path)
+		b = append(b, '?')
+		b = appendJSONBody(b, query)
+		b = append(b, '"')
+	case !textHasSpecial(path) && !textHasSpecial(query):
+		b = append(append(append(b, path...), '?'), query...)
+	default:
+		// Quoted, '?' between: strconv.Quote escapes rune by rune, and
+		// no rune spans the ASCII '?', so the halves quote as the whole.
+		b = strconv.AppendQuote(b, path)
+		b = append(b[:len(b)-1], '?')
+		n := len(b)
+		b = strconv.AppendQuote(b, query)
+		b = append(b[:n], b[n+1:]...) // its opening quote
+	}
+	l.buf = b
+}
+
 // Int adds an integer field.
 func (l *Line) Int(k Key, v int64) {
 	if l != nil {
 		l.key(k)
-		l.buf = strconv.AppendInt(l.buf, v, 10)
+		l.buf = appendInt(l.buf, v)
 	}
+}
+
+// appendInt is strconv.AppendInt in base 10, with a shortcut for the
+// numbers below 1000 that most fields hold (a status, small sizes).
+func appendInt(b []byte, v int64) []byte {
+	switch u := uint64(v); {
+	case u < 10:
+		return append(b, byte('0'+u))
+	case u < 100:
+		return append(b, byte('0'+u/10), byte('0'+u%10))
+	case u < 1000:
+		return append(b, byte('0'+u/100), byte('0'+u/10%10), byte('0'+u%10))
+	}
+	return strconv.AppendInt(b, v, 10)
 }
 
 // Dur adds a duration: nanoseconds in JSON, Duration.String in text, as
@@ -162,7 +232,7 @@ func (l *Line) Dur(k Key, d time.Duration) {
 	}
 	l.key(k)
 	if l.h.json {
-		l.buf = strconv.AppendInt(l.buf, int64(d), 10)
+		l.buf = appendInt(l.buf, int64(d))
 	} else {
 		l.buf = append(l.buf, d.String()...)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,27 @@ func FuzzAccessLogEscape(f *testing.F) {
 				t.Fatalf("%s %q:\nslog %s\nfast %s", format, s, want, got)
 			}
 		}
+		// Path: s split in two halves (a cut may fall inside a rune).
+		p, q := s[:len(s)/2], s[len(s)/2:]
+		for _, format := range []string{"json", "text"} {
+			var x, y bytes.Buffer
+			h := NewHandler(&x, format, nil).(*Handler)
+			joined := p
+			if q != "" {
+				joined += "?" + q
+			}
+			lx := h.Begin(time.Unix(0, 0), slog.LevelInfo, "m")
+			lx.Str(NewKey("path"), joined)
+			_ = lx.End()
+			y.Write(x.Bytes())
+			x.Reset()
+			ly := h.Begin(time.Unix(0, 0), slog.LevelInfo, "m")
+			ly.Path(NewKey("path"), p, q)
+			_ = ly.End()
+			if x.String() != y.String() {
+				t.Fatalf("%s Path(%q, %q):\nStr  %s\nPath %s", format, p, q, y.String(), x.String())
+			}
+		}
 		b := AppendJSONString(nil, s)
 		var back string
 		if err := json.Unmarshal(b, &back); err != nil {
@@ -200,3 +222,129 @@ func BenchmarkLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestTimeMatchesSlog: a line's time, formatted from a cache of the
+// second (stamp.go), is what slog writes, in JSON and text: fractions
+// with and without trailing zeros, none, near the next millisecond and
+// second; UTC, local, fixed zones and a zone change at a second that the
+// cache last held for another location; years out of four digits.
+func TestTimeMatchesSlog(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	base := time.Date(2026, 3, 29, 0, 59, 59, 0, time.UTC) // a second before Paris moves to summer time
+	var times []time.Time
+	for _, ns := range []int{0, 1, 10, 120_450_000, 999_999_999, 999_500_000, 100_000_000, 5_000, 123_456_789} {
+		for _, sec := range []int{0, 1, 2} {
+			t0 := base.Add(time.Duration(sec)*time.Second + time.Duration(ns))
+			times = append(times, t0, t0.In(paris), t0.In(time.FixedZone("x", -(9*3600+30*60))), t0.Local(), t0)
+		}
+	}
+	times = append(times, time.Now(), time.Now().UTC(), time.Date(12000, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Date(-5, 1, 2, 3, 4, 5, 600_000_000, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, paris))
+	for _, format := range []string{"json", "text"} {
+		for _, tm := range times {
+			var a, b bytes.Buffer
+			var sl slog.Handler = slog.NewJSONHandler(&a, nil)
+			if format != "json" {
+				sl = slog.NewTextHandler(&a, nil)
+			}
+			_ = sl.Handle(context.Background(), slog.NewRecord(tm, slog.LevelInfo, "access", 0))
+			h := NewHandler(&b, format, nil).(*Handler)
+			if err := h.Begin(tm, slog.LevelInfo, "access").End(); err != nil {
+				t.Fatal(err)
+			}
+			want := a.String()
+			if format == "json" && (tm.Year() < 0 || tm.Year() > 9999) {
+				// slog writes an error for such a year; the line keeps the time
+				continue
+			}
+			if got := b.String(); got != want {
+				t.Errorf("%s %v:\nslog %s\nfast %s", format, tm, want, got)
+			}
+		}
+	}
+}
+
+// TestHeadsPerHandler: lines of other levels and messages, and With
+// copies, each get their own head.
+func TestHeadsPerHandler(t *testing.T) {
+	var b bytes.Buffer
+	h := NewHandler(&b, "json", nil).(*Handler)
+	c := slog.New(h).With("connector", "c-1").Handler().(*Handler)
+	now := time.Date(2026, 12, 7, 19, 36, 12, 0, time.UTC)
+	for _, x := range []struct {
+		h     *Handler
+		level slog.Level
+		msg   string
+	}{{h, slog.LevelInfo, "access"}, {c, slog.LevelInfo, "access"}, {h, slog.LevelWarn, "access"}, {h, slog.LevelInfo, "other"}, {c, slog.LevelInfo, "access"}} {
+		b.Reset()
+		_ = x.h.Begin(now, x.level, x.msg).End()
+		var a bytes.Buffer
+		sl := slog.New(slog.NewJSONHandler(&a, nil))
+		if x.h == c {
+			sl = sl.With("connector", "c-1")
+		}
+		_ = sl.Handler().Handle(context.Background(), slog.NewRecord(now, x.level, x.msg, 0))
+		if a.String() != b.String() {
+			t.Errorf("slog %s\nfast %s", a.String(), b.String())
+		}
+	}
+}
+
+// TestPathMatchesStr: Path(path, query) writes what slog writes for
+// path+"?"+query (and for path alone when query is empty), for every pair
+// of hard strings, in JSON and text.
+func TestPathMatchesStr(t *testing.T) {
+	now := time.Date(2026, 12, 7, 19, 36, 12, 5, time.UTC)
+	for _, format := range []string{"json", "text"} {
+		for _, p := range hard {
+			for _, q := range hard {
+				var a, b bytes.Buffer
+				var sl slog.Handler = slog.NewJSONHandler(&a, nil)
+				if format != "json" {
+					sl = slog.NewTextHandler(&a, nil)
+				}
+				joined := p
+				if q != "" {
+					joined += "?" + q
+				}
+				r := slog.NewRecord(now, slog.LevelInfo, "access", 0)
+				r.AddAttrs(slog.String("path", joined))
+				_ = sl.Handle(context.Background(), r)
+				l := NewHandler(&b, format, nil).(*Handler).Begin(now, slog.LevelInfo, "access")
+				l.Path(NewKey("path"), p, q)
+				_ = l.End()
+				if a.String() != b.String() {
+					t.Errorf("%s %q ? %q:\nslog %s\nfast %s", format, p, q, a.String(), b.String())
+				}
+			}
+		}
+	}
+}
+
+// TestAppendInt: the shortcut for small numbers writes what strconv does.
+func TestAppendInt(t *testing.T) {
+	for _, v := range []int64{0, 1, 9, 10, 42, 99, 100, 200, 999, 1000, 1001, 65535, -1, -9, -10, -999, -1000, 1 << 62, -1 << 63, 1<<63 - 1} {
+		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
+			t.Errorf("appendInt(%d) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// TestEscapeEightAtATime: a byte that needs escaping or quoting is found
+// at every position of a word read eight bytes at once (escape.go), and
+// bytes at the edges of the ranges tested are let through as slog does.
+func TestEscapeEightAtATime(t *testing.T) {
+	for _, c := range []string{`"`, `\`, "\n", "\x00", "\x1f", " ", "!", "=", "<", "~", "\x7f", "\x80", "\xff", "é", "\u2028", "\u00a0"} {
+		for i := range 18 {
+			s := strings.Repeat("a", i) + c + strings.Repeat("b", 17-i)
+			for _, format := range []string{"json", "text"} {
+				if want, got := write(t, format, nil, s); !bytes.Equal(want, got) {
+					t.Errorf("%s %q:\nslog %s\nfast %s", format, s, want, got)
+				}
+			}
+		}
+	}
+}

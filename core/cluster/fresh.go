@@ -40,6 +40,9 @@ func (f *Follower) stampBefore() (s store.Stamp, ok bool) {
 // vouch records the outcome of a poll that began at stamp s (ok from
 // stampBefore) and reached the end of the feed (done).
 func (f *Follower) vouch(s store.Stamp, ok, done bool) {
+	if _, is := f.st.(store.Stamper); !is {
+		return // nothing to vouch for: poll at the usual interval
+	}
 	if ok && done {
 		f.vouched.Store(&s)
 		f.unsettled = false

@@ -3,7 +3,9 @@ package metrics
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/core/store/sqlite"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +260,29 @@ func TestDocListsEveryMetric(t *testing.T) {
 	}
 	if seen < 25 {
 		t.Errorf("only %d gatehouse_ metrics exported", seen)
+	}
+}
+
+// The wrapper keeps a SQLite store's stamp (store.Stamper): the cluster
+// follower tells from it whether a revocation check may be answered from
+// memory. A store without stamps stays without them.
+func TestStoreKeepsTheStamp(t *testing.T) {
+	m := New("v")
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, ok := m.Store(db, nil).(store.Stamper)
+	if !ok {
+		t.Fatal("the timed SQLite store is not a store.Stamper")
+	}
+	got, err := st.Stamp()
+	want, err2 := db.Stamp()
+	if err != nil || err2 != nil || got != want {
+		t.Fatalf("Stamp through the wrapper %+v (%v), the store's %+v (%v)", got, err, want, err2)
+	}
+	if _, ok := m.Store(fakeStore{}, nil).(store.Stamper); ok {
+		t.Fatal("a store without stamps got one from the wrapper")
 	}
 }

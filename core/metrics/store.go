@@ -22,8 +22,24 @@ func (m *Metrics) Store(s store.Store, failed func()) store.Store {
 	if failed == nil {
 		failed = func() {}
 	}
-	return &timedStore{Store: s, m: m, failed: failed}
+	t := &timedStore{Store: s, m: m, failed: failed}
+	if st, ok := s.(store.Stamper); ok {
+		// The stamp is the wrapper's too: without it the cluster
+		// follower would take a SQLite store for one that notifies, and
+		// answer revocation checks from memory between polls.
+		return &timedStamper{timedStore: t, stamper: st}
+	}
+	return t
 }
+
+// timedStamper is a timedStore of a store.Stamper. Stamp is a stat or two
+// per signed-in request, not a query: it is passed on untimed.
+type timedStamper struct {
+	*timedStore
+	stamper store.Stamper
+}
+
+func (s *timedStamper) Stamp() (store.Stamp, error) { return s.stamper.Stamp() }
 
 // timedStore is a store.Store that measures the one it wraps. It embeds
 // it, so a method added to store.Store later works at once, untimed

@@ -42,9 +42,17 @@ func runObserve(o options, ps *procs) error {
 	jsonLog := func(s string) string {
 		return strings.Replace(s, "log:\n  level: warn\n", "log:\n  level: info\n  format: json\n", 1)
 	}
-	// BENCH_OBSERVE=metrics or logs turns on only that side in "on".
+	// BENCH_OBSERVE=metrics or logs turns on only that side in "on";
+	// none turns nothing on (an A/A run).
 	only := os.Getenv("BENCH_OBSERVE")
+	offConfig := func(s string) string {
+		s = strings.Replace(jsonLog(s), "\ntls:\n", "\n  admin: \"off\"\ntls:\n", 1)
+		return strings.Replace(s, "    auth: passthrough\n", "    auth: passthrough\n    access_log: false\n", 1)
+	}
 	on, err := startStackWith(o, ps, "observe-on", "on", appPort, func(s string) string {
+		if only == "none" { // an A/A run: the two stacks alike, the bench's own bias
+			return offConfig(s)
+		}
 		admin := adminAddr(s)
 		if only == "logs" {
 			admin = `"off"`
@@ -59,10 +67,7 @@ func runObserve(o options, ps *procs) error {
 		return err
 	}
 	defer on.stop()
-	off, err := startStackWith(o, ps, "observe-off", "on", appPort, func(s string) string {
-		s = strings.Replace(jsonLog(s), "\ntls:\n", "\n  admin: \"off\"\ntls:\n", 1)
-		return strings.Replace(s, "    auth: passthrough\n", "    auth: passthrough\n    access_log: false\n", 1)
-	}, "--log-level", "info", "--log-format", "json")
+	off, err := startStackWith(o, ps, "observe-off", "on", appPort, offConfig, "--log-level", "info", "--log-format", "json")
 	if err != nil {
 		return err
 	}
@@ -77,7 +82,7 @@ func runObserve(o options, ps *procs) error {
 	if err != nil {
 		return err
 	}
-	if n := countLines(on.gateway.log, `"msg":"access"`); n == 0 && only != "metrics" {
+	if n := countLines(on.gateway.log, `"msg":"access"`); n == 0 && only != "metrics" && only != "none" {
 		return fmt.Errorf("the 'on' gateway wrote no access lines (%s): the comparison measured nothing", on.gateway.log)
 	}
 	var pairs []string

@@ -34,10 +34,19 @@ parallel=()
 [ -n "${FUZZ_PARALLEL:-}" ] && parallel=(-parallel "$FUZZ_PARALLEL")
 failed=()
 echo "fuzz: ${#targets[@]} targets, ${duration} each"
+# modof prints the directory of the nested module (with its own go.mod)
+# that holds package directory $1, or "." for the main module.
+modof() {
+	local d=$1
+	while [ "$d" != "." ] && [ ! -f "$d/go.mod" ]; do d=$(dirname "$d"); done
+	echo "$d"
+}
 for t in "${targets[@]}"; do
-	pkg=./${t% *} name=${t#* }
+	dir=${t% *} name=${t#* }
+	mod=$(modof "$dir")
+	if [ "$mod" = "." ]; then pkg=./$dir; else pkg=.${dir#"$mod"}; fi
 	start=$(date +%s)
-	out=$("$GO" test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${FUZZ_MINIMIZE:-5s}" "${parallel[@]}" 2>&1)
+	out=$("$GO" test -C "$mod" "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${FUZZ_MINIMIZE:-5s}" "${parallel[@]}" 2>&1)
 	rc=$?
 	# go test's fuzzing engine can end a short run with "context deadline
 	# exceeded" when the time runs out while it is still minimising a new
@@ -45,15 +54,15 @@ for t in "${targets[@]}"; do
 	# more; a real failure always writes its input and is never retried.
 	if [ $rc -ne 0 ] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
 		echo "fuzz: $name: the fuzzing engine ran out of time while minimising (no failing input); running it once more"
-		out=$("$GO" test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${FUZZ_MINIMIZE:-5s}" "${parallel[@]}" 2>&1)
+		out=$("$GO" test -C "$mod" "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${FUZZ_MINIMIZE:-5s}" "${parallel[@]}" 2>&1)
 		rc=$?
 	fi
 	secs=$(($(date +%s) - start))
 	execs=$(grep -Eo 'execs: [0-9]+' <<<"$out" | tail -1)
 	if [ $rc -eq 0 ]; then
-		printf 'ok    %-28s %-22s %4ds  %s\n' "$name" "$pkg" "$secs" "${execs:-}"
+		printf 'ok    %-28s %-22s %4ds  %s\n' "$name" "./$dir" "$secs" "${execs:-}"
 	else
-		printf 'FAIL  %-28s %-22s %4ds  %s\n' "$name" "$pkg" "$secs" "${execs:-}"
+		printf 'FAIL  %-28s %-22s %4ds  %s\n' "$name" "./$dir" "$secs" "${execs:-}"
 		grep -Ev '^fuzz: elapsed' <<<"$out" | sed 's/^/      /'
 		failed+=("$name")
 	fi

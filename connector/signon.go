@@ -129,11 +129,17 @@ func (s *session) admit(ctx context.Context, a *app, hdr tunnel.RequestHeader, o
 		return a.signOn.err
 	}
 	key := reuseKey{gen: a.signOn.gen, app: a.cfg.Name, backend: out.URL.Host, session: env.Session, sum: sum}
-	res, ok, ask := a.signOn.cache.get(key, now)
+	res, ok, ask, own, err := a.signOn.cache.take(ctx, key)
+	if err != nil { // it waited for a refill (spares.go) until ctx ended
+		return fmt.Errorf("sign-on plug-in %q: %w", a.cfg.SignOn.Plugin, err)
+	}
 	if ok { // a reused result, or a spare (spares.go)
 		s.c.metrics.signOnCall(a.cfg.SignOn.Plugin, true)
 		applyResult(res, out, rejectStatus)
 		return nil
+	}
+	if own != nil { // this request refills the key's spares
+		defer a.signOn.cache.endRefill(key, own)
 	}
 	s.c.metrics.signOnCall(a.cfg.SignOn.Plugin, false)
 	ask = a.signOn.sparesAsk(ask)

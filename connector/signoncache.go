@@ -67,29 +67,30 @@ func newReuseCache(entries, bytes int) *reuseCache {
 	return &reuseCache{maxEntries: entries, maxBytes: bytes, m: map[reuseKey]*clist.Element{}}
 }
 
-// get returns a result for one request of k at now: k's reused result,
+// lookup returns a result for one request of k at now: k's reused result,
 // or one of its spares, which it hands out only once. Without one, ask is
-// how many spares the plug-in call should ask for (spares.go).
-func (c *reuseCache) get(k reuseKey, now time.Time) (res sdk.InjectResult, ok bool, ask int) {
+// how many spares the plug-in call should ask for, and r the refill of k
+// in flight: this request's own when ask > 0 (spares.go).
+func (c *reuseCache) lookup(k reuseKey, now time.Time) (res sdk.InjectResult, ok bool, ask int, r *refill) {
 	if c == nil {
-		return sdk.InjectResult{}, false, 0
+		return sdk.InjectResult{}, false, 0, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.m[k]
 	if !ok {
-		return sdk.InjectResult{}, false, 0
+		return sdk.InjectResult{}, false, 0, nil
 	}
 	e := el.Value.(*reuseEntry)
 	if !now.Before(e.expires) {
 		c.remove(el)
-		return sdk.InjectResult{}, false, 0
+		return sdk.InjectResult{}, false, 0, nil
 	}
 	c.lru.MoveToFront(el)
 	if e.spares != nil {
 		return c.takeSpare(e, now)
 	}
-	return e.res, true, 0
+	return e.res, true, 0, nil
 }
 
 // put keeps res for k until expires, evicting the least recently used

@@ -370,3 +370,10 @@ func TestSignOnReuseConcurrent(t *testing.T) {
 		t.Fatalf("cache holds %d results, over its bound of 16", n)
 	}
 }
+
+// get is lookup without the refill: a test that refills with it leaves
+// the refill in flight until refillWait has passed.
+func (c *reuseCache) get(k reuseKey, now time.Time) (res sdk.InjectResult, ok bool, ask int) {
+	res, ok, ask, _ = c.lookup(k, now)
+	return res, ok, ask
+}

@@ -185,9 +185,6 @@ func TestSparesExpire(t *testing.T) {
 	if _, ok, _ := c.get(k, now.Add(maxSparesFor-time.Nanosecond)); !ok {
 		t.Fatal("no spare before maxSparesFor")
 	}
-	if _, ok, _ := c.get(k, now.Add(maxSparesFor-time.Nanosecond)); !ok {
-		t.Fatal("no second spare before maxSparesFor")
-	}
 	res, ok, ask := c.get(k, now.Add(maxSparesFor))
 	if ok || ask != 8 {
 		t.Fatalf("at maxSparesFor (SparesFor was an hour): %v %v, ask %d; want no spare, and to ask for half of 16", res, ok, ask)
@@ -316,54 +313,10 @@ func TestSparesIgnoredWithReuseFor(t *testing.T) {
 	}
 }
 
-// One call at a time refills a key's spares: while it runs, the session's
-// other requests ask for none, and their results do not overwrite the
-// refill's spares, which the next requests then get.
-func TestSparesOneRefillAtATime(t *testing.T) {
-	r := newSparesRig(t, newReuseCache(1000, 1<<20), time.Minute, "krb")
-	f := r.fakes["krb"]
-	entered, release := make(chan int, 1), make(chan struct{})
-	var holding sync.Mutex // held while the refill is held back
-	r.apps["krb"].signOn.inject = func(ctx context.Context, req sdk.InjectRequest) (sdk.InjectResult, error) {
-		if req.Spares > 0 {
-			if !holding.TryLock() {
-				return sdk.InjectResult{}, fmt.Errorf("asked for %d spares while another call refills", req.Spares)
-			}
-			defer holding.Unlock()
-			entered <- req.Spares
-			<-release
-		}
-		return f.inject(ctx, req)
-	}
-	env := r.envelope("krb", "s1", "alice", time.Now().Add(time.Hour))
-	r.do("krb", env) // the key's first call: asks for none
-	done := make(chan http.Header)
-	go func() { done <- r.do("krb", env) }()
-	if n := <-entered; n != 1 {
-		t.Fatalf("the refill asked for %d spares, want 1", n)
-	}
-	for range 3 { // while it runs
-		if h := r.do("krb", env); f.last.Spares != 0 || strings.Contains(h.Get("X-Serial"), ".") {
-			t.Fatalf("a request during the refill asked for %d spares, got %s; want a call asking for none", f.last.Spares, h.Get("X-Serial"))
-		}
-	}
-	close(release)
-	// The fake numbers calls as they reach it: the refill, held back, is 5.
-	if h := <-done; h.Get("X-Serial") != "5" {
-		t.Fatalf("the refilling request got %s, want its own result 5", h.Get("X-Serial"))
-	}
-	if h := r.do("krb", env); h.Get("X-Serial") != "5.0" {
-		t.Fatalf("after the refill: %s, want its spare 5.0 (the calls in between must not overwrite it)", h.Get("X-Serial"))
-	}
-	if h := r.do("krb", env); f.last.Spares != 2 || h.Get("X-Serial") != "6" {
-		t.Fatalf("the next refill asked for %d spares and gave %s; want 2 and result 6", f.last.Spares, h.Get("X-Serial"))
-	}
-}
-
-// A refill starts when a quarter of what it asks for is left: the request
-// that starts it calls the plug-in, the session's other requests use the
-// spares left meanwhile (oldest first), and the new spares join them, each
-// with its own end.
+// A refill starts when less than half of what it asks for is left: the
+// request that starts it calls the plug-in, the session's other requests
+// use the spares left meanwhile (oldest first), and the new spares join
+// them, each with its own end.
 func TestSparesRefillAtLowWater(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	k := reuseKey{gen: 1, app: "krb", session: "s1"}
@@ -376,24 +329,26 @@ func TestSparesRefillAtLowWater(t *testing.T) {
 	}
 	c := newReuseCache(1000, 1<<20)
 	c.keepSpares(k, batch("old"), sdk.MaxSpares, now, now.Add(time.Hour))
-	for i := range sdk.MaxSpares - sdk.MaxSpares/4 {
+	left := sdk.MaxSpares/2 - 1
+	for i := range sdk.MaxSpares - left {
 		if res, ok, _ := c.get(k, now); !ok || res.Set.Get("Authorization") != fmt.Sprint("old", i) {
 			t.Fatalf("spare %d: %v %v; want old%d", i, res.Set, ok, i)
 		}
 	}
 	if _, ok, ask := c.get(k, now); ok || ask != sdk.MaxSpares {
-		t.Fatalf("with %d left: ok %v, ask %d; want this request to refill, asking for %d", sdk.MaxSpares/4, ok, ask, sdk.MaxSpares)
+		t.Fatalf("with %d left: ok %v, ask %d; want this request to refill, asking for %d", left, ok, ask, sdk.MaxSpares)
 	}
-	if res, ok, ask := c.get(k, now); !ok || ask != 0 || res.Set.Get("Authorization") != "old24" {
-		t.Fatalf("during the refill: %v %v ask %d; want the spare old24", res.Set, ok, ask)
+	next := sdk.MaxSpares - left
+	if res, ok, ask := c.get(k, now); !ok || ask != 0 || res.Set.Get("Authorization") != fmt.Sprint("old", next) {
+		t.Fatalf("during the refill: %v %v ask %d; want the spare old%d", res.Set, ok, ask, next)
 	}
 	later := now.Add(30 * time.Second)
 	c.keepSpares(k, batch("new"), sdk.MaxSpares, later, now.Add(time.Hour))
-	if e := c.lru.Front().Value.(*reuseEntry); e.spares.len() != 7+sdk.MaxSpares || c.count != 1+7+sdk.MaxSpares {
-		t.Fatalf("after the refill: %d spares, count %d; want the 7 left and %d new", e.spares.len(), c.count, sdk.MaxSpares)
+	if e := c.lru.Front().Value.(*reuseEntry); e.spares.len() != left-1+sdk.MaxSpares || c.count != left+sdk.MaxSpares {
+		t.Fatalf("after the refill: %d spares, count %d; want the %d left and %d new", e.spares.len(), c.count, left-1, sdk.MaxSpares)
 	}
-	if res, ok, _ := c.get(k, later); !ok || res.Set.Get("Authorization") != "old25" {
-		t.Fatalf("after the refill: %v %v; want the oldest, old25", res.Set, ok)
+	if res, ok, _ := c.get(k, later); !ok || res.Set.Get("Authorization") != fmt.Sprint("old", next+1) {
+		t.Fatalf("after the refill: %v %v; want the oldest, old%d", res.Set, ok, next+1)
 	}
 	if res, ok, _ := c.get(k, now.Add(time.Minute)); !ok || res.Set.Get("Authorization") != "new0" {
 		t.Fatalf("when the old ones end: %v %v; want new0", res.Set, ok)

@@ -11,51 +11,75 @@ import (
 
 // envelopes checks identity envelopes against the gateway key pinned at
 // enrollment. The gateway signs one envelope per session, so a verified
-// envelope is cached by its hash: later requests of that session cost a
-// SHA-256 instead of an Ed25519 verification. App and expiry are checked
-// on every use.
+// envelope is cached by its exact bytes, with its hash (which names the
+// session in the reuse cache) worked out once: later requests of that
+// session cost a map lookup instead of an Ed25519 verification and a
+// SHA-256. Bytes not verified never go in, so a changed envelope misses
+// and is verified (and refused) as before. App and expiry are checked on
+// every use.
 type envelopes struct {
-	key ed25519.PublicKey
-	mu  sync.RWMutex
-	m   map[[sha256.Size]byte]tunnel.Envelope
+	key   ed25519.PublicKey
+	mu    sync.RWMutex
+	m     map[string]verifiedEnvelope // keyed by the signed bytes
+	bytes int
 }
 
-// maxEnvelopes bounds the cache; past it, expired entries go, and if that
-// is not enough, everything does.
-const maxEnvelopes = 10000
+// verifiedEnvelope is a cached envelope and the SHA-256 of its bytes.
+type verifiedEnvelope struct {
+	e   tunnel.Envelope
+	sum [sha256.Size]byte
+}
+
+// Bounds of the cache: entries, and bytes of envelopes held (each counts
+// twice: its signed bytes and what they decode to). Past either, expired
+// entries go, and if that is not enough, everything does.
+const (
+	maxEnvelopes     = 10000
+	maxEnvelopeBytes = 32 << 20
+)
 
 // open returns the identity in b if the gateway signed it for app and it
 // has not expired at now, with b's hash (which names the session).
 func (c *envelopes) open(b []byte, app string, now time.Time) (tunnel.Envelope, [sha256.Size]byte, error) {
-	sum := sha256.Sum256(b)
 	c.mu.RLock()
-	e, ok := c.m[sum]
+	v, ok := c.m[string(b)] // no copy: a lookup
 	c.mu.RUnlock()
 	if !ok {
+		v.sum = sha256.Sum256(b)
 		var err error
-		if e, err = tunnel.VerifyEnvelope(c.key, b); err != nil {
-			return tunnel.Envelope{}, sum, err
+		if v.e, err = tunnel.VerifyEnvelope(c.key, b); err != nil {
+			return tunnel.Envelope{}, v.sum, err
 		}
-		c.add(sum, e, now)
+		c.add(string(b), v, now)
 	}
-	return e, sum, e.Check(app, now)
+	return v.e, v.sum, v.e.Check(app, now)
 }
 
-func (c *envelopes) add(sum [sha256.Size]byte, e tunnel.Envelope, now time.Time) {
+func (c *envelopes) add(b string, v verifiedEnvelope, now time.Time) {
+	size := envelopeSize(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[[sha256.Size]byte]tunnel.Envelope{}
+	if _, ok := c.m[b]; ok {
+		return
 	}
-	if len(c.m) >= maxEnvelopes {
+	if c.m == nil {
+		c.m = map[string]verifiedEnvelope{}
+	}
+	if len(c.m) >= maxEnvelopes || c.bytes+size > maxEnvelopeBytes {
 		for k, old := range c.m {
-			if !now.Before(old.Expires) {
+			if !now.Before(old.e.Expires) {
 				delete(c.m, k)
+				c.bytes -= envelopeSize(k)
 			}
 		}
-		if len(c.m) >= maxEnvelopes {
+		if len(c.m) >= maxEnvelopes || c.bytes+size > maxEnvelopeBytes {
 			clear(c.m)
+			c.bytes = 0
 		}
 	}
-	c.m[sum] = e
+	c.m[b] = v
+	c.bytes += size
 }
+
+// envelopeSize is about what a cached envelope holds in memory.
+func envelopeSize(b string) int { return 256 + 2*len(b) }

@@ -23,7 +23,10 @@ var ErrInvalid = errors.New("session: not a valid sealed value")
 const MaxCookie = 3900
 
 // A Sealer seals and opens values with one key.
-type Sealer struct{ aead cipher.AEAD }
+type Sealer struct {
+	aead   cipher.AEAD
+	opened opened // sessions opened before (opened.go)
+}
 
 // NewSealer returns a Sealer for a 32-byte key.
 func NewSealer(key []byte) (*Sealer, error) {

@@ -41,8 +41,27 @@ func (sl *Sealer) SealSession(app, host string, s Session) (string, error) {
 }
 
 // OpenSession opens a value from SealSession for app at host and checks
-// that it has not expired at now.
+// that it has not expired at now. A value opened before is not opened
+// again (opened.go): the Session returned is then shared, and nobody may
+// change it (its Envelope's bytes above all).
 func (sl *Sealer) OpenSession(app, host, value string, now time.Time) (Session, error) {
+	k := openedKey{app: app, host: host, value: value}
+	if s, ok := sl.opened.get(k); ok {
+		if !now.Before(s.Expires) {
+			sl.opened.remove(k)
+			return s, ErrExpired
+		}
+		return s, nil
+	}
+	s, err := sl.openSession(app, host, value, now)
+	if err == nil {
+		sl.opened.add(k, s, now)
+	}
+	return s, err
+}
+
+// openSession opens a sealed session value without the cache.
+func (sl *Sealer) openSession(app, host, value string, now time.Time) (Session, error) {
 	b, err := sl.Open(sessionPurpose(app, host), value)
 	if err != nil {
 		return Session{}, err

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // The gateway's cookies all begin with cookiePrefix. No backend may see
@@ -19,7 +20,7 @@ import (
 // of the gateway's own.
 func GatewayCookie(name string) bool {
 	for range 3 { // "%255F" is "%5F" once decoded, then "_"
-		if strings.HasPrefix(foldCookieName(name), gatewayCookieFolded) {
+		if foldedIsGateway(name) {
 			return true
 		}
 		dec, err := url.QueryUnescape(name)
@@ -28,16 +29,43 @@ func GatewayCookie(name string) bool {
 		}
 		name = dec
 	}
-	return strings.HasPrefix(foldCookieName(name), gatewayCookieFolded)
+	return foldedIsGateway(name)
 }
 
 // gatewayCookieFolded is cookiePrefix as foldCookieName folds it.
 var gatewayCookieFolded = foldCookieName(cookiePrefix)
 
+// foldedIsGateway is strings.HasPrefix(foldCookieName(name),
+// gatewayCookieFolded) rune by rune, without allocating: every request
+// with a cookie asks it. (strings.ToLower is unicode.ToLower of each rune,
+// and what it turns into non-ASCII, invalid bytes included, never matches
+// the ASCII prefix either way.)
+func foldedIsGateway(name string) bool {
+	want := gatewayCookieFolded
+	for _, r := range strings.TrimFunc(name, cookieNameTrim) {
+		if want == "" {
+			return true
+		}
+		switch r = unicode.ToLower(r); r {
+		case '_', '.', ' ', '[':
+			r = '-'
+		}
+		if r != rune(want[0]) {
+			return false
+		}
+		want = want[1:]
+	}
+	return want == ""
+}
+
+// cookieNameTrim is what foldCookieName trims: spaces, control bytes and
+// quotes.
+func cookieNameTrim(r rune) bool { return r <= ' ' || r == '"' || r == 0x7f }
+
 // foldCookieName trims a name of spaces, control bytes and quotes,
 // lower-cases it and writes "-" for each of "_. [".
 func foldCookieName(name string) string {
-	name = strings.TrimFunc(name, func(r rune) bool { return r <= ' ' || r == '"' || r == 0x7f })
+	name = strings.TrimFunc(name, cookieNameTrim)
 	b := []byte(strings.ToLower(name))
 	for i, c := range b {
 		switch c {

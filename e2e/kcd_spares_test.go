@@ -1,17 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/gatehouse/gatehouse/plugins/kcd/kcdlab"
 )
 
 // Spare one-time results end to end (issue 22): two signed-in sessions
@@ -23,14 +19,7 @@ import (
 // made (sdk.InjectResult.Spares), counted by the connector's own
 // metrics.
 func TestKCDSpares(t *testing.T) {
-	lab, err := kcdlab.Start(context.Background())
-	if errors.Is(err, kcdlab.ErrSkip) {
-		t.Skipf("Kerberos lab not available: %v (make tools installs it)", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lab.Stop() })
+	lab := startKCDLab(t)
 
 	var keys []string
 	for _, u := range []string{"alice", "bob"} {

@@ -21,14 +21,7 @@ import (
 // connector's built-in kcd plug-in with its own keytab only. Users the KDC
 // refuses to delegate get an error page, and the backend serves nothing.
 func TestKCDThroughConnector(t *testing.T) {
-	lab, err := kcdlab.Start(context.Background())
-	if errors.Is(err, kcdlab.ErrSkip) {
-		t.Skipf("Kerberos lab not available: %v (make tools installs it)", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lab.Stop() })
+	lab := startKCDLab(t)
 
 	users := []struct{ key, subject, upn string }{
 		{"key-alice", "alice", "alice@" + lab.Realm},
@@ -96,4 +89,20 @@ func TestKCDThroughConnector(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startKCDLab starts the Kerberos lab (MIT KDC, Apache with
+// mod_auth_gssapi) for t and stops it when t ends; it skips t, saying
+// why, where the lab cannot run.
+func startKCDLab(t *testing.T) *kcdlab.Lab {
+	t.Helper()
+	lab, err := kcdlab.Start(context.Background())
+	if errors.Is(err, kcdlab.ErrSkip) {
+		t.Skipf("Kerberos lab not available: %v (make tools installs it)", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lab.Stop() })
+	return lab
 }

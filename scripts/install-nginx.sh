@@ -12,42 +12,8 @@ PATH="$PATH:/usr/sbin:/sbin"
 if command -v nginx >/dev/null 2>&1; then
 	exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-	echo "install-nginx: nginx is missing, and apt-get is not available; install nginx by hand" >&2
-	exit 1
-fi
-SUDO=
-if [ "$(id -u)" != 0 ]; then
-	if ! command -v sudo >/dev/null 2>&1; then
-		echo "install-nginx: installing nginx needs root (or sudo)" >&2
-		exit 1
-	fi
-	SUDO=sudo
-fi
-echo "install-nginx: apt-get update; installing nginx" >&2
-$SUDO apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null
-# policy-rc.d refuses service starts while the package installs: the
-# bench runs its own nginx, never the distribution's on port 80.
-policy=/usr/sbin/policy-rc.d
-made_policy=
-if [ ! -e "$policy" ]; then
-	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-	$SUDO chmod 755 "$policy"
-	made_policy=1
-fi
-status=0
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o DPkg::Lock::Timeout=900 \
-	--no-install-recommends nginx >/dev/null || status=$?
-if [ -n "$made_policy" ]; then
-	$SUDO rm -f "$policy"
-fi
-if [ "$status" != 0 ]; then
-	echo "install-nginx: apt-get install nginx failed (exit $status)" >&2
-	exit "$status"
-fi
-if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
-fi
+. "$(dirname "$0")/apt-service-package.sh"
+apt_service_package install-nginx nginx nginx
 if ! command -v nginx >/dev/null 2>&1; then
 	echo "install-nginx: the package installed, but nginx is not on PATH (or in /usr/sbin)" >&2
 	exit 1
